@@ -1,0 +1,106 @@
+//! Object stores behind one trait.
+//!
+//! [`ObjectStore`] is the small set of bucket operations mezzfs needs: ranged get, put, head,
+//! list, delete, and multipart upload for parts too big to send in one request. Keys are
+//! relative to the store's root (an S3 prefix or a directory).
+//!
+//! - [`S3Store`]: `aws-sdk-s3`, any endpoint, path-style addressing, credentials from the
+//!   standard AWS chain, the SDK's retries with backoff on throttling and 5xx, plus our own
+//!   retry of bodies that arrive short.
+//! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
+//!   the embedded default that needs no cloud account.
+//! - [`FaultyStore`]: wraps any store and injects errors, delays, short reads and corrupt bytes,
+//!   seeded, for tests of everything above it.
+//!
+//! [`StoreUrl`] parses `s3://bucket/prefix`, `file:///path` and plain paths; [`open_store`]
+//! turns one into a store.
+
+mod error;
+mod faulty;
+mod local;
+mod s3;
+mod url;
+
+use std::fmt::Debug;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use error::StoreError;
+pub use faulty::{FaultConfig, FaultCounts, FaultyStore};
+pub use local::LocalStore;
+pub use s3::{S3Options, S3Store};
+pub use url::StoreUrl;
+
+/// What a listing or head returns about one stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Identifies a multipart upload in progress.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadId(pub String);
+
+/// What the store returned for one uploaded piece, needed to complete the upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PieceTag {
+    pub number: u32,
+    pub etag: String,
+}
+
+/// The operations mezzfs needs from a bucket. Keys are relative to the store's root.
+#[async_trait::async_trait]
+pub trait ObjectStore: Send + Sync + Debug {
+    /// Where this store points, for messages (`s3://bucket/prefix`, `/path`).
+    fn describe(&self) -> String;
+
+    /// Bytes `range` of `key`; exactly `range.end - range.start` bytes or an error.
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError>;
+
+    /// The whole object.
+    async fn get(&self, key: &str) -> Result<Bytes, StoreError>;
+
+    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError>;
+
+    /// Stores `body` under `key`, replacing any object there. Readers see old or new, never
+    /// a mix.
+    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;
+
+    /// Every object whose key starts with `prefix`, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError>;
+
+    /// Removes `key`; removing a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError>;
+
+    /// Uploads piece `number` (1-based). Every piece but the last must be at least 5 MiB on S3.
+    async fn upload_piece(
+        &self,
+        key: &str,
+        upload: &UploadId,
+        number: u32,
+        body: Bytes,
+    ) -> Result<PieceTag, StoreError>;
+
+    /// Assembles the pieces, in number order, into the object `key`.
+    async fn complete_upload(
+        &self,
+        key: &str,
+        upload: &UploadId,
+        pieces: Vec<PieceTag>,
+    ) -> Result<(), StoreError>;
+
+    async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError>;
+}
+
+/// Opens the store a URL names.
+pub async fn open_store(url: &StoreUrl, s3: &S3Options) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    Ok(match url {
+        StoreUrl::Local(path) => Arc::new(LocalStore::open(path)?),
+        StoreUrl::S3 { bucket, prefix } => Arc::new(S3Store::connect(bucket, prefix, s3).await?),
+    })
+}

@@ -177,6 +177,31 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Like [`Layout::locate`], but no span holds more than `max_bytes` of plaintext (at
+    /// least one segment): the unit of one bounded fetch-and-decrypt.
+    pub fn locate_bounded(&self, range: Range<u64>, max_bytes: u64) -> Vec<PartSpan> {
+        let per = (max_bytes / u64::from(self.segment_size)).max(1);
+        let mut out = Vec::new();
+        for span in self.locate(range) {
+            let mut s = span.first_segment;
+            let end = span.first_segment + span.segment_count;
+            while s < end {
+                let last = (s + per).min(end) - 1;
+                out.push(PartSpan {
+                    part: span.part,
+                    first_segment: s,
+                    segment_count: last - s + 1,
+                    ciphertext: self.segment_ciphertext(s).start..self.segment_ciphertext(last).end,
+                    plaintext: self.segment_plaintext(s).start..self.segment_plaintext(last).end,
+                });
+                s = last + 1;
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +258,19 @@ mod tests {
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].plaintext.end, 100_000);
         assert!(l.locate(100_000..100_001).is_empty());
+    }
+
+    #[test]
+    fn bounded_spans_tile_the_range() {
+        let l = Layout::new(10 * MIB + 3, 4 * MIB, 16 * 1024).expect("valid");
+        let spans = l.locate_bounded(100..10 * MIB + 3, MIB);
+        assert_eq!(spans.first().map(|s| s.plaintext.start), Some(0));
+        assert_eq!(spans.last().map(|s| s.plaintext.end), Some(10 * MIB + 3));
+        for w in spans.windows(2) {
+            assert_eq!(w[0].plaintext.end, w[1].plaintext.start);
+        }
+        assert!(spans.iter().all(|s| s.plaintext.end - s.plaintext.start <= MIB));
+        assert_eq!(spans.len(), 11);
     }
 
     #[test]

@@ -1,0 +1,203 @@
+//! Argument definitions and dispatch. Each subcommand lives in its own file.
+
+mod get;
+mod key;
+mod ls;
+mod put;
+mod stat;
+mod verify;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mezz_format::{KeyProvider, LocalKeyFile};
+use mezz_store::{ObjectStore, S3Options, StoreUrl};
+
+/// mezzfs stores huge media objects (mezzanines) in S3 or a local directory as encrypted
+/// multi-part objects, and reads back any byte range of them.
+///
+/// Objects are cut into parts of sealed AES-256-GCM segments; a manifest per object holds its
+/// sizes and its data key, wrapped by your key-encryption key (see `mezzfs key generate`).
+#[derive(Debug, Parser)]
+#[command(name = "mezzfs", version, max_term_width = 100)]
+pub struct Args {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct Global {
+    /// Where objects live: s3://bucket/prefix, file:///path or a plain directory path.
+    /// Defaults to a local store in $XDG_DATA_HOME/mezzfs/store (~/.local/share/mezzfs/store).
+    #[arg(long, env = "MEZZFS_STORE", global = true)]
+    store: Option<String>,
+    /// Key-encryption key file [default: $XDG_CONFIG_HOME/mezzfs/key, ~/.config/mezzfs/key].
+    #[arg(long, env = "MEZZFS_KEY_FILE", global = true)]
+    key_file: Option<PathBuf>,
+    /// S3 endpoint URL for S3-compatible servers (also read from AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    endpoint_url: Option<String>,
+    /// S3 region (also read from AWS_REGION and profiles).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Use virtual-hosted-style S3 URLs even with a custom endpoint (default: path-style there).
+    #[arg(long, global = true)]
+    virtual_hosted: bool,
+    /// Attempts per S3 request before giving up (backoff with jitter between them).
+    #[arg(long, default_value_t = 5, global = true)]
+    max_attempts: u32,
+    /// Do not draw progress bars.
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage key-encryption keys.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Split, encrypt and upload a file (or stdin) as an object.
+    Put(put::PutArgs),
+    /// Download and decrypt an object, or a byte range of it, to a file or stdout.
+    Get(get::GetArgs),
+    /// List objects.
+    Ls(ls::LsArgs),
+    /// Show an object's manifest: size, parts, segments, key id.
+    Stat(stat::StatArgs),
+    /// Authenticate every segment of an object and report the first bad one.
+    Verify(verify::VerifyArgs),
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Command::Key(k) = &args.command {
+        return key::run(k);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(async move {
+        match &args.command {
+            Command::Key(_) => Ok(()),
+            Command::Put(a) => put::run(&args.global, a).await,
+            Command::Get(a) => get::run(&args.global, a).await,
+            Command::Ls(a) => ls::run(&args.global, a).await,
+            Command::Stat(a) => stat::run(&args.global, a).await,
+            Command::Verify(a) => verify::run(&args.global, a).await,
+        }
+    })
+}
+
+impl Global {
+    fn store_url(&self) -> anyhow::Result<StoreUrl> {
+        let url = match &self.store {
+            Some(s) => s.clone(),
+            None => {
+                let base = std::env::var_os("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+                    .context("no --store given and neither XDG_DATA_HOME nor HOME is set")?;
+                let dir = base.join("mezzfs/store");
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                dir.display().to_string()
+            }
+        };
+        Ok(StoreUrl::parse(&url)?)
+    }
+
+    async fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
+        let url = self.store_url()?;
+        let opts = S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            path_style: self.virtual_hosted.then_some(false),
+            max_attempts: self.max_attempts,
+            ..S3Options::default()
+        };
+        mezz_store::open_store(&url, &opts).await.with_context(|| format!("opening store {url}"))
+    }
+
+    fn keys(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
+        let path = self
+            .key_file
+            .clone()
+            .or_else(mezz_format::default_key_path)
+            .context("no --key-file given and no default key location (set HOME or MEZZFS_KEY_FILE)")?;
+        if !path.exists() {
+            anyhow::bail!(
+                "key file {} does not exist; create one with: mezzfs key generate {}",
+                path.display(),
+                path.display()
+            );
+        }
+        Ok(Arc::new(LocalKeyFile::load(&path)?))
+    }
+}
+
+/// Parses sizes like `16KiB`, `8M`, `256MiB`, `1G`, `4096` (binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        "t" | "tib" | "tb" => 1 << 40,
+        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB, GiB, TiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+}
+
+fn human(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.2} {}", units[u]) }
+}
+
+fn progress_bar(quiet: bool, len: Option<u64>, what: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::no_length(),
+    };
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+    }
+    let template = if len.is_some() {
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
+    } else {
+        "{msg} {bytes} {binary_bytes_per_sec}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("16KiB"), Ok(16384));
+        assert_eq!(parse_size("8M"), Ok(8 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}

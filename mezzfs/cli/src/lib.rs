@@ -1,0 +1,20 @@
+//! mezzfs: huge media objects stored in S3 as encrypted multi-part objects, read back by byte
+//! range.
+//!
+//! This crate is the object layer and the `mezzfs` command line:
+//! - [`put_object`] cuts a source into sealed parts and uploads them in parallel with bounded
+//!   memory, then publishes the manifest;
+//! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
+//!   span, never returning a byte that failed authentication;
+//! - [`naming`] says where manifests and parts live in a bucket.
+//!
+//! The format (layout, sealing, manifests, keys) is `mezz-format`; buckets are `mezz-store`.
+
+mod error;
+pub mod naming;
+mod reader;
+mod writer;
+
+pub use error::ObjectError;
+pub use reader::ObjectReader;
+pub use writer::{PutOptions, PutProgress, put_object};

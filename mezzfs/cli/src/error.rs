@@ -7,14 +7,30 @@ use mezz_store::StoreError;
 pub enum ObjectError {
     #[error("object '{name}' not found in {store}")]
     NotFound { name: String, store: String },
-    #[error("object '{name}': {source}")]
-    Store { name: String, source: StoreError },
-    #[error("object '{name}', part {part}: {source}")]
-    Part { name: String, part: u64, source: StoreError },
-    #[error("object '{name}', part {part} is missing from the store (deleted, or the object was replaced while being read)")]
+    #[error("object '{name}': {cause}")]
+    Store { name: String, cause: StoreError },
+    #[error("object '{name}', part {part}: {cause}")]
+    Part {
+        name: String,
+        part: u64,
+        cause: StoreError,
+    },
+    #[error(
+        "object '{name}', part {part} is truncated: {stored} of {expected} sealed bytes stored, segment {segment} onwards missing"
+    )]
+    TruncatedPart {
+        name: String,
+        part: u64,
+        stored: u64,
+        expected: u64,
+        segment: u64,
+    },
+    #[error(
+        "object '{name}', part {part} is missing from the store (deleted, or the object was replaced while being read)"
+    )]
     MissingPart { name: String, part: u64 },
-    #[error("object '{name}': {source}")]
-    Format { name: String, source: FormatError },
+    #[error("object '{name}': {cause}")]
+    Format { name: String, cause: FormatError },
     #[error("invalid object name '{name}': {reason}")]
     InvalidName { name: String, reason: String },
     #[error("reading the source: {0}")]
@@ -26,12 +42,22 @@ pub enum ObjectError {
 impl ObjectError {
     pub(crate) fn part(name: &str, part: u64, e: StoreError) -> ObjectError {
         match e {
-            StoreError::NotFound { .. } => ObjectError::MissingPart { name: name.into(), part },
-            source => ObjectError::Part { name: name.into(), part, source },
+            StoreError::NotFound { .. } => ObjectError::MissingPart {
+                name: name.into(),
+                part,
+            },
+            cause => ObjectError::Part {
+                name: name.into(),
+                part,
+                cause,
+            },
         }
     }
 
-    pub(crate) fn format(name: &str, source: FormatError) -> ObjectError {
-        ObjectError::Format { name: name.into(), source }
+    pub(crate) fn format(name: &str, cause: FormatError) -> ObjectError {
+        ObjectError::Format {
+            name: name.into(),
+            cause,
+        }
     }
 }

@@ -32,16 +32,26 @@ pub fn part_key(name: &str, id: ObjectId, part: u64) -> String {
 
 /// The object name whose manifest is stored under `key`, if it is one.
 pub fn name_of_manifest(key: &str) -> Option<&str> {
-    key.strip_suffix("/manifest")?.strip_suffix(SUFFIX).filter(|n| !n.is_empty())
+    key.strip_suffix("/manifest")?
+        .strip_suffix(SUFFIX)
+        .filter(|n| !n.is_empty())
 }
 
 /// Names are relative slash-separated paths without empty, `.` or `..` segments.
 pub fn check_name(name: &str) -> Result<(), ObjectError> {
-    let bad = |reason: &str| Err(ObjectError::InvalidName { name: name.into(), reason: reason.into() });
+    let bad = |reason: &str| {
+        Err(ObjectError::InvalidName {
+            name: name.into(),
+            reason: reason.into(),
+        })
+    };
     if name.is_empty() || name.len() > 900 {
         return bad("names are 1 to 900 bytes long");
     }
-    if name.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if name
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return bad("no empty, '.' or '..' path segments, and no leading or trailing '/'");
     }
     if name.split('/').any(|s| s.ends_with(SUFFIX)) {
@@ -61,7 +71,10 @@ mod tests {
     fn keys_round_trip() {
         let id = ObjectId::from_bytes([0xab; 16]);
         assert_eq!(manifest_key("movies/a.y4m"), "movies/a.y4m.mezz/manifest");
-        assert_eq!(name_of_manifest("movies/a.y4m.mezz/manifest"), Some("movies/a.y4m"));
+        assert_eq!(
+            name_of_manifest("movies/a.y4m.mezz/manifest"),
+            Some("movies/a.y4m")
+        );
         assert_eq!(name_of_manifest("movies/a.y4m.mezz/abab/000001"), None);
         assert_eq!(part_key("a", id, 7), format!("a.mezz/{id}/000007"));
         assert!(part_key("a", id, 7).starts_with(&version_folder("a", id)));

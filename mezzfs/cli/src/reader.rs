@@ -34,13 +34,29 @@ impl ObjectReader {
         let raw = match store.get(&naming::manifest_key(name)).await {
             Ok(raw) => raw,
             Err(StoreError::NotFound { .. }) => {
-                return Err(ObjectError::NotFound { name: name.into(), store: store.describe() });
+                return Err(ObjectError::NotFound {
+                    name: name.into(),
+                    store: store.describe(),
+                });
             }
-            Err(source) => return Err(ObjectError::Store { name: name.into(), source }),
+            Err(source) => {
+                return Err(ObjectError::Store {
+                    name: name.into(),
+                    cause: source,
+                });
+            }
         };
-        let sealed = SealedManifest::parse(raw.to_vec()).map_err(|e| ObjectError::format(name, e))?;
-        let object = sealed.open(keys, name).await.map_err(|e| ObjectError::format(name, e))?;
-        Ok(ObjectReader { store, name: name.into(), object: Arc::new(object) })
+        let sealed =
+            SealedManifest::parse(raw.to_vec()).map_err(|e| ObjectError::format(name, e))?;
+        let object = sealed
+            .open(keys, name)
+            .await
+            .map_err(|e| ObjectError::format(name, e))?;
+        Ok(ObjectReader {
+            store,
+            name: name.into(),
+            object: Arc::new(object),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -62,11 +78,13 @@ impl ObjectReader {
     /// Fetches one span and returns its plaintext (whole segments).
     pub async fn fetch_span(&self, span: &PartSpan) -> Result<Bytes, ObjectError> {
         let key = naming::part_key(&self.name, self.object.id, span.part);
-        let sealed = self
-            .store
-            .get_range(&key, span.ciphertext.clone())
-            .await
-            .map_err(|e| ObjectError::part(&self.name, span.part, e))?;
+        let sealed = match self.store.get_range(&key, span.ciphertext.clone()).await {
+            Ok(b) => b,
+            Err(StoreError::InvalidRange { .. } | StoreError::ShortRead { .. }) => {
+                return Err(self.truncated(&key, span.part).await);
+            }
+            Err(e) => return Err(ObjectError::part(&self.name, span.part, e)),
+        };
         let mut buf = BytesMut::from(sealed);
         let open = |buf: &mut BytesMut, object: &OpenedObject, span: &PartSpan| {
             object.open_span(span, buf).map(|n| buf.truncate(n))
@@ -84,6 +102,23 @@ impl ObjectReader {
         Ok(buf.freeze())
     }
 
+    /// Names the first missing segment of a part that is shorter than its layout says.
+    async fn truncated(&self, key: &str, part: u64) -> ObjectError {
+        let layout = &self.object.layout;
+        let expected = layout.part_sealed_size(part);
+        match self.store.head(key).await {
+            Ok(meta) => ObjectError::TruncatedPart {
+                name: self.name.clone(),
+                part,
+                stored: meta.size,
+                expected,
+                segment: layout.part_segments(part).start
+                    + meta.size / layout.sealed_segment_size(),
+            },
+            Err(e) => ObjectError::part(&self.name, part, e),
+        }
+    }
+
     /// The plaintext of `range` (clamped to the object), fetched in chunks of at most
     /// `chunk_bytes`, `concurrency` at a time, yielded in order.
     pub fn stream_range(
@@ -92,7 +127,10 @@ impl ObjectReader {
         chunk_bytes: u64,
         concurrency: usize,
     ) -> impl Stream<Item = Result<Bytes, ObjectError>> + Send + 'static {
-        let spans = self.object.layout.locate_bounded(range.clone(), chunk_bytes);
+        let spans = self
+            .object
+            .layout
+            .locate_bounded(range.clone(), chunk_bytes);
         let reader = self.clone();
         stream::iter(spans)
             .map(move |span| {
@@ -109,7 +147,11 @@ impl ObjectReader {
     }
 
     /// The plaintext of `range` in one buffer.
-    pub async fn read_range(&self, range: Range<u64>, concurrency: usize) -> Result<Bytes, ObjectError> {
+    pub async fn read_range(
+        &self,
+        range: Range<u64>,
+        concurrency: usize,
+    ) -> Result<Bytes, ObjectError> {
         let len = range.end.min(self.size()).saturating_sub(range.start);
         let mut out = BytesMut::with_capacity(len as usize);
         let mut s = std::pin::pin!(self.stream_range(range, 8 << 20, concurrency));

@@ -82,6 +82,10 @@ fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+fn sealed_capacity(plain: u64, segment: u64) -> usize {
+    (plain + plain.div_ceil(segment) * mezz_format::TAG_LEN) as usize
+}
+
 /// Cuts the source into chunks, holding one back to learn whether it is the last.
 fn read_chunks(
     mut src: Box<dyn Read + Send>,
@@ -95,12 +99,16 @@ fn read_chunks(
     let mut offset = 0u64;
     let mut pending: Option<(Chunk, tokio::sync::OwnedSemaphorePermit)> = None;
     loop {
-        let Ok(permit) = tokio::runtime::Handle::current().block_on(permits.clone().acquire_owned()) else {
+        let Ok(permit) =
+            tokio::runtime::Handle::current().block_on(permits.clone().acquire_owned())
+        else {
             return Err(ObjectError::Other("upload pipeline closed".into()));
         };
         let in_part = offset % layout.part_size();
         let want = chunk_size.min(layout.part_size() - in_part);
-        let mut data = vec![0u8; want as usize];
+        // Room for the tags too: the chunk is sealed where it lies.
+        let mut data = Vec::with_capacity(sealed_capacity(want, seg));
+        data.resize(want as usize, 0);
         let n = read_full(&mut *src, &mut data).map_err(ObjectError::Source)?;
         data.truncate(n);
         progress.read.fetch_add(n as u64, Ordering::Relaxed);
@@ -143,18 +151,22 @@ pub async fn put_object(
     progress: Arc<PutProgress>,
 ) -> Result<Manifest, ObjectError> {
     naming::check_name(name)?;
-    let shape = Layout::new(0, opts.part_size, opts.segment_size).map_err(|e| ObjectError::format(name, e))?;
+    let shape = Layout::new(0, opts.part_size, opts.segment_size)
+        .map_err(|e| ObjectError::format(name, e))?;
     let seg = u64::from(opts.segment_size);
     let chunk_size = (opts.chunk_size.max(seg) / seg * seg).min(opts.part_size);
-    let (id, wrapped, cipher) = mezz_format::new_object_version(keys, opts.segment_size, opts.part_size)
-        .await
-        .map_err(|e| ObjectError::format(name, e))?;
+    let (id, wrapped, cipher) =
+        mezz_format::new_object_version(keys, opts.segment_size, opts.part_size)
+            .await
+            .map_err(|e| ObjectError::format(name, e))?;
 
     let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let (tx, mut rx) = mpsc::channel(1);
     let reader = {
         let (permits, progress) = (permits.clone(), progress.clone());
-        tokio::task::spawn_blocking(move || read_chunks(source, shape, chunk_size, permits, tx, progress))
+        tokio::task::spawn_blocking(move || {
+            read_chunks(source, shape, chunk_size, permits, tx, progress)
+        })
     };
 
     let mut parts: HashMap<u64, Arc<PartUpload>> = HashMap::new();
@@ -187,7 +199,9 @@ pub async fn put_object(
             failure.get_or_insert(e);
         }
     }
-    let read_result = reader.await.map_err(|e| ObjectError::Other(format!("source reader failed: {e}")));
+    let read_result = reader
+        .await
+        .map_err(|e| ObjectError::Other(format!("source reader failed: {e}")));
     let size = match (failure, read_result) {
         (Some(e), _) | (None, Err(e)) | (None, Ok(Err(e))) => {
             clean_up_failed(&*store, name, id, &parts).await;
@@ -196,7 +210,8 @@ pub async fn put_object(
         (None, Ok(Ok(size))) => size,
     };
 
-    let layout = Layout::new(size, opts.part_size, opts.segment_size).map_err(|e| ObjectError::format(name, e))?;
+    let layout = Layout::new(size, opts.part_size, opts.segment_size)
+        .map_err(|e| ObjectError::format(name, e))?;
     let manifest = Manifest {
         name: name.into(),
         object_id: id.to_string(),
@@ -210,9 +225,18 @@ pub async fn put_object(
             .unwrap_or(0),
         key: wrapped,
     };
-    if let Err(source) = store.put(&naming::manifest_key(name), Bytes::from(manifest.seal(&cipher))).await {
+    if let Err(source) = store
+        .put(
+            &naming::manifest_key(name),
+            Bytes::from(manifest.seal(&cipher)),
+        )
+        .await
+    {
         clean_up_failed(&*store, name, id, &parts).await;
-        return Err(ObjectError::Store { name: name.into(), source });
+        return Err(ObjectError::Store {
+            name: name.into(),
+            cause: source,
+        });
     }
     remove_other_versions(&*store, name, id).await;
     Ok(manifest)
@@ -239,9 +263,9 @@ async fn upload_chunk(
     let cipher = cipher.clone();
     let (piece, single) = (chunk.piece, chunk.piece == 1 && chunk.ends_part);
     let sealed = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        cipher.seal(chunk.first_segment, &chunk.data, chunk.ends_object, &mut out);
-        out
+        let mut data = chunk.data;
+        cipher.seal_tail(chunk.first_segment, &mut data, 0, chunk.ends_object);
+        data
     })
     .await
     .map_err(|e| ObjectError::Other(format!("sealing failed: {e}")))?;
@@ -250,15 +274,25 @@ async fn upload_chunk(
     if single {
         store.put(key, body).await.map_err(err)?;
     } else {
-        let upload = state.upload.get_or_try_init(|| store.create_upload(key)).await.map_err(err)?;
-        let tag = store.upload_piece(key, upload, piece, body).await.map_err(err)?;
+        let upload = state
+            .upload
+            .get_or_try_init(|| store.create_upload(key))
+            .await
+            .map_err(err)?;
+        let tag = store
+            .upload_piece(key, upload, piece, body)
+            .await
+            .map_err(err)?;
         let complete = {
             let mut t = state.tags.lock().unwrap_or_else(|p| p.into_inner());
             t.0.push(tag);
             (t.1 == Some(t.0.len())).then(|| t.0.clone())
         };
         if let Some(tags) = complete {
-            store.complete_upload(key, upload, tags).await.map_err(err)?;
+            store
+                .complete_upload(key, upload, tags)
+                .await
+                .map_err(err)?;
         }
     }
     progress.uploaded.fetch_add(plain_len, Ordering::Relaxed);
@@ -266,15 +300,27 @@ async fn upload_chunk(
 }
 
 /// Best effort: the put already failed, and its error is the one to report.
-async fn clean_up_failed(store: &dyn ObjectStore, name: &str, id: ObjectId, parts: &HashMap<u64, Arc<PartUpload>>) {
+async fn clean_up_failed(
+    store: &dyn ObjectStore,
+    name: &str,
+    id: ObjectId,
+    parts: &HashMap<u64, Arc<PartUpload>>,
+) {
     for (part, state) in parts {
         if let Some(upload) = state.upload.get() {
-            let _ = store.abort_upload(&naming::part_key(name, id, *part), upload).await;
+            let _ = store
+                .abort_upload(&naming::part_key(name, id, *part), upload)
+                .await;
         }
     }
     if let Ok(keys) = store.list(&naming::version_folder(name, id)).await {
         for k in keys {
-            let _ = store.delete(&k.key).await;
+            // A few quick tries; what is left is removed by the next successful put.
+            for _ in 0..3 {
+                if store.delete(&k.key).await.is_ok() {
+                    break;
+                }
+            }
         }
     }
 }
@@ -286,7 +332,10 @@ async fn remove_other_versions(store: &dyn ObjectStore, name: &str, id: ObjectId
     let manifest = naming::manifest_key(name);
     match store.list(&naming::object_folder(name)).await {
         Ok(keys) => {
-            for k in keys.into_iter().filter(|k| k.key != manifest && !k.key.starts_with(&keep)) {
+            for k in keys
+                .into_iter()
+                .filter(|k| k.key != manifest && !k.key.starts_with(&keep))
+            {
                 if let Err(e) = store.delete(&k.key).await {
                     tracing::warn!(key = %k.key, error = %e, "could not delete a part of an older version");
                 }

@@ -23,8 +23,13 @@ pub enum FormatError {
     #[error(
         "object was encrypted under key id '{object_key_id}' but the key provider holds key id '{provider_key_id}'"
     )]
-    KeyIdMismatch { object_key_id: String, provider_key_id: String },
-    #[error("cannot unwrap the data key under key id '{key_id}': wrong key, or the manifest was altered")]
+    KeyIdMismatch {
+        object_key_id: String,
+        provider_key_id: String,
+    },
+    #[error(
+        "cannot unwrap the data key under key id '{key_id}': wrong key, or the manifest was altered"
+    )]
     KeyUnwrap { key_id: String },
     #[error("key provider '{found}' cannot unwrap keys of provider '{expected}'")]
     KeyProviderMismatch { expected: String, found: String },
@@ -32,8 +37,15 @@ pub enum FormatError {
         "segment {segment} (part {part}) failed authentication: corrupted, truncated, reordered or from another object"
     )]
     SegmentAuth { segment: u64, part: u64 },
-    #[error("part {part} is truncated or overlong at segment {segment}: got {got} sealed bytes, expected {expected}")]
-    SegmentLength { segment: u64, part: u64, expected: u64, got: u64 },
+    #[error(
+        "part {part} is truncated or overlong at segment {segment}: got {got} sealed bytes, expected {expected}"
+    )]
+    SegmentLength {
+        segment: u64,
+        part: u64,
+        expected: u64,
+        got: u64,
+    },
     #[error("key file {path}: {reason}")]
     KeyFile { path: PathBuf, reason: String },
     #[error("the operating system's random number generator failed: {0}")]

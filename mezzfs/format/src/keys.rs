@@ -10,9 +10,9 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::Nonce;
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -54,18 +54,26 @@ pub struct LocalKeyFile {
 
 impl std::fmt::Debug for LocalKeyFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalKeyFile").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("LocalKeyFile")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
 fn key_file_error(path: &Path, reason: impl Into<String>) -> FormatError {
-    FormatError::KeyFile { path: path.to_path_buf(), reason: reason.into() }
+    FormatError::KeyFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 impl LocalKeyFile {
     /// Builds a key from raw bytes (tests and golden files use fixed keys).
     pub fn from_parts(id: &str, key: [u8; 32]) -> Self {
-        LocalKeyFile { id: id.to_string(), aead: Aes256Gcm::new(&key.into()) }
+        LocalKeyFile {
+            id: id.to_string(),
+            aead: Aes256Gcm::new(&key.into()),
+        }
     }
 
     /// Writes a new random key to `path`, created with mode 0600; never overwrites.
@@ -93,22 +101,32 @@ impl LocalKeyFile {
 
     /// Reads a key file, refusing one that other users can read (as ssh does).
     pub fn load(path: &Path) -> Result<Self, FormatError> {
-        let meta = fs::metadata(path).map_err(|e| key_file_error(path, format!("cannot read: {e}")))?;
+        let meta =
+            fs::metadata(path).map_err(|e| key_file_error(path, format!("cannot read: {e}")))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(key_file_error(
                 path,
-                format!("is accessible by other users (mode {mode:04o}); run: chmod 600 {}", path.display()),
+                format!(
+                    "is accessible by other users (mode {mode:04o}); run: chmod 600 {}",
+                    path.display()
+                ),
             ));
         }
-        let text = fs::read_to_string(path).map_err(|e| key_file_error(path, format!("cannot read: {e}")))?;
+        let text = fs::read_to_string(path)
+            .map_err(|e| key_file_error(path, format!("cannot read: {e}")))?;
         Self::parse(&text).map_err(|reason| key_file_error(path, reason))
     }
 
     fn parse(text: &str) -> Result<Self, String> {
-        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let mut lines = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
         if lines.next() != Some(KEY_FILE_HEADER) {
-            return Err(format!("not a mezzfs key file (first line must be '{KEY_FILE_HEADER}')"));
+            return Err(format!(
+                "not a mezzfs key file (first line must be '{KEY_FILE_HEADER}')"
+            ));
         }
         let (mut id, mut key) = (None, None);
         for line in lines {
@@ -116,7 +134,8 @@ impl LocalKeyFile {
                 Some(("id", v)) => id = Some(v.to_string()),
                 Some(("key", v)) => {
                     let mut k = [0u8; 32];
-                    hex::decode_to_slice(v, &mut k).map_err(|_| "key must be 64 hex digits".to_string())?;
+                    hex::decode_to_slice(v, &mut k)
+                        .map_err(|_| "key must be 64 hex digits".to_string())?;
                     key = Some(k);
                 }
                 _ => return Err(format!("unexpected line '{line}'")),
@@ -145,10 +164,20 @@ impl KeyProvider for LocalKeyFile {
         let mut buf = key.0;
         let tag = self
             .aead
-            .encrypt_inout_detached(&Nonce::<Aes256Gcm>::from(nonce), &self.aad(object), (&mut buf[..]).into())
-            .map_err(|_| FormatError::KeyUnwrap { key_id: self.id.clone() })?;
+            .encrypt_inout_detached(
+                &Nonce::<Aes256Gcm>::from(nonce),
+                &self.aad(object),
+                (&mut buf[..]).into(),
+            )
+            .map_err(|_| FormatError::KeyUnwrap {
+                key_id: self.id.clone(),
+            })?;
         let blob = [&nonce[..], &buf[..], &tag[..]].concat();
-        Ok(WrappedKey { provider: LOCAL_PROVIDER.into(), key_id: self.id.clone(), wrapped: B64.encode(blob) })
+        Ok(WrappedKey {
+            provider: LOCAL_PROVIDER.into(),
+            key_id: self.id.clone(),
+            wrapped: B64.encode(blob),
+        })
     }
 
     async fn unwrap(&self, wrapped: &WrappedKey, object: ObjectId) -> Result<DataKey, FormatError> {
@@ -164,7 +193,9 @@ impl KeyProvider for LocalKeyFile {
                 provider_key_id: self.id.clone(),
             });
         }
-        let fail = || FormatError::KeyUnwrap { key_id: self.id.clone() };
+        let fail = || FormatError::KeyUnwrap {
+            key_id: self.id.clone(),
+        };
         let blob = B64.decode(&wrapped.wrapped).map_err(|_| fail())?;
         if blob.len() != 12 + 32 + 16 {
             return Err(fail());
@@ -173,7 +204,12 @@ impl KeyProvider for LocalKeyFile {
         let mut key: [u8; 32] = blob[12..44].try_into().map_err(|_| fail())?;
         let tag = aes_gcm::Tag::try_from(&blob[44..]).map_err(|_| fail())?;
         self.aead
-            .decrypt_inout_detached(&Nonce::<Aes256Gcm>::from(nonce), &self.aad(object), (&mut key[..]).into(), &tag)
+            .decrypt_inout_detached(
+                &Nonce::<Aes256Gcm>::from(nonce),
+                &self.aad(object),
+                (&mut key[..]).into(),
+                &tag,
+            )
             .map_err(|_| fail())?;
         Ok(DataKey(key))
     }
@@ -221,13 +257,22 @@ mod tests {
         assert_eq!(back.0, dk.0);
         // Bound to the object id.
         let other = ObjectId::from_bytes([2; 16]);
-        assert!(matches!(block_on(kek.unwrap(&w, other)), Err(FormatError::KeyUnwrap { .. })));
+        assert!(matches!(
+            block_on(kek.unwrap(&w, other)),
+            Err(FormatError::KeyUnwrap { .. })
+        ));
         // Another key with the same id cannot unwrap it.
         let wrong = LocalKeyFile::from_parts("k1", [8; 32]);
-        assert!(matches!(block_on(wrong.unwrap(&w, id)), Err(FormatError::KeyUnwrap { .. })));
+        assert!(matches!(
+            block_on(wrong.unwrap(&w, id)),
+            Err(FormatError::KeyUnwrap { .. })
+        ));
         // A key with another id says so.
         let other_id = LocalKeyFile::from_parts("k2", [7; 32]);
-        assert!(matches!(block_on(other_id.unwrap(&w, id)), Err(FormatError::KeyIdMismatch { .. })));
+        assert!(matches!(
+            block_on(other_id.unwrap(&w, id)),
+            Err(FormatError::KeyIdMismatch { .. })
+        ));
     }
 
     #[test]
@@ -241,7 +286,9 @@ mod tests {
         assert_eq!(loaded.key_id(), k.key_id());
         assert!(LocalKeyFile::generate(&path).is_err(), "never overwrites");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
-        let err = LocalKeyFile::load(&path).expect_err("world-readable refused").to_string();
+        let err = LocalKeyFile::load(&path)
+            .expect_err("world-readable refused")
+            .to_string();
         assert!(err.contains("chmod 600"), "{err}");
     }
 

@@ -51,18 +51,26 @@ pub struct PartSpan {
 
 impl Layout {
     /// Checks the geometry: segments within bounds, parts a whole number of segments.
-    pub fn new(plaintext_size: u64, part_size: u64, segment_size: u32) -> Result<Self, FormatError> {
+    pub fn new(
+        plaintext_size: u64,
+        part_size: u64,
+        segment_size: u32,
+    ) -> Result<Self, FormatError> {
         if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&segment_size) {
             return Err(FormatError::InvalidLayout(format!(
                 "segment size {segment_size} is outside {MIN_SEGMENT_SIZE}..={MAX_SEGMENT_SIZE}"
             )));
         }
-        if part_size == 0 || part_size % u64::from(segment_size) != 0 {
+        if part_size == 0 || !part_size.is_multiple_of(u64::from(segment_size)) {
             return Err(FormatError::InvalidLayout(format!(
                 "part size {part_size} is not a positive multiple of the segment size {segment_size}"
             )));
         }
-        let layout = Layout { plaintext_size, part_size, segment_size };
+        let layout = Layout {
+            plaintext_size,
+            part_size,
+            segment_size,
+        };
         if layout.segment_count() > MAX_SEGMENTS {
             return Err(FormatError::InvalidLayout(format!(
                 "{plaintext_size} bytes in {segment_size}-byte segments is more than {MAX_SEGMENTS} segments"
@@ -72,7 +80,9 @@ impl Layout {
         layout
             .segments_per_part()
             .checked_mul(layout.sealed_segment_size())
-            .ok_or_else(|| FormatError::InvalidLayout(format!("part size {part_size} is too large")))?;
+            .ok_or_else(|| {
+                FormatError::InvalidLayout(format!("part size {part_size} is too large"))
+            })?;
         Ok(layout)
     }
 
@@ -269,7 +279,11 @@ mod tests {
         for w in spans.windows(2) {
             assert_eq!(w[0].plaintext.end, w[1].plaintext.start);
         }
-        assert!(spans.iter().all(|s| s.plaintext.end - s.plaintext.start <= MIB));
+        assert!(
+            spans
+                .iter()
+                .all(|s| s.plaintext.end - s.plaintext.start <= MIB)
+        );
         assert_eq!(spans.len(), 11);
     }
 

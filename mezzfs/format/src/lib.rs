@@ -59,5 +59,9 @@ pub async fn new_object_version(
     let id = ObjectId::random()?;
     let data_key = DataKey::random()?;
     let wrapped = keys.wrap(&data_key, id).await?;
-    Ok((id, wrapped, ObjectCipher::new(&data_key, id, segment_size, part_size)))
+    Ok((
+        id,
+        wrapped,
+        ObjectCipher::new(&data_key, id, segment_size, part_size),
+    ))
 }

@@ -96,7 +96,10 @@ impl SealedManifest {
         }
         let version = u16::from_be_bytes([raw[8], raw[9]]);
         if version > MANIFEST_VERSION {
-            return Err(FormatError::NewerManifestVersion { found: version, supported: MANIFEST_VERSION });
+            return Err(FormatError::NewerManifestVersion {
+                found: version,
+                supported: MANIFEST_VERSION,
+            });
         }
         if version == 0 {
             return Err(FormatError::ManifestMalformed("format version 0".into()));
@@ -131,17 +134,30 @@ impl SealedManifest {
         // Geometry feeds the cipher's associated data; validate it before use, authenticate
         // it right after.
         let layout_shape = Layout::new(0, m.part_size, m.segment_size)?;
-        let cipher = ObjectCipher::new(&data_key, id, layout_shape.segment_size(), layout_shape.part_size());
+        let cipher = ObjectCipher::new(
+            &data_key,
+            id,
+            layout_shape.segment_size(),
+            layout_shape.part_size(),
+        );
         let body_end = self.raw.len() - MAC_LEN;
         let expected = mac(&cipher, &self.raw[..body_end]);
         if !constant_time_eq(&expected, &self.raw[body_end..]) {
             return Err(FormatError::ManifestAuth);
         }
         if m.name != expected_name {
-            return Err(FormatError::NameMismatch { expected: expected_name.into(), found: m.name.clone() });
+            return Err(FormatError::NameMismatch {
+                expected: expected_name.into(),
+                found: m.name.clone(),
+            });
         }
         let layout = m.layout()?;
-        Ok(OpenedObject { manifest: self.unverified, id, layout, cipher })
+        Ok(OpenedObject {
+            manifest: self.unverified,
+            id,
+            layout,
+            cipher,
+        })
     }
 }
 
@@ -161,12 +177,17 @@ pub struct OpenedObject {
 impl OpenedObject {
     /// Opens the sealed bytes fetched for `span` in place and returns the plaintext length.
     /// A short or long fetch (a truncated part) is reported as such, naming the segment.
-    pub fn open_span(&self, span: &crate::PartSpan, sealed: &mut [u8]) -> Result<usize, FormatError> {
+    pub fn open_span(
+        &self,
+        span: &crate::PartSpan,
+        sealed: &mut [u8],
+    ) -> Result<usize, FormatError> {
         let expected = span.ciphertext.end - span.ciphertext.start;
         if sealed.len() as u64 != expected {
             // Name the first segment whose bytes are missing.
             let seg = self.layout.sealed_segment_size();
-            let segment = span.first_segment + (sealed.len() as u64 / seg).min(span.segment_count - 1);
+            let segment =
+                span.first_segment + (sealed.len() as u64 / seg).min(span.segment_count - 1);
             return Err(FormatError::SegmentLength {
                 segment,
                 part: span.part,

@@ -9,8 +9,8 @@
 //! all three fail authentication. The associated data binds the geometry (segment and part
 //! size) so a manifest cannot be paired with parts cut differently.
 
-use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::aead::Nonce;
+use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Tag};
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -55,7 +55,9 @@ pub struct ObjectCipher {
 
 impl std::fmt::Debug for ObjectCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectCipher").field("segment_size", &self.segment_size).finish_non_exhaustive()
+        f.debug_struct("ObjectCipher")
+            .field("segment_size", &self.segment_size)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,8 +74,10 @@ impl ObjectCipher {
         let mut seg_key = [0u8; 32];
         let mut mac_key = [0u8; 32];
         // 32-byte outputs are far below HKDF-SHA256's 8160-byte limit.
-        hk.expand(SEGMENT_KEY_INFO, &mut seg_key).unwrap_or_default();
-        hk.expand(MANIFEST_MAC_INFO, &mut mac_key).unwrap_or_default();
+        hk.expand(SEGMENT_KEY_INFO, &mut seg_key)
+            .unwrap_or_default();
+        hk.expand(MANIFEST_MAC_INFO, &mut mac_key)
+            .unwrap_or_default();
         let mut aad = [0u8; 28];
         aad[..16].copy_from_slice(id.as_bytes());
         aad[16..20].copy_from_slice(&segment_size.to_be_bytes());
@@ -101,19 +105,42 @@ impl ObjectCipher {
     /// object's final segment may be short), appending the sealed bytes to `out`. When
     /// `ends_object` is set, the last segment in `plain` is sealed as the object's final one.
     pub fn seal(&self, first_segment: u64, plain: &[u8], ends_object: bool, out: &mut Vec<u8>) {
-        let seg = self.segment_size as usize;
+        let start = out.len();
         out.reserve(self.sealed_len(plain.len()));
-        let count = plain.len().div_ceil(seg);
-        for (i, chunk) in plain.chunks(seg).enumerate() {
+        out.extend_from_slice(plain);
+        self.seal_tail(first_segment, out, start, ends_object);
+    }
+
+    /// Like [`ObjectCipher::seal`], but the plaintext is `buf[start..]` and is sealed where it
+    /// lies: no second buffer, so a pipeline holds one copy of each chunk. Reserve
+    /// [`ObjectCipher::sealed_len`] bytes up front to avoid a reallocation.
+    pub fn seal_tail(
+        &self,
+        first_segment: u64,
+        buf: &mut Vec<u8>,
+        start: usize,
+        ends_object: bool,
+    ) {
+        let seg = self.segment_size as usize;
+        let tag_len = TAG_LEN as usize;
+        let plain_len = buf.len() - start;
+        let count = plain_len.div_ceil(seg);
+        buf.resize(start + self.sealed_len(plain_len), 0);
+        // Back to front, so each segment moves into space no unsealed segment still needs.
+        for i in (0..count).rev() {
+            let from = start + i * seg;
+            let len = seg.min(plain_len - i * seg);
+            let to = start + i * (seg + tag_len);
+            buf.copy_within(from..from + len, to);
             let index = first_segment + i as u64;
             let last = ends_object && i + 1 == count;
-            let start = out.len();
-            out.extend_from_slice(chunk);
             // Encryption of a slice this size cannot fail: GCM's limit is 64 GiB per message.
-            if let Ok(tag) =
-                self.aead.encrypt_inout_detached(&nonce(index, last), &self.aad, (&mut out[start..]).into())
-            {
-                out.extend_from_slice(&tag);
+            if let Ok(tag) = self.aead.encrypt_inout_detached(
+                &nonce(index, last),
+                &self.aad,
+                (&mut buf[to..to + len]).into(),
+            ) {
+                buf[to + len..to + len + tag_len].copy_from_slice(&tag);
             }
         }
     }
@@ -141,16 +168,26 @@ impl ObjectCipher {
                 return Err(FormatError::SegmentLength {
                     segment: index,
                     part,
-                    expected: if is_last { len as u64 } else { sealed_seg as u64 },
+                    expected: if is_last {
+                        len as u64
+                    } else {
+                        sealed_seg as u64
+                    },
                     got: len as u64,
                 });
             }
             let body_len = len - TAG_LEN as usize;
             let (body, tag) = sealed[read..read + len].split_at_mut(body_len);
-            let tag = Tag::try_from(&*tag).map_err(|_| FormatError::SegmentAuth { segment: index, part })?;
+            let tag = Tag::try_from(&*tag).map_err(|_| FormatError::SegmentAuth {
+                segment: index,
+                part,
+            })?;
             self.aead
                 .decrypt_inout_detached(&nonce(index, is_last), &self.aad, body.into(), &tag)
-                .map_err(|_| FormatError::SegmentAuth { segment: index, part })?;
+                .map_err(|_| FormatError::SegmentAuth {
+                    segment: index,
+                    part,
+                })?;
             sealed.copy_within(read..read + body_len, write);
             read += len;
             write += body_len;

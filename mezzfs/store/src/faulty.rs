@@ -55,7 +55,12 @@ fn next(state: &mut u64) -> u64 {
 impl FaultyStore {
     pub fn new(inner: Arc<dyn ObjectStore>, config: FaultConfig) -> FaultyStore {
         let rng = Mutex::new(config.seed);
-        FaultyStore { inner, config, rng, counts: Arc::default() }
+        FaultyStore {
+            inner,
+            config,
+            rng,
+            counts: Arc::default(),
+        }
     }
 
     pub fn counts(&self) -> Arc<FaultCounts> {
@@ -80,7 +85,10 @@ impl FaultyStore {
         }
         if (!write || self.config.fail_writes) && self.chance(self.config.error_rate) {
             self.counts.errors.fetch_add(1, Ordering::Relaxed);
-            return Err(StoreError::Injected { key: key.into(), kind: "error" });
+            return Err(StoreError::Injected {
+                key: key.into(),
+                kind: "error",
+            });
         }
         Ok(())
     }
@@ -89,14 +97,18 @@ impl FaultyStore {
         if !body.is_empty() && self.chance(self.config.short_read_rate) {
             self.counts.short_reads.fetch_add(1, Ordering::Relaxed);
             let got = self.draw().1 % body.len() as u64;
-            return Err(StoreError::ShortRead { key: key.into(), expected: body.len() as u64, got });
+            return Err(StoreError::ShortRead {
+                key: key.into(),
+                expected: body.len() as u64,
+                got,
+            });
         }
         if !body.is_empty() && self.chance(self.config.corrupt_rate) {
             self.counts.corruptions.fetch_add(1, Ordering::Relaxed);
             let r = self.draw().1;
             let mut v = body.to_vec();
             let i = (r % v.len() as u64) as usize;
-            v[i] ^= 1 << (r >> 32) % 8;
+            v[i] ^= 1 << ((r >> 32) % 8);
             return Ok(Bytes::from(v));
         }
         Ok(body)

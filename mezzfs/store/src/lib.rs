@@ -98,7 +98,10 @@ pub trait ObjectStore: Send + Sync + Debug {
 }
 
 /// Opens the store a URL names.
-pub async fn open_store(url: &StoreUrl, s3: &S3Options) -> Result<Arc<dyn ObjectStore>, StoreError> {
+pub async fn open_store(
+    url: &StoreUrl,
+    s3: &S3Options,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Ok(match url {
         StoreUrl::Local(path) => Arc::new(LocalStore::open(path)?),
         StoreUrl::S3 { bucket, prefix } => Arc::new(S3Store::connect(bucket, prefix, s3).await?),

@@ -26,22 +26,33 @@ impl LocalStore {
     /// Opens a store rooted at `root`, creating the directory if its parent exists.
     pub fn open(root: &Path) -> Result<LocalStore, StoreError> {
         if !root.is_dir() {
-            let parent_ok = root.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
+            let parent_ok = root
+                .parent()
+                .is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
             if !parent_ok {
-                return Err(StoreError::BucketNotFound { bucket: root.display().to_string() });
+                return Err(StoreError::BucketNotFound {
+                    bucket: root.display().to_string(),
+                });
             }
             fs::create_dir(root).map_err(|e| StoreError::io(&root.display().to_string(), e))?;
         }
-        Ok(LocalStore { root: root.to_path_buf() })
+        Ok(LocalStore {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let invalid = |reason: &str| StoreError::InvalidKey { key: key.into(), reason: reason.into() };
+        let invalid = |reason: &str| StoreError::InvalidKey {
+            key: key.into(),
+            reason: reason.into(),
+        };
         if key.is_empty() || key.starts_with('/') || key.ends_with('/') {
             return Err(invalid("keys are non-empty relative paths"));
         }
         let p = Path::new(key);
-        if key.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        if key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
             || p.components().any(|c| !matches!(c, Component::Normal(_)))
         {
             return Err(invalid("'.', '..' and empty path segments are not allowed"));
@@ -54,7 +65,10 @@ impl LocalStore {
 
     fn upload_dir(&self, upload: &UploadId) -> Result<PathBuf, StoreError> {
         if upload.0.is_empty() || !upload.0.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::InvalidKey { key: upload.0.clone(), reason: "not an upload id".into() });
+            return Err(StoreError::InvalidKey {
+                key: upload.0.clone(),
+                reason: "not an upload id".into(),
+            });
         }
         Ok(self.root.join(UPLOADS_DIR).join(&upload.0))
     }
@@ -63,7 +77,9 @@ impl LocalStore {
         if self.root.is_dir() {
             Ok(())
         } else {
-            Err(StoreError::BucketNotFound { bucket: self.root.display().to_string() })
+            Err(StoreError::BucketNotFound {
+                bucket: self.root.display().to_string(),
+            })
         }
     }
 }
@@ -72,17 +88,21 @@ async fn blocking<T: Send + 'static>(
     key: &str,
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io {
-        key: key.into(),
-        source: std::io::Error::other(format!("blocking task failed: {e}")),
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Io {
+            key: key.into(),
+            error: std::io::Error::other(format!("blocking task failed: {e}")),
+        })?
 }
 
 fn random_hex() -> String {
     let mut b = [0u8; 12];
     // Only names temporary files; a failure of the OS RNG falls back to the pid and time.
     if getrandom::fill(&mut b).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         b[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
         b[8..].copy_from_slice(&std::process::id().to_le_bytes());
     }
@@ -90,10 +110,17 @@ fn random_hex() -> String {
 }
 
 /// Writes `body` to a fresh temporary beside `target`, fsyncs it, and renames it into place.
-fn write_atomically(key: &str, target: &Path, write: impl FnOnce(&mut fs::File) -> std::io::Result<()>) -> Result<(), StoreError> {
+fn write_atomically(
+    key: &str,
+    target: &Path,
+    write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let dir = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StoreError::io(key, e))?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", random_hex()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -123,7 +150,11 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> std
             continue;
         }
         let path = entry.path();
-        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         let ft = entry.file_type()?;
         if ft.is_dir() {
             let as_dir = format!("{rel}/");
@@ -131,7 +162,10 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> std
                 walk(root, &path, prefix, out)?;
             }
         } else if ft.is_file() && rel.starts_with(prefix) {
-            out.push(ObjectMeta { key: rel, size: entry.metadata()?.len() });
+            out.push(ObjectMeta {
+                key: rel,
+                size: entry.metadata()?.len(),
+            });
         }
     }
     Ok(())
@@ -154,7 +188,8 @@ impl ObjectStore for LocalStore {
                 return Err(StoreError::InvalidRange { key: k, range });
             }
             let mut buf = vec![0u8; (range.end - range.start) as usize];
-            f.read_exact_at(&mut buf, range.start).map_err(|e| StoreError::io(&k, e))?;
+            f.read_exact_at(&mut buf, range.start)
+                .map_err(|e| StoreError::io(&k, e))?;
             Ok(Bytes::from(buf))
         })
         .await
@@ -183,7 +218,10 @@ impl ObjectStore for LocalStore {
             if !m.is_file() {
                 return Err(StoreError::NotFound { key: k });
             }
-            Ok(ObjectMeta { key: k, size: m.len() })
+            Ok(ObjectMeta {
+                key: k,
+                size: m.len(),
+            })
         })
         .await
     }
@@ -192,7 +230,10 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         self.check_root()?;
         let k = key.to_string();
-        blocking(key, move || write_atomically(&k, &path, |f| f.write_all(&body))).await
+        blocking(key, move || {
+            write_atomically(&k, &path, |f| f.write_all(&body))
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
@@ -237,7 +278,10 @@ impl ObjectStore for LocalStore {
         let id = UploadId(random_hex());
         let dir = self.upload_dir(&id)?;
         let k = key.to_string();
-        blocking(key, move || fs::create_dir_all(&dir).map_err(|e| StoreError::io(&k, e))).await?;
+        blocking(key, move || {
+            fs::create_dir_all(&dir).map_err(|e| StoreError::io(&k, e))
+        })
+        .await?;
         Ok(id)
     }
 
@@ -250,12 +294,20 @@ impl ObjectStore for LocalStore {
     ) -> Result<PieceTag, StoreError> {
         let dir = self.upload_dir(upload)?;
         if !dir.is_dir() {
-            return Err(StoreError::NotFound { key: format!("{key} (upload {})", upload.0) });
+            return Err(StoreError::NotFound {
+                key: format!("{key} (upload {})", upload.0),
+            });
         }
         let k = key.to_string();
         let piece = dir.join(format!("{number:06}"));
-        blocking(key, move || write_atomically(&k, &piece, |f| f.write_all(&body))).await?;
-        Ok(PieceTag { number, etag: format!("{number}") })
+        blocking(key, move || {
+            write_atomically(&k, &piece, |f| f.write_all(&body))
+        })
+        .await?;
+        Ok(PieceTag {
+            number,
+            etag: format!("{number}"),
+        })
     }
 
     async fn complete_upload(

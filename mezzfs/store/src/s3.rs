@@ -62,7 +62,11 @@ pub struct S3Store {
 const BODY_ATTEMPTS: u32 = 3;
 
 impl S3Store {
-    pub async fn connect(bucket: &str, prefix: &str, opts: &S3Options) -> Result<S3Store, StoreError> {
+    pub async fn connect(
+        bucket: &str,
+        prefix: &str,
+        opts: &S3Options,
+    ) -> Result<S3Store, StoreError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
             .timeout_config(
@@ -76,7 +80,11 @@ impl S3Store {
         }
         if let Some((id, secret)) = &opts.static_credentials {
             loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                id, secret, None, None, "mezzfs-static",
+                id,
+                secret,
+                None,
+                None,
+                "mezzfs-static",
             ));
         }
         if let Some(r) = &opts.region {
@@ -108,7 +116,11 @@ impl S3Store {
         format!("{}{key}", self.prefix)
     }
 
-    fn err<E>(&self, key: &str, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> StoreError
+    fn err<E>(
+        &self,
+        key: &str,
+        e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+    ) -> StoreError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -116,41 +128,64 @@ impl S3Store {
         let key = format!("s3://{}/{}", self.bucket, self.full(key));
         match &e {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                return StoreError::Unreachable { endpoint: self.endpoint.clone(), detail };
+                return StoreError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    detail,
+                };
             }
             SdkError::ConstructionFailure(_) => {
-                return StoreError::Remote { key, status: 0, detail };
+                return StoreError::Remote {
+                    key,
+                    status: 0,
+                    detail,
+                };
             }
             _ => {}
         }
         let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
         match (e.code(), status) {
-            (Some("NoSuchBucket"), _) => StoreError::BucketNotFound { bucket: self.bucket.clone() },
-            (Some("NoSuchKey" | "NotFound" | "NoSuchUpload"), _) | (_, 404) => StoreError::NotFound { key },
-            (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _) | (_, 401 | 403) => {
-                StoreError::PermissionDenied { key, detail }
+            (Some("NoSuchBucket"), _) => StoreError::BucketNotFound {
+                bucket: self.bucket.clone(),
+            },
+            (Some("NoSuchKey" | "NotFound" | "NoSuchUpload"), _) | (_, 404) => {
+                StoreError::NotFound { key }
             }
+            (Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch"), _)
+            | (_, 401 | 403) => StoreError::PermissionDenied { key, detail },
             (Some("SlowDown" | "Throttling" | "RequestLimitExceeded"), _) | (_, 429 | 503) => {
                 StoreError::Throttled { key, detail }
             }
             (_, 416) | (Some("InvalidRange"), _) => StoreError::InvalidRange { key, range: 0..0 },
-            _ => StoreError::Remote { key, status, detail },
+            _ => StoreError::Remote {
+                key,
+                status,
+                detail,
+            },
         }
     }
 
-    async fn read_body(&self, key: &str, mut body: ByteStream, expected: Option<u64>) -> Result<Bytes, StoreError> {
+    async fn read_body(
+        &self,
+        key: &str,
+        mut body: ByteStream,
+        expected: Option<u64>,
+    ) -> Result<Bytes, StoreError> {
         let mut buf = BytesMut::with_capacity(expected.unwrap_or(0) as usize);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| StoreError::Io {
                 key: self.full(key),
-                source: std::io::Error::other(DisplayErrorContext(&e).to_string()),
+                error: std::io::Error::other(DisplayErrorContext(&e).to_string()),
             })?;
             buf.extend_from_slice(&chunk);
         }
         if let Some(n) = expected
             && buf.len() as u64 != n
         {
-            return Err(StoreError::ShortRead { key: self.full(key), expected: n, got: buf.len() as u64 });
+            return Err(StoreError::ShortRead {
+                key: self.full(key),
+                expected: n,
+                got: buf.len() as u64,
+            });
         }
         Ok(buf.freeze())
     }
@@ -185,12 +220,19 @@ impl ObjectStore for S3Store {
                 .await
                 .map_err(|e| self.err(key, e));
             let result = match resp {
-                Ok(r) => self.read_body(key, r.body, Some(range.end - range.start)).await,
-                Err(StoreError::InvalidRange { key, .. }) => return Err(StoreError::InvalidRange { key, range }),
+                Ok(r) => {
+                    self.read_body(key, r.body, Some(range.end - range.start))
+                        .await
+                }
+                Err(StoreError::InvalidRange { key, .. }) => {
+                    return Err(StoreError::InvalidRange { key, range });
+                }
                 Err(e) => Err(e),
             };
             match result {
-                Err(e @ (StoreError::ShortRead { .. } | StoreError::Io { .. })) if attempt + 1 < BODY_ATTEMPTS => {
+                Err(e @ (StoreError::ShortRead { .. } | StoreError::Io { .. }))
+                    if attempt + 1 < BODY_ATTEMPTS =>
+                {
                     tracing::debug!(error = %e, attempt, "retrying body read");
                     backoff(attempt).await;
                     attempt += 1;
@@ -201,16 +243,31 @@ impl ObjectStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        let resp =
-            self.client.get_object().bucket(&self.bucket).key(self.full(key)).send().await.map_err(|e| self.err(key, e))?;
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+            .map_err(|e| self.err(key, e))?;
         let len = resp.content_length().and_then(|n| u64::try_from(n).ok());
         self.read_body(key, resp.body, len).await
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        let resp =
-            self.client.head_object().bucket(&self.bucket).key(self.full(key)).send().await.map_err(|e| self.err(key, e))?;
-        Ok(ObjectMeta { key: key.into(), size: resp.content_length().unwrap_or(0).max(0) as u64 })
+        let resp = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+            .map_err(|e| self.err(key, e))?;
+        Ok(ObjectMeta {
+            key: key.into(),
+            size: resp.content_length().unwrap_or(0).max(0) as u64,
+        })
     }
 
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
@@ -239,14 +296,24 @@ impl ObjectStore for S3Store {
             for o in page.contents() {
                 let Some(k) = o.key() else { continue };
                 let rel = k.strip_prefix(&self.prefix).unwrap_or(k);
-                out.push(ObjectMeta { key: rel.into(), size: o.size().unwrap_or(0).max(0) as u64 });
+                out.push(ObjectMeta {
+                    key: rel.into(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                });
             }
         }
         Ok(out)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match self.client.delete_object().bucket(&self.bucket).key(self.full(key)).send().await {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match self.err(key, e) {
                 StoreError::NotFound { .. } => Ok(()),
@@ -264,11 +331,13 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| self.err(key, e))?;
-        resp.upload_id().map(|s| UploadId(s.into())).ok_or_else(|| StoreError::Remote {
-            key: self.full(key),
-            status: 200,
-            detail: "CreateMultipartUpload returned no upload id".into(),
-        })
+        resp.upload_id()
+            .map(|s| UploadId(s.into()))
+            .ok_or_else(|| StoreError::Remote {
+                key: self.full(key),
+                status: 200,
+                detail: "CreateMultipartUpload returned no upload id".into(),
+            })
     }
 
     async fn upload_piece(
@@ -289,7 +358,10 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| self.err(key, e))?;
-        Ok(PieceTag { number, etag: resp.e_tag().unwrap_or_default().into() })
+        Ok(PieceTag {
+            number,
+            etag: resp.e_tag().unwrap_or_default().into(),
+        })
     }
 
     async fn complete_upload(
@@ -301,14 +373,23 @@ impl ObjectStore for S3Store {
         pieces.sort_by_key(|p| p.number);
         let parts = pieces
             .into_iter()
-            .map(|p| CompletedPart::builder().part_number(p.number as i32).e_tag(p.etag).build())
+            .map(|p| {
+                CompletedPart::builder()
+                    .part_number(p.number as i32)
+                    .e_tag(p.etag)
+                    .build()
+            })
             .collect();
         self.client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(self.full(key))
             .upload_id(&upload.0)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| self.err(key, e))?;

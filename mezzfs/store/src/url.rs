@@ -13,17 +13,31 @@ pub enum StoreUrl {
 impl StoreUrl {
     /// Accepts `s3://bucket[/prefix]`, `file:///abs/path` and plain paths.
     pub fn parse(s: &str) -> Result<StoreUrl, StoreError> {
-        let bad = |reason: &str| StoreError::InvalidUrl { url: s.into(), reason: reason.into() };
+        let bad = |reason: &str| StoreError::InvalidUrl {
+            url: s.into(),
+            reason: reason.into(),
+        };
         if let Some(rest) = s.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let valid = (3..=63).contains(&bucket.len())
-                && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
             if !valid {
-                return Err(bad("bucket names are 3-63 characters of a-z, 0-9, '-' and '.'"));
+                return Err(bad(
+                    "bucket names are 3-63 characters of a-z, 0-9, '-' and '.'",
+                ));
             }
             let prefix = prefix.trim_matches('/');
-            let prefix = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
-            return Ok(StoreUrl::S3 { bucket: bucket.into(), prefix });
+            let prefix = if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            };
+            return Ok(StoreUrl::S3 {
+                bucket: bucket.into(),
+                prefix,
+            });
         }
         if let Some(rest) = s.strip_prefix("file://") {
             if !rest.starts_with('/') {
@@ -58,14 +72,26 @@ mod tests {
     fn parses_the_three_forms() {
         assert_eq!(
             StoreUrl::parse("s3://my-bucket/movies/2026/").expect("ok"),
-            StoreUrl::S3 { bucket: "my-bucket".into(), prefix: "movies/2026/".into() }
+            StoreUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: "movies/2026/".into()
+            }
         );
         assert_eq!(
             StoreUrl::parse("s3://my-bucket").expect("ok"),
-            StoreUrl::S3 { bucket: "my-bucket".into(), prefix: String::new() }
+            StoreUrl::S3 {
+                bucket: "my-bucket".into(),
+                prefix: String::new()
+            }
         );
-        assert_eq!(StoreUrl::parse("file:///srv/mezz").expect("ok"), StoreUrl::Local("/srv/mezz".into()));
-        assert_eq!(StoreUrl::parse("./store").expect("ok"), StoreUrl::Local("./store".into()));
+        assert_eq!(
+            StoreUrl::parse("file:///srv/mezz").expect("ok"),
+            StoreUrl::Local("/srv/mezz".into())
+        );
+        assert_eq!(
+            StoreUrl::parse("./store").expect("ok"),
+            StoreUrl::Local("./store".into())
+        );
     }
 
     #[test]

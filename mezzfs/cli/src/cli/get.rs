@@ -55,20 +55,38 @@ struct Output {
 impl Output {
     fn open(path: Option<&Path>) -> anyhow::Result<Output> {
         let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-            return Ok(Output { file: Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout())), finish: None });
+            return Ok(Output {
+                file: Box::new(std::io::BufWriter::with_capacity(
+                    1 << 20,
+                    std::io::stdout(),
+                )),
+                finish: None,
+            });
         };
         let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
         if special {
-            let f = std::fs::OpenOptions::new().write(true).open(path).with_context(|| format!("opening {}", path.display()))?;
-            return Ok(Output { file: Box::new(f), finish: None });
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            return Ok(Output {
+                file: Box::new(f),
+                finish: None,
+            });
         }
         let tmp = path.with_file_name(format!(
             ".{}.mezzfs-partial-{}",
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
-        let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        Ok(Output { file: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)), finish: Some((tmp, path.into())) })
+        let f =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        Ok(Output {
+            file: Box::new(std::io::BufWriter::with_capacity(1 << 20, f)),
+            finish: Some((tmp, path.into())),
+        })
     }
 
     fn done(mut self) -> std::io::Result<()> {
@@ -96,21 +114,40 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
         Some(r) => {
             let r = parse_range(r)?;
             if r.end > reader.size() {
-                anyhow::bail!("--range ends at byte {} but '{}' is {} bytes long", r.end, a.name, reader.size());
+                anyhow::bail!(
+                    "--range ends at byte {} but '{}' is {} bytes long",
+                    r.end,
+                    a.name,
+                    reader.size()
+                );
             }
             r
         }
         None => 0..reader.size(),
     };
-    let out_name = a.output.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "stdout".into());
+    let out_name = a
+        .output
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "stdout".into());
     let mut out = Output::open(a.output.as_deref())?;
-    let bar = progress_bar(g.quiet || a.output.is_none(), Some(range.end - range.start), &format!("get {}", a.name));
+    let bar = progress_bar(
+        g.quiet || a.output.is_none(),
+        Some(range.end - range.start),
+        &format!("get {}", a.name),
+    );
     let started = Instant::now();
-    let mut stream = std::pin::pin!(reader.stream_range(range.clone(), a.chunk_size, a.concurrency));
+    let mut stream =
+        std::pin::pin!(reader.stream_range(range.clone(), a.chunk_size, a.concurrency));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
-        tokio::task::block_in_place(|| out.file.write_all(&chunk))
-            .with_context(|| format!("writing {} bytes of '{}' to {out_name}", chunk.len(), a.name))?;
+        tokio::task::block_in_place(|| out.file.write_all(&chunk)).with_context(|| {
+            format!(
+                "writing {} bytes of '{}' to {out_name}",
+                chunk.len(),
+                a.name
+            )
+        })?;
         bar.inc(chunk.len() as u64);
     }
     tokio::task::block_in_place(|| out.done()).with_context(|| format!("finishing {out_name}"))?;
@@ -118,7 +155,12 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
     if a.output.is_some() && !g.quiet {
         let n = range.end - range.start;
         let secs = started.elapsed().as_secs_f64();
-        eprintln!("got {} of {} in {secs:.1} s ({}/s)", human(n), a.name, human((n as f64 / secs.max(1e-9)) as u64));
+        eprintln!(
+            "got {} of {} in {secs:.1} s ({}/s)",
+            human(n),
+            a.name,
+            human((n as f64 / secs.max(1e-9)) as u64)
+        );
     }
     Ok(())
 }

@@ -19,7 +19,8 @@ pub fn run(cmd: &KeyCommand) -> anyhow::Result<()> {
     match cmd {
         KeyCommand::Generate { file } => {
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             let key = LocalKeyFile::generate(file)?;
             println!("wrote key {} to {}", key.key_id(), file.display());

@@ -16,10 +16,16 @@ pub async fn run(g: &Global, a: &LsArgs) -> anyhow::Result<()> {
     let store = g.store().await?;
     let keys = store.list(&a.prefix).await?;
     for m in &keys {
-        let Some(name) = naming::name_of_manifest(&m.key) else { continue };
+        let Some(name) = naming::name_of_manifest(&m.key) else {
+            continue;
+        };
         if a.long {
             let folder = naming::object_folder(name);
-            let stored: u64 = keys.iter().filter(|k| k.key.starts_with(&folder)).map(|k| k.size).sum();
+            let stored: u64 = keys
+                .iter()
+                .filter(|k| k.key.starts_with(&folder))
+                .map(|k| k.size)
+                .sum();
             println!("{:>12}  {name}", human(stored));
         } else {
             println!("{name}");

@@ -76,7 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Key(k) = &args.command {
         return key::run(k);
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     rt.block_on(async move {
         match &args.command {
             Command::Key(_) => Ok(()),
@@ -96,10 +99,13 @@ impl Global {
             None => {
                 let base = std::env::var_os("XDG_DATA_HOME")
                     .map(PathBuf::from)
-                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+                    .or_else(|| {
+                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
+                    })
                     .context("no --store given and neither XDG_DATA_HOME nor HOME is set")?;
                 let dir = base.join("mezzfs/store");
-                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
                 dir.display().to_string()
             }
         };
@@ -115,7 +121,9 @@ impl Global {
             max_attempts: self.max_attempts,
             ..S3Options::default()
         };
-        mezz_store::open_store(&url, &opts).await.with_context(|| format!("opening store {url}"))
+        mezz_store::open_store(&url, &opts)
+            .await
+            .with_context(|| format!("opening store {url}"))
     }
 
     fn keys(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
@@ -123,7 +131,9 @@ impl Global {
             .key_file
             .clone()
             .or_else(mezz_format::default_key_path)
-            .context("no --key-file given and no default key location (set HOME or MEZZFS_KEY_FILE)")?;
+            .context(
+                "no --key-file given and no default key location (set HOME or MEZZFS_KEY_FILE)",
+            )?;
         if !path.exists() {
             anyhow::bail!(
                 "key file {} does not exist; create one with: mezzfs key generate {}",
@@ -140,16 +150,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" | "kb" => 1 << 10,
         "m" | "mib" | "mb" => 1 << 20,
         "g" | "gib" | "gb" => 1 << 30,
         "t" | "tib" | "tb" => 1 << 40,
-        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB, GiB, TiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' (use KiB, MiB, GiB, TiB)"
+            ));
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("'{s}' is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 fn human(n: u64) -> String {
@@ -160,7 +177,11 @@ fn human(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.2} {}", units[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.2} {}", units[u])
+    }
 }
 
 fn progress_bar(quiet: bool, len: Option<u64>, what: &str) -> indicatif::ProgressBar {

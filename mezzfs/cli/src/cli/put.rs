@@ -40,22 +40,38 @@ pub async fn run(g: &Global, a: &PutArgs) -> anyhow::Result<()> {
     };
     let segment_size = u32::try_from(a.segment_size).context("--segment-size is too large")?;
     if a.chunk_size < 5 << 20 && a.chunk_size < a.part_size {
-        anyhow::bail!("--chunk-size must be at least 5MiB (S3's smallest multipart piece) unless parts fit in one chunk");
+        anyhow::bail!(
+            "--chunk-size must be at least 5MiB (S3's smallest multipart piece) unless parts fit in one chunk"
+        );
     }
-    let (source, len): (Box<dyn std::io::Read + Send>, Option<u64>) = if a.source.as_os_str() == "-" {
+    let (source, len): (Box<dyn std::io::Read + Send>, Option<u64>) = if a.source.as_os_str() == "-"
+    {
         (Box::new(std::io::stdin()), None)
     } else {
-        let f = std::fs::File::open(&a.source).with_context(|| format!("opening {}", a.source.display()))?;
+        let f = std::fs::File::open(&a.source)
+            .with_context(|| format!("opening {}", a.source.display()))?;
         let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
         (Box::new(f), len)
     };
     let store = g.store().await?;
     let keys = g.keys()?;
-    let opts = PutOptions { part_size: a.part_size, segment_size, chunk_size: a.chunk_size, concurrency: a.concurrency };
+    let opts = PutOptions {
+        part_size: a.part_size,
+        segment_size,
+        chunk_size: a.chunk_size,
+        concurrency: a.concurrency,
+    };
     let progress = Arc::new(PutProgress::default());
     let bar = progress_bar(g.quiet, len, &format!("put {name}"));
     let started = Instant::now();
-    let put = put_object(store.clone(), &*keys, &name, source, &opts, progress.clone());
+    let put = put_object(
+        store.clone(),
+        &*keys,
+        &name,
+        source,
+        &opts,
+        progress.clone(),
+    );
     let mut put = std::pin::pin!(put);
     let manifest = loop {
         tokio::select! {

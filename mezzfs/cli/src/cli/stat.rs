@@ -21,10 +21,18 @@ pub async fn run(g: &Global, a: &StatArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("name:          {}", m.name);
-    println!("size:          {} ({})", m.plaintext_size, human(m.plaintext_size));
+    println!(
+        "size:          {} ({})",
+        m.plaintext_size,
+        human(m.plaintext_size)
+    );
     println!("object id:     {}", m.object_id);
     println!("parts:         {} of {}", m.part_count, human(m.part_size));
-    println!("segments:      {} of {}", reader.opened().layout.segment_count(), human(u64::from(m.segment_size)));
+    println!(
+        "segments:      {} of {}",
+        reader.opened().layout.segment_count(),
+        human(u64::from(m.segment_size))
+    );
     println!("key:           {} ({})", m.key.key_id, m.key.provider);
     println!("created (unix): {}", m.created_unix);
     Ok(())

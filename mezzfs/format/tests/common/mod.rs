@@ -31,14 +31,20 @@ pub fn seal_object(
     part_size: u64,
     segment_size: u32,
 ) -> SealedObject {
-    let (id, wrapped, cipher) = block_on(new_object_version(keys, segment_size, part_size)).expect("new version");
+    let (id, wrapped, cipher) =
+        block_on(new_object_version(keys, segment_size, part_size)).expect("new version");
     let layout = Layout::new(plain.len() as u64, part_size, segment_size).expect("layout");
     let mut parts = Vec::new();
     for p in 0..layout.part_count() {
         let r = layout.part_plaintext(p);
         let mut out = Vec::new();
         let ends = p + 1 == layout.part_count();
-        cipher.seal(layout.part_segments(p).start, &plain[r.start as usize..r.end as usize], ends, &mut out);
+        cipher.seal(
+            layout.part_segments(p).start,
+            &plain[r.start as usize..r.end as usize],
+            ends,
+            &mut out,
+        );
         assert_eq!(out.len() as u64, layout.part_sealed_size(p));
         parts.push(out);
     }
@@ -52,7 +58,10 @@ pub fn seal_object(
         created_unix: 0,
         key: wrapped,
     };
-    SealedObject { manifest: manifest.seal(&cipher), parts }
+    SealedObject {
+        manifest: manifest.seal(&cipher),
+        parts,
+    }
 }
 
 pub fn read_range(
@@ -64,12 +73,15 @@ pub fn read_range(
     let opened = block_on(SealedManifest::parse(obj.manifest.clone())?.open(keys, name))?;
     let mut out = Vec::new();
     for span in opened.layout.locate(range.clone()) {
-        let part = obj.parts.get(span.part as usize).ok_or(FormatError::SegmentLength {
-            segment: span.first_segment,
-            part: span.part,
-            expected: span.ciphertext.end - span.ciphertext.start,
-            got: 0,
-        })?;
+        let part = obj
+            .parts
+            .get(span.part as usize)
+            .ok_or(FormatError::SegmentLength {
+                segment: span.first_segment,
+                part: span.part,
+                expected: span.ciphertext.end - span.ciphertext.start,
+                got: 0,
+            })?;
         let end = (span.ciphertext.end as usize).min(part.len());
         let start = (span.ciphertext.start as usize).min(end);
         let mut buf = part[start..end].to_vec();

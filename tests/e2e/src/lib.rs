@@ -1,1 +1,0 @@
-//! End-to-end tests live in `tests/`; this library only holds shared test helpers.

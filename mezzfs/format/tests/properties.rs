@@ -171,3 +171,30 @@ fn random_64k_reads_fetch_at_most_a_quarter_more_with_the_default_segment() {
         "worst amplification {worst}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Bytes from a bucket are untrusted: parsing garbage is an error, never a panic.
+    #[test]
+    fn garbage_manifests_are_rejected(data in prop::collection::vec(any::<u8>(), 0..600), magic in any::<bool>()) {
+        let mut data = data;
+        if magic && data.len() >= 16 {
+            data[..8].copy_from_slice(b"MEZZMANI");
+            data[8] = 0;
+            data[9] = 1;
+        }
+        if let Ok(sealed) = mezz_format::SealedManifest::parse(data) {
+            prop_assert!(common::block_on(sealed.open(&keys(), "obj")).is_err());
+        }
+    }
+
+    #[test]
+    fn garbage_segments_never_open(data in prop::collection::vec(any::<u8>(), 0..20_000), first in 0u64..100) {
+        let cipher = mezz_format::ObjectCipher::new(
+            &mezz_format::DataKey::from_bytes([1; 32]), mezz_format::ObjectId::from_bytes([2; 16]), 4096, 8192);
+        let mut data = data;
+        let empty = data.is_empty();
+        prop_assert!(cipher.open_in_place(first, first + 3, &mut data).is_err() || empty);
+    }
+}

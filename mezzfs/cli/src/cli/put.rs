@@ -82,9 +82,12 @@ pub async fn run(g: &Global, a: &PutArgs) -> anyhow::Result<()> {
         }
     };
     bar.finish_and_clear();
+    if g.quiet {
+        return Ok(());
+    }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "put {name}: {} in {} parts to {} in {secs:.1} s ({}/s)",
+        "put {name}: {} in {} part(s) to {} in {secs:.1} s ({}/s)",
         human(manifest.plaintext_size),
         manifest.part_count,
         store.describe(),

@@ -24,7 +24,7 @@ pub async fn run(g: &Global, a: &VerifyArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     println!(
-        "{}: OK, {} in {} parts, every segment authentic",
+        "{}: OK, {} in {} part(s), every segment authentic",
         a.name,
         human(size),
         reader.manifest().part_count

@@ -132,11 +132,29 @@ fn cases(kind: Kind) {
     // Object id mismatch: parts of another object version (same key, same geometry, same
     // plaintext) copied over this version's parts.
     let w = world_with_object(kind);
-    w.ok(&["put", w.path("src").to_str().expect("utf-8"), "clips/twin.y4m", "--part-size", "64KiB"]);
-    for (mine, theirs) in w.part_paths(NAME).iter().zip(w.part_paths("clips/twin.y4m")) {
+    w.ok(&[
+        "put",
+        w.path("src").to_str().expect("utf-8"),
+        "clips/twin.y4m",
+        "--part-size",
+        "64KiB",
+    ]);
+    for (mine, theirs) in w
+        .part_paths(NAME)
+        .iter()
+        .zip(w.part_paths("clips/twin.y4m"))
+    {
         std::fs::copy(theirs, mine).expect("copy part");
     }
-    both_fail(&w, &["clips/bad.y4m", "segment 0", "part 0", "failed authentication"]);
+    both_fail(
+        &w,
+        &[
+            "clips/bad.y4m",
+            "segment 0",
+            "part 0",
+            "failed authentication",
+        ],
+    );
 
     // Wrong key file: another key id.
     let w = world_with_object(kind);

@@ -1,0 +1,126 @@
+//! Properties of the read-ahead policy: windows cover reads and respect every budget,
+//! sequential reads converge to large windows, random reads stay small.
+
+use mezz_readahead::{Config, NetEstimate, ObjectPolicy, Pattern, Strategy as ReadStrategy};
+use proptest::prelude::*;
+
+const SIZE: u64 = 1 << 40;
+
+fn net() -> impl Strategy<Value = NetEstimate> {
+    (any::<bool>(), 1e6f64..2e9, 1e-4f64..0.2).prop_map(|(measured, tput, lat)| {
+        let mut n = NetEstimate::default();
+        if measured {
+            n.observe((tput * 0.1) as u64, lat, lat + 0.1);
+        }
+        n
+    })
+}
+
+proptest! {
+    #[test]
+    fn windows_cover_the_read_and_respect_budgets(
+        reads in prop::collection::vec((0u64..SIZE, 1u64..(4 << 20)), 1..100),
+        net in net(),
+        streams in 1usize..64,
+        budget in (1u64 << 20)..(1 << 30),
+        max_buffer in (1u64 << 20)..(1 << 30),
+    ) {
+        let cfg = Config { budget, max_buffer, ..Config::default() };
+        let mut p = ObjectPolicy::default();
+        for (start, len) in reads {
+            let start = start.min(SIZE - 1);
+            let end = (start + len).min(SIZE);
+            let plan = p.on_read(&cfg, &net, streams, start..end, SIZE);
+            prop_assert!(plan.window.start == start && plan.window.end >= end);
+            prop_assert!(plan.window.end <= SIZE);
+            let ahead_cap = max_buffer.min(budget / streams as u64).max(cfg.request_size.min(max_buffer).min(budget / streams as u64));
+            prop_assert!(plan.window.end - plan.window.start <= (end - start).max(ahead_cap),
+                "window {:?} for read {start}..{end}", plan.window);
+            let reqs = plan.requests(cfg.request_size);
+            prop_assert!(reqs.iter().all(|r| r.end - r.start <= cfg.request_size));
+            prop_assert_eq!(reqs.first().map(|r| r.start), (plan.window.start < plan.window.end).then_some(plan.window.start));
+        }
+    }
+
+    #[test]
+    fn sequential_reads_converge_to_large_windows(
+        read_len in 4096u64..(1 << 20), start in 0u64..(1 << 34), net in net(),
+    ) {
+        let cfg = Config::default();
+        let mut p = ObjectPolicy::default();
+        let mut plan = None;
+        for i in 0..12 {
+            let s = start + i * read_len;
+            plan = Some(p.on_read(&cfg, &net, 1, s..s + read_len, SIZE));
+        }
+        let plan = plan.expect("planned");
+        prop_assert_eq!(plan.pattern, Pattern::Dense { clusters: 1 });
+        prop_assert!(plan.window.end - plan.window.start >= cfg.request_size);
+    }
+
+    #[test]
+    fn random_reads_stay_small(seed in any::<u64>(), read_len in 4096u64..(256 << 10)) {
+        let cfg = Config::default();
+        let mut p = ObjectPolicy::default();
+        let mut x = seed | 1;
+        for i in 0..64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Spread over distinct 1 GiB slots so no two reads touch.
+            let start = (i << 30) + x % ((1 << 30) - read_len);
+            let plan = p.on_read(&cfg, &NetEstimate::default(), 1, start..start + read_len, SIZE);
+            prop_assert!(plan.window == (start..start + read_len), "read {i}: {:?}", plan);
+            if i >= 4 {
+                prop_assert_eq!(plan.pattern, Pattern::Sparse);
+            }
+        }
+    }
+}
+
+#[test]
+fn four_threads_reading_densely_share_the_object_allowance() {
+    let cfg = Config::default();
+    let mut p = ObjectPolicy::default();
+    let mut last = None;
+    for i in 0..16u64 {
+        for t in 0..4u64 {
+            let s = t * (1 << 32) + i * 131072;
+            last = Some(p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 131072, SIZE));
+        }
+    }
+    let plan = last.expect("planned");
+    assert_eq!(plan.pattern, Pattern::Dense { clusters: 4 });
+    assert_eq!(plan.window.end - plan.window.start, cfg.max_buffer / 4);
+}
+
+#[test]
+fn measured_network_sizes_the_window() {
+    // s3-like: 90 MB/s per connection, 25 ms to first byte.
+    let mut net = NetEstimate::default();
+    net.observe(9_000_000, 0.025, 0.125);
+    let cfg = Config::default();
+    let mut p = ObjectPolicy::default();
+    let mut plan = None;
+    for i in 0..8u64 {
+        plan = Some(p.on_read(&cfg, &net, 1, i * 131072..(i + 1) * 131072, SIZE));
+    }
+    let w = plan.expect("planned").window;
+    // 90 MB/s x 25 ms x 2 = 4.5 MB per request, 16 requests in parallel: 72 MB.
+    assert_eq!(w.end - w.start, 72_000_000);
+}
+
+#[test]
+fn fixed_strategy_always_reads_its_buffer() {
+    let cfg = Config {
+        strategy: ReadStrategy::Fixed(8 << 20),
+        ..Config::default()
+    };
+    let mut p = ObjectPolicy::default();
+    for start in [0u64, 5 << 30, 123_456] {
+        let plan = p.on_read(&cfg, &NetEstimate::default(), 1, start..start + 65536, SIZE);
+        assert_eq!(plan.window, start..start + (8 << 20));
+    }
+    let plan = p.on_read(&cfg, &NetEstimate::default(), 1, SIZE - 10..SIZE, SIZE);
+    assert_eq!(plan.window, SIZE - 10..SIZE);
+}

@@ -80,7 +80,7 @@ impl NetEstimate {
     /// before any measurement.
     fn window_for(&self, parallel_requests: u64) -> Option<u64> {
         (self.samples > 0)
-            .then(|| (self.throughput * self.latency * 2.0 * parallel_requests as f64) as u64)
+            .then_some((self.throughput * self.latency * 2.0 * parallel_requests as f64) as u64)
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use common::{Kind, World, random_bytes};
 use mezz_format::LocalKeyFile;
+use mezz_object::ObjectReader;
 use mezz_s3_server::{ACCESS_KEY, REGION, SECRET_KEY};
 use mezz_store::{LocalStore, ObjectStore, S3Options, S3Store};
-use mezzfs::ObjectReader;
 
 const SIZE: u64 = (2 << 30) + 12_345;
 

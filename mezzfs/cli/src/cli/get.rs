@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use futures::StreamExt;
-use mezzfs::ObjectReader;
+use mezz_object::ObjectReader;
 
 use super::{Global, human, parse_size, progress_bar};
 

@@ -1,4 +1,4 @@
-use mezzfs::naming;
+use mezz_object::naming;
 
 use super::{Global, human};
 

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mezzfs::{PutOptions, PutProgress, put_object};
+use mezz_object::{PutOptions, PutProgress, put_object};
 
 use super::{Global, human, parse_size, progress_bar};
 

@@ -1,4 +1,4 @@
-use mezzfs::ObjectReader;
+use mezz_object::ObjectReader;
 
 use super::{Global, human};
 

@@ -1,5 +1,5 @@
 use futures::StreamExt;
-use mezzfs::ObjectReader;
+use mezz_object::ObjectReader;
 
 use super::{Global, human, progress_bar};
 

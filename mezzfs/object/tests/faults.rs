@@ -1,16 +1,25 @@
 //! Reads through a store that fails, stalls, cuts short and corrupts: every read returns the
 //! right bytes or an error, never a wrong byte.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::random_bytes;
 use mezz_format::LocalKeyFile;
+use mezz_object::{ObjectReader, PutOptions, PutProgress, put_object};
 use mezz_store::{FaultConfig, FaultyStore, LocalStore, ObjectStore};
-use mezzfs::{ObjectReader, PutOptions, PutProgress, put_object};
+
+fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faulty_store_never_yields_a_wrong_byte() {

@@ -1,14 +1,14 @@
-//! mezzfs: huge media objects stored in S3 as encrypted multi-part objects, read back by byte
-//! range.
+//! The mezzfs object layer: huge media objects stored as encrypted multi-part objects in any
+//! [`mezz_store::ObjectStore`], read back by byte range.
 //!
-//! This crate is the object layer and the `mezzfs` command line:
 //! - [`put_object`] cuts a source into sealed parts and uploads them in parallel with bounded
 //!   memory, then publishes the manifest;
 //! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
 //!   span, never returning a byte that failed authentication;
 //! - [`naming`] says where manifests and parts live in a bucket.
 //!
-//! The format (layout, sealing, manifests, keys) is `mezz-format`; buckets are `mezz-store`.
+//! The format (layout, sealing, manifests, keys) is `mezz-format`; buckets are `mezz-store`;
+//! the `mezzfs` binary and the mount are built on this crate.
 
 mod error;
 pub mod naming;

@@ -76,6 +76,17 @@ impl NetEstimate {
         self.samples = self.samples.saturating_add(1);
     }
 
+    /// Folds in a request whose time to first byte was not seen: the quickest request so far
+    /// stands for the latency (small requests are all latency), the rest is transfer.
+    pub fn observe_request(&mut self, bytes: u64, total_secs: f64) {
+        let latency = if self.samples == 0 {
+            total_secs / 2.0
+        } else {
+            self.latency.min(total_secs)
+        };
+        self.observe(bytes, latency, total_secs);
+    }
+
     /// Bytes in flight needed to keep `streams` parallel requests' pipes full, or `None`
     /// before any measurement.
     fn window_for(&self, parallel_requests: u64) -> Option<u64> {

@@ -1,0 +1,53 @@
+//! Counters of a mount, updated lock-free on the read path and read by `stats`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub reads: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub fetches: AtomicU64,
+    pub bytes_fetched: AtomicU64,
+    /// Reads that waited on a fetch another read (or the read-ahead) had started.
+    pub joined: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// A point-in-time copy of [`Metrics`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    pub reads: u64,
+    pub bytes_read: u64,
+    pub fetches: u64,
+    pub bytes_fetched: u64,
+    pub joined: u64,
+    pub in_flight: u64,
+    pub errors: u64,
+}
+
+impl Metrics {
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            reads: l(&self.reads),
+            bytes_read: l(&self.bytes_read),
+            fetches: l(&self.fetches),
+            bytes_fetched: l(&self.bytes_fetched),
+            joined: l(&self.joined),
+            in_flight: l(&self.in_flight),
+            errors: l(&self.errors),
+        }
+    }
+}
+
+impl MetricsSnapshot {
+    /// Bytes fetched per byte read (1.0 is ideal), or 0 before any read.
+    pub fn amplification(&self) -> f64 {
+        if self.bytes_read == 0 {
+            0.0
+        } else {
+            self.bytes_fetched as f64 / self.bytes_read as f64
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The read path of a mount, independent of FUSE.
+//!
+//! A read of `[offset, offset + len)` of an object is served segment by segment: from the
+//! block cache, or by joining a fetch already in flight (started by another read or by
+//! read-ahead), or by a fetch it starts itself. Before that, the read-ahead policy plans a
+//! window around the read, and every segment of the window that is neither cached nor in
+//! flight is fetched, in spans of at most `request_size` that run in parallel.
+//!
+//! Fetched spans are decrypted and authenticated by `mezz-object` before anything sees them;
+//! their segments go into the cache, and waiting reads take their bytes straight from the
+//! fetch result (so a block evicted at once still serves the read that asked for it).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+use mezz_format::PartSpan;
+use mezz_object::{ObjectError, ObjectReader};
+use mezz_readahead::{Config as ReadaheadConfig, NetEstimate, ObjectPolicy, Pattern};
+
+use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::{BlockCache, BlockKey};
+
+/// Why a read failed; the FUSE adapter answers EIO and logs this.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadError {
+    #[error("no mounted object with index {0}")]
+    NoSuchObject(usize),
+    #[error(transparent)]
+    Object(Arc<ObjectError>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadPathConfig {
+    pub readahead: ReadaheadConfig,
+    /// Bytes of decrypted segments kept in memory.
+    pub cache_bytes: u64,
+}
+
+impl Default for ReadPathConfig {
+    fn default() -> Self {
+        ReadPathConfig {
+            readahead: ReadaheadConfig::default(),
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+/// The plaintext of one fetched span.
+#[derive(Debug)]
+struct Fetched {
+    plain_start: u64,
+    plain: Bytes,
+}
+
+type FetchResult = Result<Arc<Fetched>, ReadError>;
+type SharedFetch = Shared<BoxFuture<'static, FetchResult>>;
+
+#[derive(Debug)]
+struct MountedObject {
+    reader: ObjectReader,
+    version: [u8; 16],
+    policy: Mutex<ObjectPolicy>,
+    /// Dense clusters seen on the last read: this object's share of the mount's streams.
+    dense_streams: AtomicUsize,
+}
+
+struct Inner {
+    objects: Vec<MountedObject>,
+    cache: Mutex<BlockCache>,
+    in_flight: Mutex<HashMap<BlockKey, SharedFetch>>,
+    config: ReadPathConfig,
+    net: Mutex<NetEstimate>,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadPath")
+            .field("objects", &self.objects.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared read path of one mount. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ReadPath {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves consistent data (every update is a
+    // single insert or remove), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+enum Lookup {
+    Cached(Bytes),
+    InFlight(SharedFetch),
+    Missing,
+}
+
+impl ReadPath {
+    pub fn new(readers: Vec<ObjectReader>, config: ReadPathConfig) -> ReadPath {
+        let objects = readers
+            .into_iter()
+            .map(|reader| MountedObject {
+                version: *reader.opened().id.as_bytes(),
+                reader,
+                policy: Mutex::default(),
+                dense_streams: AtomicUsize::new(0),
+            })
+            .collect();
+        ReadPath {
+            inner: Arc::new(Inner {
+                objects,
+                cache: Mutex::new(BlockCache::new(config.cache_bytes)),
+                in_flight: Mutex::default(),
+                config,
+                net: Mutex::default(),
+                metrics: Metrics::default(),
+            }),
+        }
+    }
+
+    pub fn object_size(&self, object: usize) -> Option<u64> {
+        self.inner.objects.get(object).map(|o| o.reader.size())
+    }
+
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    pub fn cache_counters(&self) -> crate::CacheCounters {
+        lock(&self.inner.cache).counters()
+    }
+
+    /// The bytes `range` of object `object` (clamped to its size).
+    pub async fn read(&self, object: usize, range: Range<u64>) -> Result<Bytes, ReadError> {
+        let inner = &self.inner;
+        let o = inner
+            .objects
+            .get(object)
+            .ok_or(ReadError::NoSuchObject(object))?;
+        let size = o.reader.size();
+        let range = range.start.min(size)..range.end.min(size);
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let plan = {
+            let streams: usize = inner
+                .objects
+                .iter()
+                .map(|x| x.dense_streams.load(Ordering::Relaxed))
+                .sum();
+            let net = *lock(&inner.net);
+            lock(&o.policy).on_read(
+                &inner.config.readahead,
+                &net,
+                streams.max(1),
+                range.clone(),
+                size,
+            )
+        };
+        let dense = if let Pattern::Dense { clusters } = plan.pattern {
+            clusters
+        } else {
+            0
+        };
+        o.dense_streams.store(dense, Ordering::Relaxed);
+        self.schedule(object, plan.window);
+
+        let seg = u64::from(o.reader.opened().layout.segment_size());
+        let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
+        for s in range.start / seg..=(range.end - 1) / seg {
+            let block = self.segment(object, s).await?;
+            let block_start = s * seg;
+            let lo = range.start.max(block_start) - block_start;
+            let hi = range.end.min(block_start + block.len() as u64) - block_start;
+            out.extend_from_slice(&block[lo as usize..hi as usize]);
+        }
+        inner.metrics.reads.fetch_add(1, Ordering::Relaxed);
+        inner
+            .metrics
+            .bytes_read
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
+        Ok(out.freeze())
+    }
+
+    /// One segment's plaintext, from the cache, an in-flight fetch, or a new fetch.
+    async fn segment(&self, object: usize, segment: u64) -> Result<Bytes, ReadError> {
+        let o = &self.inner.objects[object];
+        let key = BlockKey {
+            version: o.version,
+            segment,
+        };
+        // A block can be evicted between scheduling and now; then it is fetched again.
+        for _ in 0..3 {
+            match self.lookup(&key) {
+                Lookup::Cached(b) => return Ok(b),
+                Lookup::InFlight(f) => {
+                    self.inner.metrics.joined.fetch_add(1, Ordering::Relaxed);
+                    let fetched = f.await?;
+                    let r = o.reader.opened().layout.segment_plaintext(segment);
+                    let from = (r.start - fetched.plain_start) as usize;
+                    return Ok(fetched.plain.slice(from..from + (r.end - r.start) as usize));
+                }
+                Lookup::Missing => {
+                    let r = o.reader.opened().layout.segment_plaintext(segment);
+                    self.schedule(object, r);
+                }
+            }
+        }
+        Err(ReadError::Object(Arc::new(ObjectError::Other(format!(
+            "segment {segment} of '{}' was evicted before it could be read three times; the cache is too small",
+            o.reader.name()
+        )))))
+    }
+
+    fn lookup(&self, key: &BlockKey) -> Lookup {
+        if let Some(b) = lock(&self.inner.cache).get(key) {
+            return Lookup::Cached(b);
+        }
+        if let Some(f) = lock(&self.inner.in_flight).get(key) {
+            return Lookup::InFlight(f.clone());
+        }
+        // A fetch may have completed in between: it caches before it leaves the in-flight map.
+        match lock(&self.inner.cache).get(key) {
+            Some(b) => Lookup::Cached(b),
+            None => Lookup::Missing,
+        }
+    }
+
+    /// Starts fetches for every segment of `window` that is neither cached nor in flight.
+    fn schedule(&self, object: usize, window: Range<u64>) {
+        let inner = &self.inner;
+        let o = &inner.objects[object];
+        let layout = o.reader.opened().layout;
+        let seg = u64::from(layout.segment_size());
+        if window.is_empty() {
+            return;
+        }
+        let mut started = Vec::new();
+        {
+            // Deciding what is missing and registering the fetches happen under one lock, so
+            // two reads never fetch the same segment.
+            let mut in_flight = lock(&inner.in_flight);
+            let cache = lock(&inner.cache);
+            let missing = |s: u64| {
+                let k = BlockKey {
+                    version: o.version,
+                    segment: s,
+                };
+                !cache.contains(&k) && !in_flight.contains_key(&k)
+            };
+            let mut runs: Vec<Range<u64>> = Vec::new();
+            for s in window.start / seg..=(window.end - 1) / seg {
+                if missing(s) {
+                    match runs.last_mut() {
+                        Some(r) if r.end == s => r.end = s + 1,
+                        _ => runs.push(s..s + 1),
+                    }
+                }
+            }
+            drop(cache);
+            for run in runs {
+                let plain = layout.segment_plaintext(run.start).start
+                    ..layout.segment_plaintext(run.end - 1).end;
+                for span in layout.locate_bounded(plain, inner.config.readahead.request_size) {
+                    let fetch = self.fetch(object, span.clone());
+                    for s in span.first_segment..span.first_segment + span.segment_count {
+                        in_flight.insert(
+                            BlockKey {
+                                version: o.version,
+                                segment: s,
+                            },
+                            fetch.clone(),
+                        );
+                    }
+                    started.push(fetch);
+                }
+            }
+        }
+        for f in started {
+            // Read-ahead fetches run whether or not a read ever waits for them.
+            tokio::spawn(f.map(|_| ()));
+        }
+    }
+
+    fn fetch(&self, object: usize, span: PartSpan) -> SharedFetch {
+        let this = self.clone();
+        async move {
+            let inner = &this.inner;
+            let o = &inner.objects[object];
+            inner.metrics.fetches.fetch_add(1, Ordering::Relaxed);
+            inner.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let result = o.reader.fetch_span(&span).await;
+            inner.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+            let segments = span.first_segment..span.first_segment + span.segment_count;
+            let result = match result {
+                Ok(plain) => {
+                    let sealed = span.ciphertext.end - span.ciphertext.start;
+                    inner
+                        .metrics
+                        .bytes_fetched
+                        .fetch_add(sealed, Ordering::Relaxed);
+                    lock(&inner.net).observe_request(sealed, started.elapsed().as_secs_f64());
+                    let layout = o.reader.opened().layout;
+                    let mut cache = lock(&inner.cache);
+                    for s in segments.clone() {
+                        let r = layout.segment_plaintext(s);
+                        let from = (r.start - span.plaintext.start) as usize;
+                        cache.insert(
+                            BlockKey {
+                                version: o.version,
+                                segment: s,
+                            },
+                            &plain[from..from + (r.end - r.start) as usize],
+                        );
+                    }
+                    Ok(Arc::new(Fetched {
+                        plain_start: span.plaintext.start,
+                        plain,
+                    }))
+                }
+                Err(e) => {
+                    inner.metrics.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, "fetch failed");
+                    Err(ReadError::Object(Arc::new(e)))
+                }
+            };
+            let mut in_flight = lock(&inner.in_flight);
+            for s in segments {
+                in_flight.remove(&BlockKey {
+                    version: o.version,
+                    segment: s,
+                });
+            }
+            result
+        }
+        .boxed()
+        .shared()
+    }
+}

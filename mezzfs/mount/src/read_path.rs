@@ -140,7 +140,8 @@ impl ReadPath {
         lock(&self.inner.cache).counters()
     }
 
-    /// The bytes `range` of object `object` (clamped to its size).
+    /// The bytes `range` of object `object` (clamped to its size). Runs inside a tokio
+    /// runtime: read-ahead fetches are spawned onto it.
     pub async fn read(&self, object: usize, range: Range<u64>) -> Result<Bytes, ReadError> {
         let inner = &self.inner;
         let o = inner

@@ -230,6 +230,10 @@ fn unreachable_store_missing_bucket_and_denied_access_are_named() {
         msg.contains("no-such-bucket") && msg.contains("does not exist"),
         "{msg}"
     );
+    assert!(
+        msg.contains("object 'x', part 0"),
+        "errors name the object, not a part key: {msg}"
+    );
 
     let out = w
         .command()

@@ -179,10 +179,10 @@ pub async fn put_object(
             t.1 = Some(chunk.piece as usize);
         }
         let (store, cipher, progress) = (store.clone(), cipher.clone(), progress.clone());
-        let key = naming::part_key(name, id, chunk.part);
+        let (object, key) = (name.to_string(), naming::part_key(name, id, chunk.part));
         tasks.spawn(async move {
             let _permit = permit;
-            upload_chunk(&*store, &key, &cipher, chunk, &state, &progress).await
+            upload_chunk(&*store, &object, &key, cipher, chunk, &state, &progress).await
         });
         while let Some(done) = tasks.try_join_next() {
             if let Err(e) = flatten(done, name) {
@@ -249,18 +249,18 @@ fn flatten(
     done.map_err(|e| ObjectError::Other(format!("upload of '{name}' failed: {e}")))?
 }
 
+/// Seals one chunk and uploads it; errors name the object (`name`), not the part's key.
 async fn upload_chunk(
     store: &dyn ObjectStore,
+    name: &str,
     key: &str,
-    cipher: &ObjectCipher,
+    cipher: ObjectCipher,
     chunk: Chunk,
     state: &PartUpload,
     progress: &PutProgress,
 ) -> Result<(), ObjectError> {
-    let name = key.to_string();
     let part = chunk.part;
     let plain_len = chunk.data.len() as u64;
-    let cipher = cipher.clone();
     let (piece, single) = (chunk.piece, chunk.piece == 1 && chunk.ends_part);
     let sealed = tokio::task::spawn_blocking(move || {
         let mut data = chunk.data;
@@ -270,7 +270,7 @@ async fn upload_chunk(
     .await
     .map_err(|e| ObjectError::Other(format!("sealing failed: {e}")))?;
     let body = Bytes::from(sealed);
-    let err = |e| ObjectError::part(&name, part, e);
+    let err = |e| ObjectError::part(name, part, e);
     if single {
         store.put(key, body).await.map_err(err)?;
     } else {

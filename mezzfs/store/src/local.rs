@@ -73,6 +73,17 @@ impl LocalStore {
         Ok(self.root.join(UPLOADS_DIR).join(&upload.0))
     }
 
+    /// A read that found nothing may be missing its whole root: say which, without a stat of
+    /// the root on every successful read.
+    fn explain_missing(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::NotFound { .. } if !self.root.is_dir() => StoreError::BucketNotFound {
+                bucket: self.root.display().to_string(),
+            },
+            e => e,
+        }
+    }
+
     fn check_root(&self) -> Result<(), StoreError> {
         if self.root.is_dir() {
             Ok(())
@@ -179,7 +190,6 @@ impl ObjectStore for LocalStore {
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
         let path = self.path(key)?;
-        self.check_root()?;
         let k = key.to_string();
         blocking(key, move || {
             let f = fs::File::open(&path).map_err(|e| StoreError::io(&k, e))?;
@@ -193,11 +203,11 @@ impl ObjectStore for LocalStore {
             Ok(Bytes::from(buf))
         })
         .await
+        .map_err(|e| self.explain_missing(e))
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
         let path = self.path(key)?;
-        self.check_root()?;
         let k = key.to_string();
         blocking(key, move || {
             let mut buf = Vec::new();
@@ -207,11 +217,11 @@ impl ObjectStore for LocalStore {
             Ok(Bytes::from(buf))
         })
         .await
+        .map_err(|e| self.explain_missing(e))
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         let path = self.path(key)?;
-        self.check_root()?;
         let k = key.to_string();
         blocking(key, move || {
             let m = fs::metadata(&path).map_err(|e| StoreError::io(&k, e))?;
@@ -224,6 +234,7 @@ impl ObjectStore for LocalStore {
             })
         })
         .await
+        .map_err(|e| self.explain_missing(e))
     }
 
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {

@@ -214,4 +214,19 @@ fn local_store_refuses_escaping_keys_and_missing_roots() {
         LocalStore::open(&dir.path().join("no/such/dir")),
         Err(StoreError::BucketNotFound { .. })
     ));
+
+    // A root removed under an open store: reads and writes say so, and writes do not
+    // quietly recreate it.
+    let root = dir.path().join("vanishing");
+    let store = LocalStore::open(&root).expect("open");
+    rt.block_on(store.put("k", Bytes::from_static(b"v")))
+        .expect("put");
+    std::fs::remove_dir_all(&root).expect("remove root");
+    let gone = |r: Result<(), StoreError>| matches!(r, Err(StoreError::BucketNotFound { .. }));
+    assert!(gone(rt.block_on(store.get("k")).map(|_| ())));
+    assert!(gone(rt.block_on(store.get_range("k", 0..1)).map(|_| ())));
+    assert!(gone(rt.block_on(store.head("k")).map(|_| ())));
+    assert!(gone(rt.block_on(store.list("")).map(|_| ())));
+    assert!(gone(rt.block_on(store.put("k", Bytes::new()))));
+    assert!(!root.exists());
 }

@@ -5,7 +5,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Kind, World, random_bytes, write};
+use common::{Kind, World, write};
+use mezz_testkit::random_bytes;
 
 const NAME: &str = "clips/bad.y4m";
 

@@ -6,11 +6,12 @@ mod common;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use common::{Kind, World, random_bytes};
+use common::{Kind, World};
 use mezz_format::LocalKeyFile;
 use mezz_object::ObjectReader;
 use mezz_s3_server::{ACCESS_KEY, REGION, SECRET_KEY};
 use mezz_store::{LocalStore, ObjectStore, S3Options, S3Store};
+use mezz_testkit::random_bytes;
 
 const SIZE: u64 = (2 << 30) + 12_345;
 
@@ -83,11 +84,9 @@ fn large(kind: Kind) {
         .map(|(o, _)| (o.saturating_sub(1000), 300_000))
         .collect();
     ranges.extend([(512 << 20) - 5000, (1 << 30) - 1, (3 << 29) - 77].map(|o| (o, 10_000)));
-    let mut x = 0x1234_5678_9abc_def1u64;
+    let mut rng = mezz_testkit::XorShift::new(0x1234_5678_9abc_def1);
     for _ in 0..200 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next_u64();
         let len = 1 + x % (1 << 20);
         ranges.push((x % (SIZE - len), len));
     }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Kind, World, random_bytes, write};
+use common::{Kind, World, write};
+use mezz_testkit::random_bytes;
 
 fn round_trip(kind: Kind) {
     let w = World::new(kind);

@@ -9,20 +9,9 @@ use mezz_object::{ObjectReader, PutOptions, put_object};
 use mezz_readahead::{Config as ReadaheadConfig, Strategy};
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
 use mezz_store::{LocalStore, ObjectStore, S3Options, S3Store};
+use mezz_testkit::{XorShift, random_bytes};
 
 const SIZE: usize = 24 << 20;
-
-fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
 
 fn keys() -> LocalKeyFile {
     LocalKeyFile::from_parts("mount", [9; 32])
@@ -60,23 +49,13 @@ fn config(strategy: Strategy) -> ReadPathConfig {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 async fn random_reads_are_exact(store: Arc<dyn ObjectStore>) {
     let data = random_bytes(SIZE, 1);
     let path = ReadPath::new(vec![stored(store, &data).await], config(Strategy::Adaptive));
-    let mut rng = Rng(7);
+    let mut rng = XorShift::new(7);
     for _ in 0..400 {
-        let len = 1 + rng.next() % (300 << 10);
-        let start = rng.next() % (SIZE as u64 - len);
+        let len = 1 + rng.next_u64() % (300 << 10);
+        let start = rng.next_u64() % (SIZE as u64 - len);
         let got = path.read(0, start..start + len).await.expect("read");
         assert!(
             got[..] == data[start as usize..(start + len) as usize],
@@ -160,12 +139,12 @@ async fn amplification(strategy: Strategy, sequential: bool, reads: u64) -> (f64
     let data = random_bytes(SIZE, 3);
     let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path()).expect("open"));
     let path = ReadPath::new(vec![stored(store, &data).await], config(strategy));
-    let mut rng = Rng(11);
+    let mut rng = XorShift::new(11);
     for i in 0..reads {
         let start = if sequential {
             i * 65536
         } else {
-            (rng.next() % (SIZE as u64 / 65536)) * 65536
+            (rng.next_u64() % (SIZE as u64 / 65536)) * 65536
         };
         let got = path.read(0, start..start + 65536).await.expect("read");
         assert!(got[..] == data[start as usize..start as usize + 65536]);

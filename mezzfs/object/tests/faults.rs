@@ -8,18 +8,7 @@ use std::time::Duration;
 use mezz_format::LocalKeyFile;
 use mezz_object::{ObjectReader, PutOptions, PutProgress, put_object};
 use mezz_store::{FaultConfig, FaultyStore, LocalStore, ObjectStore};
-
-fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use mezz_testkit::{XorShift, random_bytes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faulty_store_never_yields_a_wrong_byte() {
@@ -63,11 +52,9 @@ async fn faulty_store_never_yields_a_wrong_byte() {
         }
     };
     let (mut ok, mut failed) = (0u32, 0u32);
-    let mut x = 99u64;
+    let mut rng = XorShift::new(99);
     for _ in 0..3000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.next_u64();
         let len = 1 + x % 200_000;
         let start = (x >> 20) % (src.len() as u64 - len);
         match reader.read_range(start..start + len, 4).await {

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""A tiny S3 client (stdlib only, SigV4 with UNSIGNED-PAYLOAD, path-style) for the mount
+benchmark: upload the plain copy of the test object, check it is there, and measure what
+the shaped link gives a perfect client (time to first byte, 1- and 8-connection GET
+throughput).
+
+    s3probe.py put   --endpoint URL --bucket B --key K FILE
+    s3probe.py head  --endpoint URL --bucket B --key K          # prints the size, exit 1 if absent
+    s3probe.py probe --endpoint URL --bucket B --key K [--rx-cmd CMD]   # prints JSON
+
+Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default: the test server's), region
+AWS_REGION (default us-east-1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+ACCESS_KEY = os.environ.get("AWS_ACCESS_KEY_ID", "mezz-test-access-key")
+SECRET_KEY = os.environ.get("AWS_SECRET_ACCESS_KEY", "mezz-test-secret-key")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+MIB = 1 << 20
+
+
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def signed_headers(method: str, host: str, path: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """SigV4 headers for a request without a query string; the payload is not signed."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    headers = {
+        "host": host,
+        "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+        "x-amz-date": amz_date,
+    }
+    names = sorted(headers)
+    canonical = "\n".join(
+        [
+            method,
+            urllib.parse.quote(path, safe="/-_.~"),
+            "",
+            "".join(f"{name}:{headers[name]}\n" for name in names),
+            ";".join(names),
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    scope = f"{day}/{REGION}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(("AWS4" + SECRET_KEY).encode(), day)
+    for part in (REGION, "s3", "aws4_request"):
+        key = _hmac(key, part)
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    headers.update(extra or {})
+    return headers
+
+
+class Client:
+    """One keep-alive HTTP connection to an S3 endpoint."""
+
+    def __init__(self, endpoint: str, timeout: float = 120.0):
+        url = urllib.parse.urlsplit(endpoint)
+        if url.scheme != "http":
+            raise SystemExit(f"only http:// endpoints are supported, got {endpoint}")
+        self.host = url.netloc
+        self.conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=timeout)
+
+    def request(self, method: str, path: str, body=None, headers: dict[str, str] | None = None):
+        self.conn.request(method, path, body=body, headers=signed_headers(method, self.host, path, headers))
+        return self.conn.getresponse()
+
+    def get_range(self, path: str, start: int, length: int, buf: bytearray) -> tuple[float, int]:
+        """Reads [start, start+length) and discards it; returns (seconds to first byte, bytes)."""
+        t0 = time.perf_counter()
+        resp = self.request("GET", path, headers={"range": f"bytes={start}-{start + length - 1}"})
+        if resp.status not in (200, 206):
+            raise RuntimeError(f"GET {path}: HTTP {resp.status} {resp.read()[:200]!r}")
+        view = memoryview(buf)
+        n = resp.readinto(view[:1])
+        ttfb = time.perf_counter() - t0
+        total = n
+        while True:
+            n = resp.readinto(view)
+            if not n:
+                break
+            total += n
+        if total != length:
+            raise RuntimeError(f"GET {path}: got {total} bytes, wanted {length}")
+        return ttfb, total
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def cmd_put(args) -> None:
+    path = f"/{args.bucket}/{args.key}"
+    size = os.path.getsize(args.file)
+    client = Client(args.endpoint, timeout=600)
+    with open(args.file, "rb") as f:
+        resp = client.request("PUT", path, body=f, headers={"content-length": str(size)})
+        body = resp.read()
+    if resp.status != 200:
+        raise SystemExit(f"PUT {path}: HTTP {resp.status} {body[:300]!r}")
+
+
+def head_size(endpoint: str, bucket: str, key: str) -> int | None:
+    client = Client(endpoint, timeout=30)
+    resp = client.request("HEAD", f"/{bucket}/{key}")
+    resp.read()
+    client.close()
+    return int(resp.getheader("content-length", "0")) if resp.status == 200 else None
+
+
+def cmd_head(args) -> None:
+    size = head_size(args.endpoint, args.bucket, args.key)
+    if size is None:
+        sys.exit(1)
+    print(size)
+
+
+def rx_bytes(cmd: str | None) -> int | None:
+    if not cmd:
+        return None
+    return int(subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True).stdout.strip())
+
+
+def cmd_probe(args) -> None:
+    path = f"/{args.bucket}/{args.key}"
+    size = head_size(args.endpoint, args.bucket, args.key)
+    if size is None:
+        raise SystemExit(f"{path} not found at {args.endpoint}")
+    buf = bytearray(MIB)
+    result: dict = {"object_bytes": size}
+
+    # Time to first byte: 1-byte ranged GETs on one warm keep-alive connection.
+    client = Client(args.endpoint)
+    client.get_range(path, 0, 1, buf)
+    ttfbs = [client.get_range(path, (i * 7919 * 4096) % max(size - 1, 1), 1, buf)[0] for i in range(args.ttfb_requests)]
+    result["ttfb_ms_median"] = statistics.median(ttfbs) * 1e3
+    result["ttfb_ms_min"] = min(ttfbs) * 1e3
+    # A 64 KiB random read, the sparse workload's unit, one at a time.
+    small = []
+    for i in range(args.ttfb_requests):
+        t0 = time.perf_counter()
+        client.get_range(path, (i * 104729 * 4096) % max(size - 65536, 1), 65536, buf)
+        small.append(time.perf_counter() - t0)
+    client.close()
+    result["get_64k_ms_median"] = statistics.median(small) * 1e3
+
+    def transfer(connections: int, total: int) -> dict:
+        per = total // connections
+        errors: list[BaseException] = []
+
+        def worker(i: int) -> None:
+            try:
+                c = Client(args.endpoint)
+                c.get_range(path, i * per, per, bytearray(MIB))
+                c.close()
+            except BaseException as err:  # reported below
+                errors.append(err)
+
+        rx0 = rx_bytes(args.rx_cmd)
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        rx1 = rx_bytes(args.rx_cmd)
+        if errors:
+            raise errors[0]
+        out = {"bytes": per * connections, "seconds": elapsed, "mb_s": per * connections / elapsed / 1e6}
+        if rx0 is not None and rx1 is not None:
+            out["wire_bytes_per_byte"] = (rx1 - rx0) / (per * connections)
+        return out
+
+    for connections, total in ((1, min(size, args.one_conn_bytes)), (8, size)):
+        runs = [transfer(connections, total) for _ in range(args.repeats)]
+        speeds = [r["mb_s"] for r in runs]
+        result[f"conn{connections}"] = {
+            "bytes": runs[0]["bytes"],
+            "mb_s_median": statistics.median(speeds),
+            "mb_s_max": max(speeds),
+            "runs": runs,
+        }
+        wires = [r["wire_bytes_per_byte"] for r in runs if "wire_bytes_per_byte" in r]
+        if wires:
+            result[f"conn{connections}"]["wire_bytes_per_byte"] = statistics.median(wires)
+    json.dump(result, sys.stdout, indent=2)
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("put", "head", "probe"):
+        p = sub.add_parser(name)
+        p.add_argument("--endpoint", required=True)
+        p.add_argument("--bucket", required=True)
+        p.add_argument("--key", required=True)
+        if name == "put":
+            p.add_argument("file")
+        if name == "probe":
+            p.add_argument("--rx-cmd", help="shell command printing the client's received byte counter")
+            p.add_argument("--ttfb-requests", type=int, default=20)
+            p.add_argument("--one-conn-bytes", type=int, default=256 * MIB)
+            p.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    {"put": cmd_put, "head": cmd_head, "probe": cmd_probe}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -207,7 +207,7 @@ cmd_status() {
     [[ -f $MEZZB_DIR/env ]] && cat "$MEZZB_DIR/env" || echo "down (no $MEZZB_DIR/env)"
     for ns in $SRV_NS $CLI_NS; do
         [[ -e /run/netns/$ns ]] || continue
-        echo "--- $ns: pids $(ip netns pids $ns | tr '\n' ' ')"
+        echo "--- $ns: pids $(ip netns pids "$ns" | tr '\n' ' ')"
         tc -n "$ns" qdisc show
     done
     fuse_mounts_under "$MEZZB_DIR" | sed 's/^/mounted: /'

@@ -68,7 +68,11 @@ where
     let writer = async move {
         let mut copied = 0u64;
         while let Some(item) = rx.recv().await {
-            tokio::time::sleep_until(item.release).await;
+            // Tokio's timer rounds up to whole milliseconds: only sleep when the chunk is
+            // really early, so an undelayed or late chunk goes out at once.
+            if item.release > Instant::now() {
+                tokio::time::sleep_until(item.release).await;
+            }
             if item.data.is_empty() {
                 break;
             }

@@ -142,8 +142,9 @@ class Bench:
         help_run = subprocess.run([self.bin / "mezzfs", "mount", "--help"], capture_output=True, text=True)
         self.mezz_help = help_run.stdout if help_run.returncode == 0 else ""
         self.versions = {
-            "mezzfs commit": subprocess.run(
-                ["git", "-C", str(ROOT), "log", "-1", "--format=%h %cd", "--date=short"], capture_output=True, text=True
+            "binaries from": str(bin_dir),
+            "git HEAD": subprocess.run(
+                ["git", "-C", str(ROOT), "log", "-1", "--format=%h (%cd)", "--date=short"], capture_output=True, text=True
             ).stdout.strip(),
             "s3fs": first_line(["s3fs", "--version"]),
             "rclone": first_line(["rclone", "version"]),

@@ -42,5 +42,7 @@ if [[ ${SKIP_BUILD:-0} != 1 ]]; then
 fi
 
 # Recorded in the results as the command that produced them.
-export MOUNT_BENCH_COMMAND="bash bench/mount-bench.sh${*:+ $*}"
+envs=
+for var in SKIP_BUILD BIN_DIR; do [[ -n ${!var:-} ]] && envs+="$var=${!var} "; done
+export MOUNT_BENCH_COMMAND="${envs}bash bench/mount-bench.sh${*:+ $*}"
 exec python3 "$ROOT/bench/mount-bench.py" --bin-dir "$BIN_DIR" "$@"

@@ -1,18 +1,38 @@
-//! The mezzfs mount (work in progress: the mount issue is open).
+//! The mezzfs mount: encrypted multi-part objects shown as read-only local files.
 //!
+//! - [`spec`]: what a mount shows (object files and range files), parsed from arguments or a
+//!   JSON spec file. Pure.
+//! - [`Tree`]: the directory tree built from a spec; inode numbers are indexes. Pure.
 //! - [`ReadPath`]: serves reads of mounted objects from the block cache, by joining an
-//!   in-flight fetch, or by fetching what the read-ahead plan asks for; no FUSE in it, so it is
-//!   tested with plain async calls.
+//!   in-flight fetch, or by fetching what the read-ahead plan (`mezz-readahead`) asks for; no
+//!   FUSE in it, so it is tested with plain async calls.
 //! - [`BlockCache`]: decrypted segments in memory, keyed by object version and segment,
 //!   bounded in bytes, least recently used evicted first.
-//! - [`Metrics`]: counters of reads, fetches and bytes.
+//! - [`Metrics`], [`LatencyHistogram`], [`MountStats`]: counters updated lock-free on the
+//!   read path, rendered as the `.mezzfs-stats` file and the unmount summary.
+//! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
+//!   and [`session`]: mounting, the checks before it, and unmounting.
 //!
-//! Still to come: the thin FUSE adapter over the read path.
+//! Data flows one way: kernel read → `MezzFs::read` → `ReadPath::read_within` (plan, schedule
+//! fetches, wait for segments) → `ObjectReader::fetch_span` (GET, authenticate, decrypt) →
+//! block cache → reply. No byte reaches a reply before its segment is authenticated.
 
 mod block_cache;
+mod fs;
+mod latency;
 mod metrics;
 mod read_path;
+pub mod session;
+pub mod spec;
+mod stats;
+mod tree;
 
 pub use block_cache::{BlockCache, BlockKey, CacheCounters};
+pub use fs::{MAX_READ, MezzFs};
+pub use latency::{LatencyHistogram, LatencySnapshot};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use read_path::{ReadError, ReadPath, ReadPathConfig};
+pub use session::{MountError, MountOptions, Mounted};
+pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
+pub use stats::MountStats;
+pub use tree::{FileEntry, NodeKind, Tree};

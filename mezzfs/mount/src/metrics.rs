@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::latency::{LatencyHistogram, LatencySnapshot};
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub reads: AtomicU64,
@@ -11,11 +13,16 @@ pub struct Metrics {
     /// Reads that waited on a fetch another read (or the read-ahead) had started.
     pub joined: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Fetches that failed.
     pub errors: AtomicU64,
+    /// Reads answered with an error.
+    pub read_errors: AtomicU64,
+    /// Time from a read's arrival to its bytes being ready.
+    pub latency: LatencyHistogram,
 }
 
 /// A point-in-time copy of [`Metrics`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetricsSnapshot {
     pub reads: u64,
     pub bytes_read: u64,
@@ -24,6 +31,8 @@ pub struct MetricsSnapshot {
     pub joined: u64,
     pub in_flight: u64,
     pub errors: u64,
+    pub read_errors: u64,
+    pub latency: LatencySnapshot,
 }
 
 impl Metrics {
@@ -37,6 +46,8 @@ impl Metrics {
             joined: l(&self.joined),
             in_flight: l(&self.in_flight),
             errors: l(&self.errors),
+            read_errors: l(&self.read_errors),
+            latency: self.latency.snapshot(),
         }
     }
 }

@@ -42,12 +42,27 @@ pub struct ReadPathConfig {
     pub cache_bytes: u64,
 }
 
+impl ReadPathConfig {
+    /// Splits a memory budget between the block cache and read-ahead fetches in flight, so the
+    /// mount's buffers never hold more than `bytes` together. A read-ahead window always fits
+    /// in the cache, so prefetched blocks are not evicted before they are read.
+    pub fn with_memory_budget(mut self, bytes: u64) -> ReadPathConfig {
+        let half = (bytes / 2).max(1 << 20);
+        self.cache_bytes = half;
+        self.readahead.budget = half;
+        self.readahead.max_buffer = self.readahead.max_buffer.min(half);
+        self.readahead.request_size = self.readahead.request_size.min(half);
+        self
+    }
+}
+
 impl Default for ReadPathConfig {
     fn default() -> Self {
         ReadPathConfig {
             readahead: ReadaheadConfig::default(),
             cache_bytes: 256 << 20,
         }
+        .with_memory_budget(256 << 20)
     }
 }
 
@@ -140,16 +155,72 @@ impl ReadPath {
         lock(&self.inner.cache).counters()
     }
 
+    /// Cache counters, bytes held and capacity, read under one lock.
+    pub fn cache_state(&self) -> (crate::CacheCounters, u64, u64) {
+        let c = lock(&self.inner.cache);
+        (c.counters(), c.bytes(), c.capacity())
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.inner.objects.len()
+    }
+
+    /// The read-ahead strategy in words, for statistics and logs.
+    pub fn readahead_description(&self) -> String {
+        let c = &self.inner.config.readahead;
+        match c.strategy {
+            mezz_readahead::Strategy::Adaptive => format!(
+                "adaptive (max window {} MiB, budget {} MiB, requests of {} MiB)",
+                c.max_buffer >> 20,
+                c.budget >> 20,
+                c.request_size >> 20
+            ),
+            mezz_readahead::Strategy::Fixed(n) => format!("fixed {} KiB", n >> 10),
+        }
+    }
+
     /// The bytes `range` of object `object` (clamped to its size). Runs inside a tokio
     /// runtime: read-ahead fetches are spawned onto it.
     pub async fn read(&self, object: usize, range: Range<u64>) -> Result<Bytes, ReadError> {
+        self.read_within(object, range, 0..u64::MAX).await
+    }
+
+    /// Like [`ReadPath::read`] for a file showing only `bound` of the object: the read is
+    /// clamped to it and read-ahead never fetches beyond it (a scene's reader fetches only
+    /// the scene).
+    pub async fn read_within(
+        &self,
+        object: usize,
+        range: Range<u64>,
+        bound: Range<u64>,
+    ) -> Result<Bytes, ReadError> {
+        let started = Instant::now();
+        let result = self.read_clamped(object, range, bound).await;
+        self.inner.metrics.latency.record(started.elapsed());
+        if result.is_err() {
+            self.inner
+                .metrics
+                .read_errors
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn read_clamped(
+        &self,
+        object: usize,
+        range: Range<u64>,
+        bound: Range<u64>,
+    ) -> Result<Bytes, ReadError> {
         let inner = &self.inner;
         let o = inner
             .objects
             .get(object)
             .ok_or(ReadError::NoSuchObject(object))?;
         let size = o.reader.size();
-        let range = range.start.min(size)..range.end.min(size);
+        let bound = bound.start.min(size)..bound.end.min(size);
+        let range =
+            range.start.clamp(bound.start, bound.end)..range.end.clamp(bound.start, bound.end);
         if range.is_empty() {
             return Ok(Bytes::new());
         }
@@ -174,7 +245,7 @@ impl ReadPath {
             0
         };
         o.dense_streams.store(dense, Ordering::Relaxed);
-        self.schedule(object, plan.window);
+        self.schedule(object, plan.window.start..plan.window.end.min(bound.end));
 
         let seg = u64::from(o.reader.opened().layout.segment_size());
         let mut out = BytesMut::with_capacity((range.end - range.start) as usize);

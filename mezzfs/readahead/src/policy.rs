@@ -181,7 +181,9 @@ impl ObjectPolicy {
         let per_object = cfg.max_buffer / n;
         let per_mount = cfg.budget / dense_streams.max(1) as u64;
         let parallel = (per_object.min(per_mount) / cfg.request_size.max(1)).max(1);
-        let measured = net.window_for(parallel).unwrap_or(per_object);
+        // Before the first fetch has been timed, start with two requests in flight rather than
+        // the whole allowance: a reader should not wait behind 128 MiB to get its first bytes.
+        let measured = net.window_for(parallel).unwrap_or(2 * cfg.request_size);
         let ahead = measured
             .max(cfg.request_size)
             .min(per_object)

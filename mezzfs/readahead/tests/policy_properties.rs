@@ -79,17 +79,39 @@ proptest! {
 #[test]
 fn four_threads_reading_densely_share_the_object_allowance() {
     let cfg = Config::default();
+    // A fast, far network: its bandwidth-delay product is far above any cap.
+    let mut net = NetEstimate::default();
+    net.observe(100_000_000, 0.1, 0.2);
     let mut p = ObjectPolicy::default();
     let mut last = None;
     for i in 0..16u64 {
         for t in 0..4u64 {
             let s = t * (1 << 32) + i * 131072;
-            last = Some(p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 131072, SIZE));
+            last = Some(p.on_read(&cfg, &net, 4, s..s + 131072, SIZE));
         }
     }
     let plan = last.expect("planned");
     assert_eq!(plan.pattern, Pattern::Dense { clusters: 4 });
     assert_eq!(plan.window.end - plan.window.start, cfg.max_buffer / 4);
+}
+
+#[test]
+fn before_any_measurement_a_dense_reader_starts_with_two_requests() {
+    let cfg = Config::default();
+    let mut p = ObjectPolicy::default();
+    let mut plan = None;
+    for i in 0..8u64 {
+        plan = Some(p.on_read(
+            &cfg,
+            &NetEstimate::default(),
+            1,
+            i * 65536..(i + 1) * 65536,
+            SIZE,
+        ));
+    }
+    let plan = plan.expect("planned");
+    assert!(matches!(plan.pattern, Pattern::Dense { .. }));
+    assert_eq!(plan.window.end - plan.window.start, 2 * cfg.request_size);
 }
 
 #[test]

@@ -3,8 +3,11 @@
 mod get;
 mod key;
 mod ls;
+mod mount;
 mod put;
 mod stat;
+mod stats;
+mod unmount;
 mod verify;
 
 use std::path::PathBuf;
@@ -70,11 +73,23 @@ enum Command {
     Stat(stat::StatArgs),
     /// Authenticate every segment of an object and report the first bad one.
     Verify(verify::VerifyArgs),
+    /// Mount objects (and byte ranges of them) as read-only files (FUSE).
+    Mount(mount::MountArgs),
+    /// Unmount a mezzfs mount.
+    Unmount(unmount::UnmountArgs),
+    /// Show a running mount's statistics: bytes read and fetched, cache, read latency.
+    Stats(stats::StatsArgs),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Command::Key(k) = &args.command {
-        return key::run(k);
+    // These either need no runtime or build their own (mount daemonizes before any thread
+    // exists).
+    match &args.command {
+        Command::Key(k) => return key::run(k),
+        Command::Mount(m) => return mount::run(&args.global, m),
+        Command::Unmount(u) => return unmount::run(u),
+        Command::Stats(s) => return stats::run(s),
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -82,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     rt.block_on(async move {
         match &args.command {
-            Command::Key(_) => Ok(()),
+            Command::Key(_) | Command::Mount(_) | Command::Unmount(_) | Command::Stats(_) => Ok(()),
             Command::Put(a) => put::run(&args.global, a).await,
             Command::Get(a) => get::run(&args.global, a).await,
             Command::Ls(a) => ls::run(&args.global, a).await,
@@ -113,7 +128,10 @@ impl Global {
     }
 
     async fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        let url = self.store_url()?;
+        self.open_store_url(&self.store_url()?).await
+    }
+
+    async fn open_store_url(&self, url: &StoreUrl) -> anyhow::Result<Arc<dyn ObjectStore>> {
         let opts = S3Options {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
@@ -121,7 +139,7 @@ impl Global {
             max_attempts: self.max_attempts,
             ..S3Options::default()
         };
-        mezz_store::open_store(&url, &opts)
+        mezz_store::open_store(url, &opts)
             .await
             .with_context(|| format!("opening store {url}"))
     }
@@ -145,29 +163,7 @@ impl Global {
     }
 }
 
-/// Parses sizes like `16KiB`, `8M`, `256MiB`, `1G`, `4096` (binary units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" | "kb" => 1 << 10,
-        "m" | "mib" | "mb" => 1 << 20,
-        "g" | "gib" | "gb" => 1 << 30,
-        "t" | "tib" | "tb" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit '{other}' (use KiB, MiB, GiB, TiB)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
+pub use mezz_mount::spec::parse_size;
 
 fn human(n: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];

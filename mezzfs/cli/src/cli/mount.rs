@@ -1,0 +1,341 @@
+//! `mezzfs mount`: opens the objects, mounts them, and serves until unmounted or signalled.
+//!
+//! Daemon mode (the default) re-runs this program in the foreground as a child in its own
+//! process group, and returns once the child reports on its stdout that the mount is ready
+//! (or why it failed), so a script can use the files as soon as the command returns.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mezz_mount::session::{self, MountOptions};
+use mezz_mount::spec::{self, MountSpec, parse_size};
+use mezz_mount::{FileEntry, MezzFs, MountStats, ReadPath, ReadPathConfig, Tree};
+use mezz_object::ObjectReader;
+use mezz_readahead::Strategy;
+use mezz_store::{ObjectStore, StoreUrl};
+
+use super::Global;
+
+/// The line a foreground child prints when the mount is ready (daemon handshake).
+const READY: &str = "mezzfs-mount-ready";
+
+#[derive(Debug, clap::Args)]
+pub struct MountArgs {
+    /// Directory to mount on (must exist).
+    mountpoint: PathBuf,
+    /// A file showing a whole object: FILE=SOURCE, or just SOURCE (file named after the
+    /// object). SOURCE is an object name in --store, or a URL such as s3://bucket/dir/object
+    /// (object 'object' in store s3://bucket/dir). Repeatable.
+    #[arg(long = "object", value_name = "FILE=SOURCE")]
+    objects: Vec<String>,
+    /// A file showing a byte range of an object: FILE=SOURCE:OFFSET+LEN or
+    /// FILE=SOURCE:START-END (END exclusive); sizes take units (1GiB+64KiB). FILE may contain
+    /// '/' to make directories (scenes/scene-0007.y4m). Repeatable.
+    #[arg(long = "range", value_name = "FILE=SOURCE:RANGE")]
+    ranges: Vec<String>,
+    /// A JSON spec file listing files: {"objects":[{"file":..,"source":..}],
+    /// "ranges":[{"file":..,"source":..,"offset":..,"len":..}]}.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Read-ahead strategy: 'adaptive' sizes buffers from the access pattern and the measured
+    /// network; 'fixed' fetches --fixed-size from every read (the old strategy, for comparison).
+    #[arg(long, default_value = "adaptive", value_parser = ["adaptive", "fixed"])]
+    readahead: String,
+    /// Bytes fetched from each read with --readahead fixed.
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    fixed_size: u64,
+    /// Memory for all buffers of the mount (block cache and read-ahead in flight, half each).
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    memory: u64,
+    /// Bytes per GET when a read-ahead window is split into parallel requests.
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    request_size: u64,
+    /// Stay in the foreground (logs to stderr; Ctrl-C or SIGTERM unmounts cleanly).
+    #[arg(long, short = 'f')]
+    foreground: bool,
+    /// Let other users read the files (needs user_allow_other in /etc/fuse.conf unless root).
+    #[arg(long)]
+    allow_other: bool,
+    /// Threads receiving kernel requests (reads run concurrently on the async runtime anyway).
+    #[arg(long, default_value_t = 2)]
+    fuse_threads: usize,
+    /// Log file of the background mount [default: $XDG_STATE_HOME/mezzfs/mount-<dir>.log].
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+    /// Internal: print a ready line on stdout once mounted (used by daemon mode).
+    #[arg(long, hide = true)]
+    notify_ready: bool,
+}
+
+impl MountArgs {
+    fn spec(&self) -> anyhow::Result<MountSpec> {
+        let mut spec = MountSpec::default();
+        if let Some(path) = &self.spec {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading spec file {}", path.display()))?;
+            let file = spec::parse_spec_file(&text)
+                .with_context(|| format!("spec file {}", path.display()))?;
+            spec.extend(file);
+        }
+        for o in &self.objects {
+            spec.objects.push(spec::parse_object_arg(o)?);
+        }
+        for r in &self.ranges {
+            spec.ranges.push(spec::parse_range_arg(r)?);
+        }
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn read_path_config(&self) -> anyhow::Result<ReadPathConfig> {
+        if self.memory < (4 << 20) {
+            anyhow::bail!("--memory must be at least 4MiB");
+        }
+        let mut c = ReadPathConfig::default();
+        c.readahead.request_size = self.request_size.max(64 << 10);
+        c.readahead.strategy = match self.readahead.as_str() {
+            "fixed" => Strategy::Fixed(self.fixed_size),
+            _ => Strategy::Adaptive,
+        };
+        Ok(c.with_memory_budget(self.memory))
+    }
+}
+
+pub fn run(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
+    // Bad arguments fail here, before any process is started.
+    args.spec()?;
+    args.read_path_config()?;
+    session::preflight(&args.mountpoint)?;
+    if args.foreground {
+        serve(global, args)
+    } else {
+        daemonize(args)
+    }
+}
+
+fn default_log_file(mountpoint: &Path) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    let abs = std::fs::canonicalize(mountpoint).unwrap_or_else(|_| mountpoint.to_path_buf());
+    let name: String = abs
+        .display()
+        .to_string()
+        .trim_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    base.join("mezzfs").join(format!("mount-{name}.log"))
+}
+
+fn daemonize(args: &MountArgs) -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let log = args
+        .log_file
+        .clone()
+        .unwrap_or_else(|| default_log_file(&args.mountpoint));
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .with_context(|| format!("opening log file {}", log.display()))?;
+    let exe = std::env::current_exe().context("finding this program's path")?;
+    let mut child = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .arg("--foreground")
+        .arg("--notify-ready")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file)
+        // Its own process group: Ctrl-C in this terminal must not reach the mount.
+        .process_group(0)
+        .spawn()
+        .context("starting the background mount process")?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("no pipe to the mount process")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let line = line.trim();
+    if line == READY {
+        eprintln!(
+            "mezzfs: mounted at {} (pid {}, log {}); unmount with: mezzfs unmount {}",
+            args.mountpoint.display(),
+            child.id(),
+            log.display(),
+            args.mountpoint.display()
+        );
+        return Ok(());
+    }
+    let status = child.wait()?;
+    match line.strip_prefix("error: ") {
+        Some(msg) => anyhow::bail!("{msg}"),
+        None => anyhow::bail!(
+            "the mount process exited ({status}) before the mount was ready; see {}",
+            log.display()
+        ),
+    }
+}
+
+/// Mounts and serves in this process until unmounted or signalled.
+fn serve(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
+    let result = serve_inner(global, args);
+    if args.notify_ready
+        && let Err(e) = &result
+    {
+        // The parent is waiting for one line; it shows this as the command's error.
+        println!("error: {e:#}");
+    }
+    result
+}
+
+fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
+    let spec = args.spec()?;
+    let config = args.read_path_config()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mezzfs-io")
+        .build()
+        .context("starting the async runtime")?;
+    let (readers, files) = rt.block_on(open_sources(global, &spec))?;
+    let objects = readers.len();
+    let path = ReadPath::new(readers, config);
+    let (uid, gid) = session::process_owner();
+    let fs = MezzFs::new(
+        Tree::build(&files),
+        path.clone(),
+        rt.handle().clone(),
+        uid,
+        gid,
+    );
+    let options = MountOptions {
+        allow_other: args.allow_other,
+        threads: args.fuse_threads,
+        ..MountOptions::default()
+    };
+    let started = Instant::now();
+    let mounted = mezz_mount::session::mount(fs, &args.mountpoint, &options)?;
+    eprintln!(
+        "mezzfs: mounted {} files of {objects} objects at {} ({})",
+        files.len(),
+        args.mountpoint.display(),
+        path.readahead_description()
+    );
+    if args.notify_ready {
+        println!("{READY}");
+        let _ = std::io::stdout().flush();
+    }
+    let why = rt.block_on(wait_for_end(&mounted))?;
+    eprintln!("mezzfs: {why}; unmounting {}", args.mountpoint.display());
+    mounted.unmount()?;
+    eprintln!(
+        "mezzfs: {}",
+        MountStats::collect(&path, started.elapsed()).summary()
+    );
+    // Read-ahead fetches still running are abandoned, not awaited.
+    rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("handling SIGHUP")?;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = int.recv() => return Ok("interrupted"),
+            _ = term.recv() => return Ok("terminated"),
+            _ = hup.recv() => return Ok("hung up"),
+            _ = tick.tick() => if mounted.is_finished() {
+                return Ok("unmounted from outside");
+            },
+        }
+    }
+}
+
+/// Opens every source (each store once, the manifests concurrently) and lays out the files.
+async fn open_sources(
+    global: &Global,
+    spec: &MountSpec,
+) -> anyhow::Result<(Vec<ObjectReader>, Vec<FileEntry>)> {
+    let keys = global.keys()?;
+    let mut stores: HashMap<Option<String>, Arc<dyn ObjectStore>> = HashMap::new();
+    let sources = spec.sources();
+    for s in &sources {
+        let (store, _) = spec::split_source(s);
+        let store = store.map(str::to_string);
+        if stores.contains_key(&store) {
+            continue;
+        }
+        let opened = match &store {
+            None => global.store().await?,
+            Some(url) => {
+                let url = StoreUrl::parse(url).with_context(|| format!("source '{s}'"))?;
+                global.open_store_url(&url).await?
+            }
+        };
+        stores.insert(store, opened);
+    }
+    let opens = sources.iter().map(|s| {
+        let (store, name) = spec::split_source(s);
+        let store = stores[&store.map(str::to_string)].clone();
+        let keys = keys.clone();
+        async move {
+            ObjectReader::open(store, keys.as_ref(), name)
+                .await
+                .with_context(|| format!("opening object '{s}'"))
+        }
+    });
+    let readers: Vec<ObjectReader> = futures::future::try_join_all(opens).await?;
+    let index: HashMap<&str, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    let mut files = Vec::new();
+    for o in &spec.objects {
+        let i = index[o.source.as_str()];
+        files.push(FileEntry {
+            path: o.file.clone(),
+            object: i,
+            range: 0..readers[i].size(),
+        });
+    }
+    for r in &spec.ranges {
+        let i = index[r.source.as_str()];
+        let size = readers[i].size();
+        if r.range().end > size {
+            anyhow::bail!(
+                "range file '{}': bytes {}..{} end past the end of '{}' ({size} bytes)",
+                r.file,
+                r.offset,
+                r.range().end,
+                r.source
+            );
+        }
+        files.push(FileEntry {
+            path: r.file.clone(),
+            object: i,
+            range: r.range(),
+        });
+    }
+    Ok((readers, files))
+}

@@ -1,0 +1,269 @@
+//! The FUSE adapter: kernel requests in, [`Tree`] lookups and [`ReadPath`] reads out.
+//!
+//! Nothing here decides what to fetch or cache. Reads are answered from tasks on the tokio
+//! runtime, so the kernel can keep many reads in flight (`FUSE_ASYNC_READ`) while the FUSE
+//! threads go back to receiving requests. Objects never change under a mount, so attributes
+//! and entries carry long TTLs and opens keep the kernel's page cache.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use fuser::{
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory,
+    ReplyEntry, ReplyOpen, ReplyStatfs, Request,
+};
+
+use crate::read_path::ReadPath;
+use crate::stats::MountStats;
+use crate::tree::{NodeKind, ROOT, Tree};
+
+/// Objects are immutable versions: the kernel may cache what it learns for a long time.
+const TTL: Duration = Duration::from_secs(24 * 3600);
+/// The largest read the kernel is asked to send, and its read-ahead.
+pub const MAX_READ: u32 = 1 << 20;
+const BLOCK: u32 = 4096;
+
+/// The filesystem handed to `fuser`.
+#[derive(Debug)]
+pub struct MezzFs {
+    tree: Tree,
+    path: ReadPath,
+    rt: tokio::runtime::Handle,
+    uid: u32,
+    gid: u32,
+    mounted_at: SystemTime,
+    started: Instant,
+    /// Open statistics files: each handle reads the snapshot taken when it was opened.
+    stats_handles: Mutex<HashMap<u64, Vec<u8>>>,
+    next_handle: AtomicU64,
+}
+
+impl MezzFs {
+    /// `rt` runs the reads; `uid`/`gid` own every file.
+    pub fn new(
+        tree: Tree,
+        path: ReadPath,
+        rt: tokio::runtime::Handle,
+        uid: u32,
+        gid: u32,
+    ) -> MezzFs {
+        MezzFs {
+            tree,
+            path,
+            rt,
+            uid,
+            gid,
+            mounted_at: SystemTime::now(),
+            started: Instant::now(),
+            stats_handles: Mutex::default(),
+            next_handle: AtomicU64::new(1),
+        }
+    }
+
+    fn stats_json(&self) -> Vec<u8> {
+        let mut v = MountStats::collect(&self.path, self.started.elapsed()).to_json();
+        v.push('\n');
+        v.into_bytes()
+    }
+
+    fn attr(&self, ino: u64) -> Option<FileAttr> {
+        let node = self.tree.node(ino)?;
+        let (kind, size, perm, nlink) = match &node.kind {
+            NodeKind::Dir { .. } => (FileType::Directory, 0, 0o555, 2),
+            NodeKind::File { range, .. } => {
+                (FileType::RegularFile, range.end - range.start, 0o444, 1)
+            }
+            NodeKind::Stats => (
+                FileType::RegularFile,
+                self.stats_json().len() as u64,
+                0o444,
+                1,
+            ),
+        };
+        Some(FileAttr {
+            ino: INodeNo(ino),
+            size,
+            blocks: size.div_ceil(512),
+            atime: self.mounted_at,
+            mtime: self.mounted_at,
+            ctime: self.mounted_at,
+            crtime: self.mounted_at,
+            kind,
+            perm,
+            nlink,
+            uid: self.uid,
+            gid: self.gid,
+            rdev: 0,
+            flags: 0,
+            blksize: MAX_READ,
+        })
+    }
+
+    fn ttl(&self, ino: u64) -> Duration {
+        match self.tree.node(ino).map(|n| &n.kind) {
+            // Its size changes with every read, so the kernel must ask each time.
+            Some(NodeKind::Stats) => Duration::ZERO,
+            _ => TTL,
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Filesystem for MezzFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Each setter answers the nearest allowed value when ours is out of range.
+        let _ = config
+            .set_max_readahead(MAX_READ)
+            .or_else(|nearest| config.set_max_readahead(nearest));
+        let _ = config.set_max_background(64);
+        let _ = config.set_congestion_threshold(48);
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let found = name
+            .to_str()
+            .and_then(|n| self.tree.lookup(parent.0, n))
+            .and_then(|ino| Some((ino, self.attr(ino)?)));
+        match found {
+            Some((ino, attr)) => reply.entry(&self.ttl(ino), &attr, Generation(0)),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        match self.attr(ino.0) {
+            Some(attr) => reply.attr(&self.ttl(ino.0), &attr),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if flags.acc_mode() != OpenAccMode::O_RDONLY {
+            reply.error(Errno::EROFS);
+            return;
+        }
+        match self.tree.node(ino.0).map(|n| &n.kind) {
+            Some(NodeKind::File { .. }) => {
+                reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE)
+            }
+            Some(NodeKind::Stats) => {
+                let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+                lock(&self.stats_handles).insert(fh, self.stats_json());
+                reply.opened(FileHandle(fh), FopenFlags::FOPEN_DIRECT_IO);
+            }
+            Some(NodeKind::Dir { .. }) => reply.error(Errno::EISDIR),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        match self.tree.node(ino.0).map(|n| &n.kind) {
+            Some(NodeKind::File { object, range }) => {
+                let start = range.start.saturating_add(offset).min(range.end);
+                let end = start.saturating_add(u64::from(size)).min(range.end);
+                if start == end {
+                    reply.data(&[]);
+                    return;
+                }
+                let (path, object, bound) = (self.path.clone(), *object, range.clone());
+                self.rt.spawn(async move {
+                    match path.read_within(object, start..end, bound).await {
+                        Ok(bytes) => reply.data(&bytes),
+                        Err(e) => {
+                            tracing::error!(error = %e, offset = start, len = end - start, "read failed; answering EIO");
+                            reply.error(Errno::EIO);
+                        }
+                    }
+                });
+            }
+            Some(NodeKind::Stats) => {
+                let handles = lock(&self.stats_handles);
+                let data = handles.get(&fh.0).map_or(&[][..], |v| v.as_slice());
+                let from = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(data.len());
+                let to = from.saturating_add(size as usize).min(data.len());
+                reply.data(&data[from..to]);
+            }
+            Some(NodeKind::Dir { .. }) => reply.error(Errno::EISDIR),
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: fuser::ReplyEmpty,
+    ) {
+        lock(&self.stats_handles).remove(&fh.0);
+        reply.ok();
+    }
+
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
+        let Some(entries) = self.tree.entries(ino.0) else {
+            reply.error(Errno::ENOTDIR);
+            return;
+        };
+        for (i, (child, name, is_dir)) in entries.into_iter().enumerate().skip(offset as usize) {
+            let kind = if is_dir {
+                FileType::Directory
+            } else {
+                FileType::RegularFile
+            };
+            // `add` answers true when the kernel's buffer is full; the rest comes next call.
+            if reply.add(INodeNo(child), (i + 1) as u64, kind, name) {
+                break;
+            }
+        }
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        let bytes: u64 = (ROOT..=self.tree.len() as u64)
+            .filter_map(|ino| match &self.tree.node(ino)?.kind {
+                NodeKind::File { range, .. } => Some(range.end - range.start),
+                _ => None,
+            })
+            .sum();
+        reply.statfs(
+            bytes.div_ceil(u64::from(BLOCK)),
+            0,
+            0,
+            self.tree.len() as u64,
+            0,
+            BLOCK,
+            255,
+            BLOCK,
+        );
+    }
+}

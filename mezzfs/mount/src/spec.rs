@@ -1,0 +1,380 @@
+//! What a mount shows: files backed by whole objects or by byte ranges of objects.
+//!
+//! A spec comes from command-line arguments (`--object FILE[=SOURCE]`,
+//! `--range FILE=SOURCE:OFFSET+LEN`) or from a JSON spec file (what the encoder writes for a
+//! movie's scenes). A source names an object: a plain object name in the mount's default store,
+//! or a URL whose last path segment is the object and the rest its store
+//! (`s3://bucket/movies/film` is object `film` in store `s3://bucket/movies`).
+//!
+//! Parsing and validation are pure; opening the sources is the caller's job.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// Files of a mount. File paths may contain `/` (directories are created as needed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountSpec {
+    #[serde(default)]
+    pub objects: Vec<ObjectFile>,
+    #[serde(default)]
+    pub ranges: Vec<RangeFile>,
+}
+
+/// A file showing a whole object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectFile {
+    pub file: String,
+    pub source: String,
+}
+
+/// A file showing `len` bytes of an object from `offset`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeFile {
+    pub file: String,
+    pub source: String,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl RangeFile {
+    pub fn range(&self) -> Range<u64> {
+        self.offset..self.offset.saturating_add(self.len)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("--object '{arg}': {reason}")]
+    ObjectArg { arg: String, reason: String },
+    #[error("--range '{arg}': {reason} (expected FILE=SOURCE:OFFSET+LEN or FILE=SOURCE:START-END)")]
+    RangeArg { arg: String, reason: String },
+    #[error("spec file line {line}, column {column}: {reason}")]
+    File {
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error("file path '{path}': {reason}")]
+    BadPath { path: String, reason: String },
+    #[error("'{path}' is listed twice")]
+    Duplicate { path: String },
+    #[error("'{path}' is both a file and a directory")]
+    FileIsDirectory { path: String },
+    #[error("nothing to mount: give --object, --range or --spec")]
+    Empty,
+}
+
+/// Parses `FILE[=SOURCE]`; without `=SOURCE` the file is named after the object.
+pub fn parse_object_arg(arg: &str) -> Result<ObjectFile, SpecError> {
+    let bad = |reason: &str| SpecError::ObjectArg {
+        arg: arg.into(),
+        reason: reason.into(),
+    };
+    let (file, source) = match arg.split_once('=') {
+        Some((f, s)) => (f.to_string(), s.to_string()),
+        None => {
+            let file = source_object_name(arg).to_string();
+            (file, arg.to_string())
+        }
+    };
+    if source.is_empty() {
+        return Err(bad("the object source is empty"));
+    }
+    if file.is_empty() {
+        return Err(bad("the file name is empty"));
+    }
+    Ok(ObjectFile { file, source })
+}
+
+/// Parses `FILE=SOURCE:OFFSET+LEN` or `FILE=SOURCE:START-END` (END exclusive). Offsets take
+/// the same units as sizes elsewhere (`4096`, `16MiB`).
+pub fn parse_range_arg(arg: &str) -> Result<RangeFile, SpecError> {
+    let bad = |reason: &str| SpecError::RangeArg {
+        arg: arg.into(),
+        reason: reason.into(),
+    };
+    let (file, rest) = arg.split_once('=').ok_or_else(|| bad("no '='"))?;
+    // The source may itself contain ':' (s3://...), so the range is after the last one.
+    let (source, range) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| bad("no ':' before the range"))?;
+    if file.is_empty() || source.is_empty() {
+        return Err(bad("empty file name or source"));
+    }
+    let num = |s: &str| parse_size(s).map_err(|e| bad(&e));
+    let (offset, len) = if let Some((a, b)) = range.split_once('+') {
+        (num(a)?, num(b)?)
+    } else if let Some((a, b)) = range.split_once('-') {
+        let (start, end) = (num(a)?, num(b)?);
+        if end < start {
+            return Err(bad("END is before START"));
+        }
+        (start, end - start)
+    } else {
+        return Err(bad("the range needs '+' or '-'"));
+    };
+    if offset.checked_add(len).is_none() {
+        return Err(bad("the range overflows"));
+    }
+    Ok(RangeFile {
+        file: file.into(),
+        source: source.into(),
+        offset,
+        len,
+    })
+}
+
+/// Parses a JSON spec file, naming the line and column of a mistake.
+pub fn parse_spec_file(text: &str) -> Result<MountSpec, SpecError> {
+    serde_json::from_str(text).map_err(|e| SpecError::File {
+        line: e.line(),
+        column: e.column(),
+        reason: e.to_string(),
+    })
+}
+
+impl MountSpec {
+    /// Appends `other`'s files after this spec's.
+    pub fn extend(&mut self, other: MountSpec) {
+        self.objects.extend(other.objects);
+        self.ranges.extend(other.ranges);
+    }
+
+    /// Checks paths: non-empty, relative, no `.`/`..`/empty segments, no duplicates, and no
+    /// file that is also another file's directory.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.objects.is_empty() && self.ranges.is_empty() {
+            return Err(SpecError::Empty);
+        }
+        let mut files = BTreeSet::new();
+        let paths = self
+            .objects
+            .iter()
+            .map(|o| &o.file)
+            .chain(self.ranges.iter().map(|r| &r.file));
+        for p in paths {
+            check_path(p)?;
+            if !files.insert(p.as_str()) {
+                return Err(SpecError::Duplicate { path: p.clone() });
+            }
+        }
+        for p in &files {
+            let mut dir = String::new();
+            for seg in p
+                .split('/')
+                .collect::<Vec<_>>()
+                .split_last()
+                .map_or(&[][..], |x| x.1)
+            {
+                if !dir.is_empty() {
+                    dir.push('/');
+                }
+                dir.push_str(seg);
+                if files.contains(dir.as_str()) {
+                    return Err(SpecError::FileIsDirectory { path: dir });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every distinct source, in first-use order.
+    pub fn sources(&self) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        self.objects
+            .iter()
+            .map(|o| &o.source)
+            .chain(self.ranges.iter().map(|r| &r.source))
+            .filter(|s| seen.insert(s.as_str()))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Reserved for the mount's own statistics file.
+pub const STATS_FILE: &str = ".mezzfs-stats";
+
+fn check_path(p: &str) -> Result<(), SpecError> {
+    let bad = |reason: &str| {
+        Err(SpecError::BadPath {
+            path: p.into(),
+            reason: reason.into(),
+        })
+    };
+    if p.is_empty() || p.len() > 4096 {
+        return bad("paths are 1 to 4096 bytes long");
+    }
+    if p.split('/')
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.len() > 255)
+    {
+        return bad(
+            "no empty, '.' or '..' segments, no leading or trailing '/', segments up to 255 bytes",
+        );
+    }
+    if p.contains('\0') {
+        return bad("no NUL bytes");
+    }
+    if p == STATS_FILE {
+        return bad("the name is reserved for the mount's statistics");
+    }
+    Ok(())
+}
+
+/// The object name a source points at (its last path segment for URLs).
+pub fn source_object_name(source: &str) -> &str {
+    if source.contains("://") {
+        source
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(source)
+    } else {
+        source
+    }
+}
+
+/// Splits a source into (store URL, object name); `None` for the store means "the mount's
+/// default store".
+pub fn split_source(source: &str) -> (Option<&str>, &str) {
+    if let Some(idx) = source.find("://") {
+        let after = &source[idx + 3..];
+        if let Some(slash) = after.trim_end_matches('/').rfind('/') {
+            let (store, name) = source.split_at(idx + 3 + slash);
+            return (
+                Some(store),
+                name.trim_start_matches('/').trim_end_matches('/'),
+            );
+        }
+    }
+    (None, source)
+}
+
+/// Sizes like `4096`, `16KiB`, `8MiB`, `1GiB` (binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        "t" | "tib" | "tb" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' (use KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_args() {
+        let o = parse_object_arg("movie.y4m=s3://bucket/mezz/movie").expect("parse");
+        assert_eq!(
+            (o.file.as_str(), o.source.as_str()),
+            ("movie.y4m", "s3://bucket/mezz/movie")
+        );
+        let o = parse_object_arg("s3://bucket/mezz/movie").expect("parse");
+        assert_eq!(o.file, "movie");
+        let o = parse_object_arg("clips/a").expect("parse");
+        assert_eq!((o.file.as_str(), o.source.as_str()), ("clips/a", "clips/a"));
+        assert!(parse_object_arg("x=").is_err());
+        assert!(parse_object_arg("=y").is_err());
+    }
+
+    #[test]
+    fn range_args() {
+        let r = parse_range_arg("scene-0007.yuv=s3://b/movie:1MiB+4096").expect("parse");
+        assert_eq!(r.source, "s3://b/movie");
+        assert_eq!(r.range(), (1 << 20)..(1 << 20) + 4096);
+        let r = parse_range_arg("a=movie:100-250").expect("parse");
+        assert_eq!(r.range(), 100..250);
+        for bad in [
+            "a",
+            "a=movie",
+            "a=movie:5",
+            "a=movie:9-3",
+            "a=movie:x+1",
+            "=m:1+1",
+            "a=:1+1",
+            "a=m:18446744073709551615+2",
+        ] {
+            assert!(parse_range_arg(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sources_split_into_store_and_name() {
+        assert_eq!(
+            split_source("s3://bucket/a/b/film"),
+            (Some("s3://bucket/a/b"), "film")
+        );
+        assert_eq!(
+            split_source("s3://bucket/film"),
+            (Some("s3://bucket"), "film")
+        );
+        assert_eq!(
+            split_source("file:///srv/store/film"),
+            (Some("file:///srv/store"), "film")
+        );
+        assert_eq!(split_source("a/b/film"), (None, "a/b/film"));
+    }
+
+    #[test]
+    fn spec_files_parse_and_name_mistakes() {
+        let spec = parse_spec_file(
+            r#"{"objects":[{"file":"movie","source":"m"}],
+                "ranges":[{"file":"scenes/s1","source":"m","offset":0,"len":10}]}"#,
+        )
+        .expect("parse");
+        assert_eq!(spec.sources(), vec!["m".to_string()]);
+        spec.validate().expect("valid");
+        let err = parse_spec_file("{\"objects\":[{\"file\":1}]}").expect_err("bad");
+        assert!(matches!(err, SpecError::File { line: 1, .. }), "{err}");
+        let err = parse_spec_file("{\"object\":[]}").expect_err("unknown field");
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn validation() {
+        let obj = |f: &str| ObjectFile {
+            file: f.into(),
+            source: "s".into(),
+        };
+        let spec = |files: &[&str]| MountSpec {
+            objects: files.iter().map(|f| obj(f)).collect(),
+            ranges: vec![],
+        };
+        assert_eq!(MountSpec::default().validate(), Err(SpecError::Empty));
+        assert!(spec(&["a", "b/c", "b/d"]).validate().is_ok());
+        assert!(matches!(
+            spec(&["a", "a"]).validate(),
+            Err(SpecError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            spec(&["b", "b/c"]).validate(),
+            Err(SpecError::FileIsDirectory { .. })
+        ));
+        for bad in ["", "/a", "a/", "a//b", "a/./b", "../a", STATS_FILE] {
+            assert!(
+                matches!(spec(&[bad]).validate(), Err(SpecError::BadPath { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -2,12 +2,15 @@
 # Runs every check and test of the workspace on a fresh Debian machine with Rust.
 #
 # The tests start what they need themselves: the S3-compatible server (tests/s3-server) runs
-# in-process on 127.0.0.1 with a free port. System packages the tests need are installed here.
+# in-process on 127.0.0.1 with a free port; the mount tests mount with FUSE (root and
+# /dev/fuse needed). System packages the tests need are installed here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
+# The mount tests make real FUSE mounts (fuser mounts and unmounts through fusermount3).
+command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -146,6 +146,8 @@ fn may_allow_root() -> bool {
 #[derive(Debug)]
 pub struct Mounted {
     mountpoint: PathBuf,
+    /// The mount's device number: names its FUSE connection in sysfs after it is detached.
+    dev: Option<u64>,
     unmounter: SessionUnmounter,
     session: Option<BackgroundSession>,
 }
@@ -189,26 +191,33 @@ pub fn mount(fs: MezzFs, mountpoint: &Path, options: &MountOptions) -> Result<Mo
     let mut session = fuser::Session::new(fs, mountpoint, &config).map_err(err)?;
     let unmounter = session.unmount_callable();
     let session = session.spawn().map_err(err)?;
+    let dev = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(mountpoint).ok().map(|m| m.dev())
+    };
     let mounted = Mounted {
         mountpoint: mountpoint.to_path_buf(),
+        dev,
         unmounter,
         session: Some(session),
     };
-    raise_kernel_readahead(mountpoint);
+    if let Some(dev) = dev {
+        raise_kernel_readahead(dev);
+    }
     Ok(mounted)
+}
+
+fn major_minor(dev: u64) -> (u64, u64) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major, minor)
 }
 
 /// The kernel reads ahead at most the backing device's `read_ahead_kb` (128 KiB by default
 /// for FUSE), whatever the filesystem asked for at init. Raising it to the largest FUSE request
 /// lets sequential readers get 1 MiB requests. Best effort: it needs root.
-fn raise_kernel_readahead(mountpoint: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::metadata(mountpoint) else {
-        return;
-    };
-    let dev = meta.dev();
-    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
-    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+fn raise_kernel_readahead(dev: u64) {
+    let (major, minor) = major_minor(dev);
     let file = format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb");
     match std::fs::write(&file, format!("{}", MAX_READ / 1024)) {
         Ok(()) => tracing::debug!(%file, "kernel read-ahead raised"),
@@ -240,17 +249,56 @@ impl Mounted {
             return Ok(());
         };
         if !session.guard.is_finished() {
-            self.unmounter.unmount().map_err(err)?;
-            // With auto-unmount, fusermount3 does the unmount after we let go of its socket;
-            // wait for it so the mount point is free when we return.
-            for _ in 0..200 {
-                if !is_mount_point(&self.mountpoint) {
-                    break;
+            // Detach the mount point at once (lazily: files still open keep being served
+            // for a grace period), then make sure the FUSE threads end.
+            if lazy_unmount(&self.mountpoint).is_err() {
+                self.unmounter.unmount().map_err(err)?;
+            }
+            if !wait_finished(&session, UNMOUNT_GRACE) {
+                // Someone still holds a file open: fail their requests (ENOTCONN) rather
+                // than serve them forever.
+                if let Some((_, minor)) = self.dev.map(major_minor) {
+                    let abort = format!("/sys/fs/fuse/connections/{minor}/abort");
+                    if let Err(e) = std::fs::write(&abort, "1") {
+                        tracing::warn!(%abort, error = %e, "could not abort the FUSE connection");
+                    }
                 }
-                std::thread::sleep(Duration::from_millis(10));
+                if !wait_finished(&session, Duration::from_secs(2)) {
+                    return Err(err(std::io::Error::other(
+                        "the FUSE threads did not stop; files on the mount are still open",
+                    )));
+                }
             }
         }
         session.join().map_err(err)
+    }
+}
+
+/// How long files left open at unmount keep being served before their connection is aborted.
+const UNMOUNT_GRACE: Duration = Duration::from_secs(5);
+
+fn wait_finished(session: &BackgroundSession, limit: Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while !session.guard.is_finished() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+fn lazy_unmount(mountpoint: &Path) -> std::io::Result<()> {
+    let out = std::process::Command::new("fusermount3")
+        .args(["-u", "-z", "-q", "--"])
+        .arg(mountpoint)
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
     }
 }
 
@@ -262,8 +310,9 @@ impl Drop for Mounted {
     }
 }
 
-/// Unmounts a mezzfs mount made by another process (`mezzfs unmount`).
-pub fn unmount_path(mountpoint: &Path) -> Result<(), MountError> {
+/// Unmounts a mezzfs mount made by another process (`mezzfs unmount`). `lazy` detaches it
+/// even while files are open (they keep working until closed).
+pub fn unmount_path(mountpoint: &Path, lazy: bool) -> Result<(), MountError> {
     if find_in_path("fusermount3").is_none() {
         return Err(MountError::NoFusermount);
     }
@@ -275,6 +324,7 @@ pub fn unmount_path(mountpoint: &Path) -> Result<(), MountError> {
     }
     let out = std::process::Command::new("fusermount3")
         .arg("-u")
+        .args(lazy.then_some("-z"))
         .arg("--")
         .arg(mountpoint)
         .output()
@@ -283,7 +333,10 @@ pub fn unmount_path(mountpoint: &Path) -> Result<(), MountError> {
             cause,
         })?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if msg.contains("busy") {
+            msg.push_str(" (files on it are open; close them, or detach now with --lazy)");
+        }
         return Err(MountError::Unmount {
             path: mountpoint.to_path_buf(),
             cause: std::io::Error::other(msg),

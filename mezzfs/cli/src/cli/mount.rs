@@ -227,7 +227,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     let options = MountOptions {
         allow_other: args.allow_other,
         threads: args.fuse_threads,
-        ..MountOptions::default()
+        fsname: fsname(&spec),
     };
     let started = Instant::now();
     let mounted = mezz_mount::session::mount(fs, &args.mountpoint, &options)?;
@@ -251,6 +251,30 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     // Read-ahead fetches still running are abandoned, not awaited.
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+/// The mount's source as /proc/mounts shows it: the first object, and how many others.
+fn fsname(spec: &MountSpec) -> String {
+    let sources = spec.sources();
+    let first: String = sources
+        .first()
+        .map(|s| spec::source_object_name(s))
+        .unwrap_or_default()
+        .chars()
+        .take(100)
+        // Mount options are comma-separated and /proc/mounts is space-separated.
+        .map(|c| {
+            if c == ',' || c.is_whitespace() || c == '\\' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match sources.len() {
+        0 | 1 => format!("mezzfs:{first}"),
+        n => format!("mezzfs:{first}+{}", n - 1),
+    }
 }
 
 async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static str> {

@@ -7,9 +7,12 @@ use std::path::PathBuf;
 pub struct UnmountArgs {
     /// The mount point.
     mountpoint: PathBuf,
+    /// Detach the mount even while files on it are open; they keep reading until closed.
+    #[arg(long, short = 'z')]
+    lazy: bool,
 }
 
 pub fn run(args: &UnmountArgs) -> anyhow::Result<()> {
-    mezz_mount::session::unmount_path(&args.mountpoint)?;
+    mezz_mount::session::unmount_path(&args.mountpoint, args.lazy)?;
     Ok(())
 }

@@ -369,7 +369,7 @@ class Bench:
         try:
             target = mnt / OBJECT
             deadline = time.monotonic() + 60
-            while not target.exists():
+            while not exists(target):
                 if daemon.poll() is not None:
                     return {**record, "status": "error", "error": f"mount exited {daemon.returncode}: {tail(daemon_err)}"}
                 if time.monotonic() > deadline:
@@ -480,6 +480,14 @@ def daemon_usage(pid: int) -> dict:
     except (OSError, ValueError, IndexError):
         pass
     return out
+
+
+def exists(path: Path) -> bool:
+    """Like Path.exists, but a mount that is not ready yet (or broken) counts as absent."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def is_mounted(mnt: Path) -> bool:

@@ -3,6 +3,7 @@
 #
 #   bash bench/netns.sh up PROFILE     # lan | s3-like | far-region
 #   bash bench/netns.sh down           # idempotent: unmounts, kills, deletes everything
+#                                      # (also a run started with another MEZZB_DIR)
 #   bash bench/netns.sh status
 #
 # Layout after `up`:
@@ -49,6 +50,7 @@ CLI_ADDR=10.77.0.2
 SERVER_PORT=9100
 PROXY_PORT=9000
 BUCKETS=(mezz plain)
+OWNER_FILE=/run/mezzb-bench.dir   # the MEZZB_DIR of the current `up`
 
 log() { printf '[netns] %s\n' "$*" >&2; }
 die() { printf '[netns] error: %s\n' "$*" >&2; exit 1; }
@@ -109,17 +111,23 @@ kill_pids() {
 }
 
 cmd_down() {
-    local mnt pids=() pid f ns
-    if [[ -d $MEZZB_DIR ]]; then
+    local mnt pids=() pid f ns dir dirs=("$MEZZB_DIR")
+    # The state directory of whoever brought the namespaces up, if it was another one.
+    if [[ -f $OWNER_FILE ]]; then
+        dir=$(cat "$OWNER_FILE")
+        [[ $dir == "$MEZZB_DIR" ]] || dirs+=("$dir")
+    fi
+    for dir in "${dirs[@]}"; do
+        [[ -d $dir ]] || continue
         while read -r mnt; do
             [[ -n $mnt ]] || continue
             log "unmounting $mnt"
             fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-        done < <(fuse_mounts_under "$MEZZB_DIR")
-        for f in "$MEZZB_DIR"/pids/*; do
+        done < <(fuse_mounts_under "$dir")
+        for f in "$dir"/pids/*; do
             [[ -f $f ]] && pids+=("$(cat "$f")")
         done
-    fi
+    done
     # Everything still running in our namespaces (FUSE daemons, workloads, strays).
     for ns in $CLI_NS $SRV_NS; do
         if [[ -e /run/netns/$ns ]]; then
@@ -132,13 +140,15 @@ cmd_down() {
             ip netns del "$ns" 2>/dev/null || log "warning: could not delete namespace $ns"
         fi
     done
-    if [[ -d $MEZZB_DIR ]]; then
-        if [[ -n $(fuse_mounts_under "$MEZZB_DIR") ]]; then
-            log "warning: mounts left under $MEZZB_DIR; not deleting it"
+    for dir in "${dirs[@]}"; do
+        [[ -d $dir ]] || continue
+        if [[ -n $(fuse_mounts_under "$dir") ]]; then
+            log "warning: mounts left under $dir; not deleting it"
         else
-            rm -rf "$MEZZB_DIR"
+            rm -rf "$dir"
         fi
-    fi
+    done
+    rm -f "$OWNER_FILE"
 }
 
 cmd_up() {
@@ -151,7 +161,13 @@ cmd_up() {
         command -v $tool >/dev/null || die "missing $tool (apt-get install iproute2 util-linux fuse3)"
     done
 
+    # One network at a time: refuse to tear down another run's namespaces.
+    if [[ -e /run/netns/$SRV_NS || -e /run/netns/$CLI_NS ]] && [[ -f $OWNER_FILE ]] \
+        && [[ $(cat "$OWNER_FILE") != "$MEZZB_DIR" ]]; then
+        die "the namespaces are in use by the run with MEZZB_DIR=$(cat "$OWNER_FILE"); stop it, or: bash $0 down"
+    fi
     cmd_down
+    echo "$MEZZB_DIR" >"$OWNER_FILE"
     trap 'rc=$?; if ((rc)); then log "up failed; tearing down"; cmd_down; fi' EXIT
     mkdir -p "$MEZZB_DIR"/{logs,pids,mnt}
     data=${MEZZB_DATA:-$MEZZB_DIR/s3data}

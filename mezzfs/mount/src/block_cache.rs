@@ -2,8 +2,13 @@
 //!
 //! Blocks are decrypted segments keyed by object version and segment index, so a new version
 //! of an object can never be served from an old version's blocks. The cache is bounded in
-//! bytes, not entries, and evicts least recently used first. Each block owns its allocation
-//! (no slice of a larger fetch buffer), so the byte count is the memory actually held.
+//! bytes, not entries, and evicts least recently used first.
+//!
+//! Blocks are views into the buffer their fetch decrypted into (no copy): the memory of a
+//! fetch is freed when its last block is evicted. Because a block that has been read to its
+//! end is demoted to the eviction end (the kernel's page cache keeps what applications
+//! re-read), blocks of one fetch leave together, and read-ahead blocks not yet read are the
+//! last to go.
 
 use bytes::Bytes;
 use lru::LruCache;
@@ -54,6 +59,12 @@ impl BlockCache {
         found
     }
 
+    /// Marks the block as the next to evict: it has been read to its end and the page cache
+    /// of the kernel keeps it for re-reads.
+    pub fn demote(&mut self, key: &BlockKey) {
+        self.lru.demote(key);
+    }
+
     /// Whether the block is cached, without touching its recency or the counters.
     pub fn contains(&self, key: &BlockKey) -> bool {
         self.lru.contains(key)
@@ -61,7 +72,7 @@ impl BlockCache {
 
     /// Caches `data` under `key` (replacing any older block there) and returns the keys evicted
     /// to make room. A block larger than the whole cache is not cached.
-    pub fn insert(&mut self, key: BlockKey, data: &[u8]) -> Vec<BlockKey> {
+    pub fn insert(&mut self, key: BlockKey, data: Bytes) -> Vec<BlockKey> {
         let len = data.len() as u64;
         let mut evicted = Vec::new();
         if let Some(old) = self.lru.pop(&key) {
@@ -80,7 +91,7 @@ impl BlockCache {
                 None => break,
             }
         }
-        self.lru.put(key, Bytes::copy_from_slice(data));
+        self.lru.put(key, data);
         self.bytes += len;
         self.counters.inserts += 1;
         evicted

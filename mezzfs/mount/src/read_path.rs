@@ -44,14 +44,19 @@ pub struct ReadPathConfig {
 
 impl ReadPathConfig {
     /// Splits a memory budget between the block cache and read-ahead fetches in flight, so the
-    /// mount's buffers never hold more than `bytes` together. A read-ahead window always fits
+    /// mount's memory stays under `bytes`. A read-ahead window always fits
     /// in the cache, so prefetched blocks are not evicted before they are read.
     pub fn with_memory_budget(mut self, bytes: u64) -> ReadPathConfig {
-        let half = (bytes / 2).max(1 << 20);
-        self.cache_bytes = half;
-        self.readahead.budget = half;
-        self.readahead.max_buffer = self.readahead.max_buffer.min(half);
-        self.readahead.request_size = self.readahead.request_size.min(half);
+        // Fetched blocks live in the cache; what is in flight is not yet there. A quarter for
+        // windows in flight keeps every window within two thirds of the cache (3/8), so a
+        // stream's read-ahead is never evicted by the stream itself; the remaining 3/8 is
+        // headroom for response buffers, replies being copied and the allocator's slack
+        // (measured: a 1 GiB sequential read peaked 65 MB above cache plus windows).
+        self.cache_bytes = (bytes / 8 * 3).max(1 << 20);
+        let quarter = (bytes / 4).max(1 << 20);
+        self.readahead.budget = quarter;
+        self.readahead.max_buffer = self.readahead.max_buffer.min(quarter);
+        self.readahead.request_size = self.readahead.request_size.min(quarter);
         self
     }
 }
@@ -73,6 +78,9 @@ struct Fetched {
     plain: Bytes,
 }
 
+/// Scheduled windows remembered per object.
+const MAX_STREAMS: usize = 32;
+
 type FetchResult = Result<Arc<Fetched>, ReadError>;
 type SharedFetch = Shared<BoxFuture<'static, FetchResult>>;
 
@@ -81,6 +89,9 @@ struct MountedObject {
     reader: ObjectReader,
     version: [u8; 16],
     policy: Mutex<ObjectPolicy>,
+    /// Windows already scheduled (a few, one per recent stream), so that a window growing by
+    /// one read at its end is scanned only over its new end and not over its whole length.
+    scheduled: Mutex<Vec<Range<u64>>>,
     /// Dense clusters seen on the last read: this object's share of the mount's streams.
     dense_streams: AtomicUsize,
 }
@@ -128,6 +139,7 @@ impl ReadPath {
                 version: *reader.opened().id.as_bytes(),
                 reader,
                 policy: Mutex::default(),
+                scheduled: Mutex::default(),
                 dense_streams: AtomicUsize::new(0),
             })
             .collect();
@@ -245,13 +257,19 @@ impl ReadPath {
             0
         };
         o.dense_streams.store(dense, Ordering::Relaxed);
-        self.schedule(object, plan.window.start..plan.window.end.min(bound.end));
+        self.schedule_window(
+            object,
+            plan.window.start..plan.window.end.min(bound.end),
+            range.end,
+        );
 
         let seg = u64::from(o.reader.opened().layout.segment_size());
         let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
         for s in range.start / seg..=(range.end - 1) / seg {
-            let block = self.segment(object, s).await?;
             let block_start = s * seg;
+            // A read that reaches a block's end has consumed it (see BlockCache).
+            let consumed = range.end >= block_start + seg;
+            let block = self.segment(object, s, consumed, range.end).await?;
             let lo = range.start.max(block_start) - block_start;
             let hi = range.end.min(block_start + block.len() as u64) - block_start;
             out.extend_from_slice(&block[lo as usize..hi as usize]);
@@ -265,7 +283,14 @@ impl ReadPath {
     }
 
     /// One segment's plaintext, from the cache, an in-flight fetch, or a new fetch.
-    async fn segment(&self, object: usize, segment: u64) -> Result<Bytes, ReadError> {
+    /// `read_end` is where the asking read ends: a miss fetches through it in one go.
+    async fn segment(
+        &self,
+        object: usize,
+        segment: u64,
+        consumed: bool,
+        read_end: u64,
+    ) -> Result<Bytes, ReadError> {
         let o = &self.inner.objects[object];
         let key = BlockKey {
             version: o.version,
@@ -273,18 +298,23 @@ impl ReadPath {
         };
         // A block can be evicted between scheduling and now; then it is fetched again.
         for _ in 0..3 {
-            match self.lookup(&key) {
+            match self.lookup(&key, consumed) {
                 Lookup::Cached(b) => return Ok(b),
                 Lookup::InFlight(f) => {
                     self.inner.metrics.joined.fetch_add(1, Ordering::Relaxed);
                     let fetched = f.await?;
+                    if consumed {
+                        lock(&self.inner.cache).demote(&key);
+                    }
                     let r = o.reader.opened().layout.segment_plaintext(segment);
                     let from = (r.start - fetched.plain_start) as usize;
                     return Ok(fetched.plain.slice(from..from + (r.end - r.start) as usize));
                 }
                 Lookup::Missing => {
+                    // Evicted or never scheduled: what was recorded as scheduled is stale.
+                    lock(&o.scheduled).clear();
                     let r = o.reader.opened().layout.segment_plaintext(segment);
-                    self.schedule(object, r);
+                    self.schedule(object, r.start..read_end.max(r.end));
                 }
             }
         }
@@ -294,9 +324,15 @@ impl ReadPath {
         )))))
     }
 
-    fn lookup(&self, key: &BlockKey) -> Lookup {
-        if let Some(b) = lock(&self.inner.cache).get(key) {
-            return Lookup::Cached(b);
+    fn lookup(&self, key: &BlockKey, consumed: bool) -> Lookup {
+        {
+            let mut cache = lock(&self.inner.cache);
+            if let Some(b) = cache.get(key) {
+                if consumed {
+                    cache.demote(key);
+                }
+                return Lookup::Cached(b);
+            }
         }
         if let Some(f) = lock(&self.inner.in_flight).get(key) {
             return Lookup::InFlight(f.clone());
@@ -305,6 +341,44 @@ impl ReadPath {
         match lock(&self.inner.cache).get(key) {
             Some(b) => Lookup::Cached(b),
             None => Lookup::Missing,
+        }
+    }
+
+    /// Schedules a read-ahead window, skipping the part of it that an earlier window of the
+    /// same stream already covered. A window that has slid less than a request's worth past
+    /// what is scheduled waits until it has (as long as the read itself, ending at
+    /// `read_end`, is covered), so read-ahead goes out in whole requests, not one per read.
+    fn schedule_window(&self, object: usize, window: Range<u64>, read_end: u64) {
+        let o = &self.inner.objects[object];
+        let request = self.inner.config.readahead.request_size;
+        let todo = {
+            let mut done = lock(&o.scheduled);
+            let todo = match done
+                .iter_mut()
+                .find(|r| r.start <= window.start && window.start <= r.end)
+            {
+                Some(r) => {
+                    let todo = r.end.max(window.start)..window.end;
+                    let small = todo.end - todo.start.min(todo.end)
+                        < request.min(window.end - window.start);
+                    if small && todo.start >= read_end && window.end < o.reader.size() {
+                        return;
+                    }
+                    r.end = r.end.max(window.end);
+                    todo
+                }
+                None => {
+                    if done.len() >= MAX_STREAMS {
+                        done.remove(0);
+                    }
+                    done.push(window.clone());
+                    window
+                }
+            };
+            todo
+        };
+        if !todo.is_empty() {
+            self.schedule(object, todo);
         }
     }
 
@@ -393,7 +467,7 @@ impl ReadPath {
                                 version: o.version,
                                 segment: s,
                             },
-                            &plain[from..from + (r.end - r.start) as usize],
+                            plain.slice(from..from + (r.end - r.start) as usize),
                         );
                     }
                     Ok(Arc::new(Fetched {

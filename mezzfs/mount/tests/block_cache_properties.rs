@@ -51,7 +51,7 @@ proptest! {
             match op {
                 Op::Insert { version, segment, len } => {
                     let k = key(version, segment);
-                    let evicted = cache.insert(k, &fill(version, segment, len));
+                    let evicted = cache.insert(k, fill(version, segment, len).into());
                     model.retain(|(m, _)| *m != k);
                     if len as u64 <= capacity {
                         let mut used: u64 = model.iter().map(|(_, l)| *l as u64).sum();
@@ -88,7 +88,7 @@ proptest! {
 #[test]
 fn versions_never_share_blocks() {
     let mut cache = BlockCache::new(1 << 20);
-    cache.insert(key(1, 7), b"old version");
+    cache.insert(key(1, 7), bytes::Bytes::from_static(b"old version"));
     assert!(cache.get(&key(2, 7)).is_none());
     assert_eq!(cache.get(&key(1, 7)).as_deref(), Some(&b"old version"[..]));
     let c = cache.counters();

@@ -261,6 +261,7 @@ impl ReadPath {
             object,
             plan.window.start..plan.window.end.min(bound.end),
             range.end,
+            bound.end,
         );
 
         let seg = u64::from(o.reader.opened().layout.segment_size());
@@ -348,20 +349,21 @@ impl ReadPath {
     /// same stream already covered. A window that has slid less than a request's worth past
     /// what is scheduled waits until it has (as long as the read itself, ending at
     /// `read_end`, is covered), so read-ahead goes out in whole requests, not one per read.
-    fn schedule_window(&self, object: usize, window: Range<u64>, read_end: u64) {
+    fn schedule_window(&self, object: usize, window: Range<u64>, read_end: u64, limit: u64) {
         let o = &self.inner.objects[object];
         let request = self.inner.config.readahead.request_size;
         let todo = {
             let mut done = lock(&o.scheduled);
-            let todo = match done
+            let stream = done
                 .iter_mut()
-                .find(|r| r.start <= window.start && window.start <= r.end)
-            {
+                .find(|r| r.start <= window.start && window.start <= r.end);
+            match stream {
                 Some(r) => {
                     let todo = r.end.max(window.start)..window.end;
-                    let small = todo.end - todo.start.min(todo.end)
+                    let small = todo.end.saturating_sub(todo.start)
                         < request.min(window.end - window.start);
-                    if small && todo.start >= read_end && window.end < o.reader.size() {
+                    // The tail before the limit goes out however small, or it never would.
+                    if small && todo.start >= read_end && window.end < limit {
                         return;
                     }
                     r.end = r.end.max(window.end);
@@ -374,8 +376,7 @@ impl ReadPath {
                     done.push(window.clone());
                     window
                 }
-            };
-            todo
+            }
         };
         if !todo.is_empty() {
             self.schedule(object, todo);

@@ -496,6 +496,20 @@ fn bad_mount_arguments_fail_clearly_and_leave_nothing_mounted() {
     let msg = w.fails(&["mount", d, "--spec", spec.to_str().expect("utf-8")]);
     assert!(msg.contains("line 1"), "{msg}");
 
+    // Without fusermount3 the error says what to install.
+    let out = w
+        .command()
+        .env("PATH", w.path("empty-path"))
+        .args(["mount", d, "--object", "movie"])
+        .output()
+        .expect("run mezzfs");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("apt-get install fuse3"),
+        "{}",
+        stderr(&out)
+    );
+
     // Mounting twice on one directory.
     let m = Mount::start(&w, "mnt", &["--object", "movie"]);
     let msg = w.fails(&["mount", d, "--object", "movie"]);

@@ -78,6 +78,9 @@ struct Fetched {
     plain: Bytes,
 }
 
+/// The most a read waiting on a window's first request makes it wait for beyond itself.
+const FIRST_REQUEST: u64 = 1 << 20;
+
 /// Scheduled windows remembered per object.
 const MAX_STREAMS: usize = 32;
 
@@ -378,7 +381,14 @@ impl ReadPath {
                 }
             }
         };
-        if !todo.is_empty() {
+        if todo.start < read_end {
+            // The reader is waiting: its own bytes go out as a small request of their own,
+            // so it does not wait for a whole request's worth to arrive (on a far link an
+            // 8 MiB request takes a third of a second).
+            let first = todo.start..read_end.max(todo.start + FIRST_REQUEST).min(todo.end);
+            self.schedule(object, first.clone());
+            self.schedule(object, first.end..todo.end);
+        } else if !todo.is_empty() {
             self.schedule(object, todo);
         }
     }

@@ -1,4 +1,22 @@
-//! The replay format of mezzfs mounts: records, a pure codec, and the tools that inspect, export and rerun replays.
+//! Replays of mezzfs mounts: the binary format, a pure codec, and analyses of what a replay
+//! holds.
 //!
-//! Not built yet: this crate reserves its place in the workspace layout described in
-//! ARCHITECTURE.md; its issue is open in the tracker.
+//! - [`Record`] / [`Meta`]: what a replay says: the mount's description, then every open,
+//!   read, release, read-ahead window, fetch, cache insert and eviction, error, a digest of
+//!   the bytes read, and the mount's statistics at the end.
+//! - [`codec`]: bytes in, records out. A header and self-contained, checksummed chunks of
+//!   delta- and varint-encoded records (about 3-4 bytes per sequential read); a file cut
+//!   anywhere decodes to a prefix, unknown record kinds are skipped, garbage never panics.
+//! - [`ReplayWriter`]: appends records as they happen, a chunk at a time.
+//!
+//! The mount (`mezz-mount`) records through [`ReplayWriter`]; `mezzfs replay` inspects,
+//! exports and reruns replays; the visualizer animates them.
+
+pub mod codec;
+mod record;
+mod varint;
+mod writer;
+
+pub use codec::{DecodeError, Decoded, End, decode};
+pub use record::{FileMeta, Meta, ObjectMeta, Record};
+pub use writer::{DEFAULT_CHUNK_BYTES, ReadDigest, ReplayWriter};

@@ -8,10 +8,13 @@
 //!   delta- and varint-encoded records (about 3-4 bytes per sequential read); a file cut
 //!   anywhere decodes to a prefix, unknown record kinds are skipped, garbage never panics.
 //! - [`ReplayWriter`]: appends records as they happen, a chunk at a time.
+//! - [`analysis`]: summaries (totals, histograms, access pattern per object), Chrome trace
+//!   export, JSON lines. Pure functions of decoded records.
 //!
 //! The mount (`mezz-mount`) records through [`ReplayWriter`]; `mezzfs replay` inspects,
 //! exports and reruns replays; the visualizer animates them.
 
+pub mod analysis;
 pub mod codec;
 mod record;
 mod varint;

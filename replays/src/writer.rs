@@ -101,7 +101,16 @@ pub struct ReadDigest {
 
 impl ReadDigest {
     pub fn add(&mut self, bytes: &[u8]) {
-        let h = xxhash_rust::xxh3::xxh3_64(bytes);
+        self.add_hash(Self::hash(bytes));
+    }
+
+    /// The per-read hash that [`ReadDigest::add`] folds in.
+    pub fn hash(bytes: &[u8]) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(bytes)
+    }
+
+    /// Folds in a read whose bytes were hashed with [`ReadDigest::hash`] elsewhere.
+    pub fn add_hash(&mut self, h: u64) {
         self.state = (self.state.rotate_left(5) ^ h).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         self.reads += 1;
     }

@@ -151,8 +151,13 @@ impl Filesystem for MezzFs {
             return;
         }
         match self.tree.node(ino.0).map(|n| &n.kind) {
-            Some(NodeKind::File { .. }) => {
-                reply.opened(FileHandle(0), FopenFlags::FOPEN_KEEP_CACHE)
+            Some(NodeKind::File { file, .. }) => {
+                // Every open gets its own handle, so a replay can tell readers apart.
+                let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+                if let Some(rec) = self.path.recorder() {
+                    rec.open(fh, *file);
+                }
+                reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
             Some(NodeKind::Stats) => {
                 let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
@@ -176,7 +181,8 @@ impl Filesystem for MezzFs {
         reply: ReplyData,
     ) {
         match self.tree.node(ino.0).map(|n| &n.kind) {
-            Some(NodeKind::File { object, range }) => {
+            Some(NodeKind::File { object, range, .. }) => {
+                let arrived = Instant::now();
                 let start = range.start.saturating_add(offset).min(range.end);
                 let end = start.saturating_add(u64::from(size)).min(range.end);
                 if start == end {
@@ -184,8 +190,13 @@ impl Filesystem for MezzFs {
                     return;
                 }
                 let (path, object, bound) = (self.path.clone(), *object, range.clone());
+                let in_file = offset..offset + (end - start);
                 self.rt.spawn(async move {
-                    match path.read_within(object, start..end, bound).await {
+                    let result = path.read_within(object, start..end, bound).await;
+                    if let Some(rec) = path.recorder() {
+                        rec.read(fh.0, in_file, arrived, result.as_deref().ok());
+                    }
+                    match result {
                         Ok(bytes) => reply.data(&bytes),
                         Err(e) => {
                             tracing::error!(error = %e, offset = start, len = end - start, "read failed; answering EIO");
@@ -218,7 +229,11 @@ impl Filesystem for MezzFs {
         _flush: bool,
         reply: fuser::ReplyEmpty,
     ) {
-        lock(&self.stats_handles).remove(&fh.0);
+        if lock(&self.stats_handles).remove(&fh.0).is_none()
+            && let Some(rec) = self.path.recorder()
+        {
+            rec.release(fh.0);
+        }
         reply.ok();
     }
 

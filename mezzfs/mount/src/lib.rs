@@ -10,6 +10,8 @@
 //!   bounded in bytes, least recently used evicted first.
 //! - [`Metrics`], [`LatencyHistogram`], [`MountStats`]: counters updated lock-free on the
 //!   read path, rendered as the `.mezzfs-stats` file and the unmount summary.
+//! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
+//!   cache change, when the mount is asked to.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting.
 //!
@@ -22,6 +24,7 @@ mod fs;
 mod latency;
 mod metrics;
 mod read_path;
+mod recorder;
 pub mod session;
 pub mod spec;
 mod stats;
@@ -32,6 +35,7 @@ pub use fs::{MAX_READ, MezzFs};
 pub use latency::{LatencyHistogram, LatencySnapshot};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use read_path::{ReadError, ReadPath, ReadPathConfig};
+pub use recorder::Recorder;
 pub use session::{MountError, MountOptions, Mounted};
 pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
 pub use stats::MountStats;

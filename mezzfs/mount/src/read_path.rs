@@ -24,6 +24,7 @@ use mezz_object::{ObjectError, ObjectReader};
 use mezz_readahead::{Config as ReadaheadConfig, NetEstimate, ObjectPolicy, Pattern};
 
 use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::recorder::Recorder;
 use crate::{BlockCache, BlockKey};
 
 /// Why a read failed; the FUSE adapter answers EIO and logs this.
@@ -106,6 +107,7 @@ struct Inner {
     config: ReadPathConfig,
     net: Mutex<NetEstimate>,
     metrics: Metrics,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -136,6 +138,15 @@ enum Lookup {
 
 impl ReadPath {
     pub fn new(readers: Vec<ObjectReader>, config: ReadPathConfig) -> ReadPath {
+        ReadPath::with_recorder(readers, config, None)
+    }
+
+    /// A read path that records its fetches, windows and cache changes into a replay.
+    pub fn with_recorder(
+        readers: Vec<ObjectReader>,
+        config: ReadPathConfig,
+        recorder: Option<Arc<Recorder>>,
+    ) -> ReadPath {
         let objects = readers
             .into_iter()
             .map(|reader| MountedObject {
@@ -154,6 +165,7 @@ impl ReadPath {
                 config,
                 net: Mutex::default(),
                 metrics: Metrics::default(),
+                recorder,
             }),
         }
     }
@@ -174,6 +186,10 @@ impl ReadPath {
     pub fn cache_state(&self) -> (crate::CacheCounters, u64, u64) {
         let c = lock(&self.inner.cache);
         (c.counters(), c.bytes(), c.capacity())
+    }
+
+    pub fn recorder(&self) -> Option<&Arc<Recorder>> {
+        self.inner.recorder.as_ref()
     }
 
     pub fn object_count(&self) -> usize {
@@ -381,6 +397,11 @@ impl ReadPath {
                 }
             }
         };
+        if let Some(rec) = &self.inner.recorder
+            && !todo.is_empty()
+        {
+            rec.schedule(object, todo.clone());
+        }
         if todo.start < read_end {
             // The reader is waiting: its own bytes go out as a small request of their own,
             // so it does not wait for a whole request's worth to arrive (on a far link an
@@ -449,6 +470,25 @@ impl ReadPath {
         }
     }
 
+    fn record_evictions(&self, rec: &Recorder, evicted: Vec<BlockKey>) {
+        let mut by_object: HashMap<usize, Vec<u64>> = HashMap::new();
+        for k in evicted {
+            if let Some(i) = self
+                .inner
+                .objects
+                .iter()
+                .position(|o| o.version == k.version)
+            {
+                by_object.entry(i).or_default().push(k.segment);
+            }
+        }
+        for (object, segments) in by_object {
+            for run in crate::recorder::runs(segments) {
+                rec.cache(false, object, run);
+            }
+        }
+    }
+
     fn fetch(&self, object: usize, span: PartSpan) -> SharedFetch {
         let this = self.clone();
         async move {
@@ -456,6 +496,10 @@ impl ReadPath {
             let o = &inner.objects[object];
             inner.metrics.fetches.fetch_add(1, Ordering::Relaxed);
             inner.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+            let recorded = inner
+                .recorder
+                .as_ref()
+                .map(|r| r.fetch_start(object, span.plaintext.clone()));
             let started = Instant::now();
             let result = o.reader.fetch_span(&span).await;
             inner.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -469,17 +513,25 @@ impl ReadPath {
                         .fetch_add(sealed, Ordering::Relaxed);
                     lock(&inner.net).observe_request(sealed, started.elapsed().as_secs_f64());
                     let layout = o.reader.opened().layout;
-                    let mut cache = lock(&inner.cache);
-                    for s in segments.clone() {
-                        let r = layout.segment_plaintext(s);
-                        let from = (r.start - span.plaintext.start) as usize;
-                        cache.insert(
-                            BlockKey {
-                                version: o.version,
-                                segment: s,
-                            },
-                            plain.slice(from..from + (r.end - r.start) as usize),
-                        );
+                    let mut evicted = Vec::new();
+                    {
+                        let mut cache = lock(&inner.cache);
+                        for s in segments.clone() {
+                            let r = layout.segment_plaintext(s);
+                            let from = (r.start - span.plaintext.start) as usize;
+                            evicted.extend(cache.insert(
+                                BlockKey {
+                                    version: o.version,
+                                    segment: s,
+                                },
+                                plain.slice(from..from + (r.end - r.start) as usize),
+                            ));
+                        }
+                    }
+                    if let (Some(rec), Some(id)) = (&inner.recorder, recorded) {
+                        rec.fetch_done(id, sealed, true);
+                        rec.cache(true, object, segments.clone());
+                        this.record_evictions(rec, evicted);
                     }
                     Ok(Arc::new(Fetched {
                         plain_start: span.plaintext.start,
@@ -489,6 +541,10 @@ impl ReadPath {
                 Err(e) => {
                     inner.metrics.errors.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(error = %e, "fetch failed");
+                    if let (Some(rec), Some(id)) = (&inner.recorder, recorded) {
+                        rec.fetch_done(id, 0, false);
+                        rec.error(e.to_string());
+                    }
                     Err(ReadError::Object(Arc::new(e)))
                 }
             };

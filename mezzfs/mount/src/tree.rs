@@ -18,6 +18,8 @@ pub enum NodeKind {
         children: BTreeMap<String, u64>,
     },
     File {
+        /// Index of the file in the list the tree was built from (replays name files by it).
+        file: usize,
         object: usize,
         range: Range<u64>,
     },
@@ -58,7 +60,7 @@ impl Tree {
             nodes: vec![root.clone(), root],
         };
         tree.add_child(ROOT, STATS_FILE, NodeKind::Stats);
-        for f in files {
+        for (index, f) in files.iter().enumerate() {
             let mut dir = ROOT;
             let segs: Vec<&str> = f.path.split('/').collect();
             let Some((name, dirs)) = segs.split_last() else {
@@ -88,6 +90,7 @@ impl Tree {
                     dir,
                     name,
                     NodeKind::File {
+                        file: index,
                         object: f.object,
                         range: f.range.clone(),
                     },
@@ -170,6 +173,7 @@ mod tests {
         assert_eq!(
             t.node(movie).map(|n| &n.kind),
             Some(&NodeKind::File {
+                file: 0,
                 object: 0,
                 range: 0..1000
             })

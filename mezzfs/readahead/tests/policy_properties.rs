@@ -4,7 +4,7 @@
 use mezz_readahead::{Config, NetEstimate, ObjectPolicy, Pattern, Strategy as ReadStrategy};
 use proptest::prelude::*;
 
-const SIZE: u64 = 1 << 40;
+const SIZE: u64 = 1 << 44;
 
 fn net() -> impl Strategy<Value = NetEstimate> {
     (any::<bool>(), 1e6f64..2e9, 1e-4f64..0.2).prop_map(|(measured, tput, lat)| {
@@ -126,8 +126,15 @@ fn measured_network_sizes_the_window() {
         plan = Some(p.on_read(&cfg, &net, 1, i * 131072..(i + 1) * 131072, SIZE));
     }
     let w = plan.expect("planned").window;
-    // 90 MB/s x 25 ms x 2 = 4.5 MB per request, 16 requests in parallel: 72 MB.
-    assert_eq!(w.end - w.start, 72_000_000);
+    // Four requests of 8 MiB in flight plus four times what arrives during a round trip
+    // (90 MB/s x 25 ms): 4 x (2.25 MB + 8 MiB).
+    assert_eq!(w.end - w.start, 4 * (2_250_000 + (8 << 20)));
+
+    // A far, fast connection: its bandwidth-delay product dominates, up to the cap.
+    let mut far = NetEstimate::default();
+    far.observe(100_000_000, 0.1, 0.2);
+    let plan = p.on_read(&cfg, &far, 1, 8 * 131072..9 * 131072, SIZE);
+    assert_eq!(plan.window.end - plan.window.start, cfg.max_buffer);
 }
 
 #[test]
@@ -143,4 +150,43 @@ fn fixed_strategy_always_reads_its_buffer() {
     }
     let plan = p.on_read(&cfg, &NetEstimate::default(), 1, SIZE - 10..SIZE, SIZE);
     assert_eq!(plan.window, SIZE - 10..SIZE);
+}
+
+#[test]
+fn each_reader_is_its_own_stream_from_its_second_read() {
+    // Four threads start reading their own regions at once: on their second read each is
+    // already a dense stream, though the object as a whole looked scattered a moment ago.
+    let cfg = Config::default();
+    let mut p = ObjectPolicy::default();
+    for t in 0..4u64 {
+        let s = t * (1 << 32);
+        p.on_read(&cfg, &NetEstimate::default(), 1, s..s + 262144, SIZE);
+    }
+    for t in 0..4u64 {
+        let s = t * (1 << 32) + 262144;
+        let plan = p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 262144, SIZE);
+        assert!(
+            matches!(plan.pattern, Pattern::Dense { .. }),
+            "thread {t}: {plan:?}"
+        );
+        // A young run reads ahead twice what it has covered (2 x 512 KiB) until it is longer.
+        assert_eq!(plan.window.end - plan.window.start, 1 << 20, "thread {t}");
+    }
+    // A read of the same bytes again is not a run.
+    let plan = p.on_read(
+        &cfg,
+        &NetEstimate::default(),
+        4,
+        5 << 40..(5 << 40) + 65536,
+        SIZE,
+    );
+    assert_eq!(plan.pattern, Pattern::Sparse);
+    let again = p.on_read(
+        &cfg,
+        &NetEstimate::default(),
+        4,
+        5 << 40..(5 << 40) + 65536,
+        SIZE,
+    );
+    assert_eq!(again.pattern, Pattern::Sparse);
 }

@@ -19,6 +19,7 @@ mod error;
 mod faulty;
 mod local;
 mod s3;
+mod shaped;
 mod url;
 
 use std::fmt::Debug;
@@ -31,6 +32,7 @@ pub use error::StoreError;
 pub use faulty::{FaultConfig, FaultCounts, FaultyStore};
 pub use local::LocalStore;
 pub use s3::{S3Options, S3Store};
+pub use shaped::{Shape, ShapedStore};
 pub use url::StoreUrl;
 
 /// What a listing or head returns about one stored object.

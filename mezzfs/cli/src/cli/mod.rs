@@ -5,6 +5,7 @@ mod key;
 mod ls;
 mod mount;
 mod put;
+mod replay;
 mod stat;
 mod stats;
 mod unmount;
@@ -79,6 +80,9 @@ enum Command {
     Unmount(unmount::UnmountArgs),
     /// Show a running mount's statistics: bytes read and fetched, cache, read latency.
     Stats(stats::StatsArgs),
+    /// Inspect, export and rerun replays recorded by `mezzfs mount --replay`.
+    #[command(subcommand)]
+    Replay(replay::ReplayCommand),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -89,6 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Mount(m) => return mount::run(&args.global, m),
         Command::Unmount(u) => return unmount::run(u),
         Command::Stats(s) => return stats::run(s),
+        Command::Replay(r) => return replay::run(&args.global, r),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -97,7 +102,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     rt.block_on(async move {
         match &args.command {
-            Command::Key(_) | Command::Mount(_) | Command::Unmount(_) | Command::Stats(_) => Ok(()),
+            Command::Key(_)
+            | Command::Mount(_)
+            | Command::Unmount(_)
+            | Command::Stats(_)
+            | Command::Replay(_) => Ok(()),
             Command::Put(a) => put::run(&args.global, a).await,
             Command::Get(a) => get::run(&args.global, a).await,
             Command::Ls(a) => ls::run(&args.global, a).await,

@@ -65,6 +65,10 @@ pub struct MountArgs {
     /// Threads receiving kernel requests (reads run concurrently on the async runtime anyway).
     #[arg(long, default_value_t = 2)]
     fuse_threads: usize,
+    /// Record a replay of the mount into FILE: every open, read, read-ahead window, fetch and
+    /// cache change (see `mezzfs replay --help`).
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
     /// Log file of the background mount [default: $XDG_STATE_HOME/mezzfs/mount-<dir>.log].
     #[arg(long)]
     log_file: Option<PathBuf>,
@@ -217,9 +221,29 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         .max_blocking_threads(std::thread::available_parallelism().map_or(4, |n| n.get() * 2))
         .build()
         .context("starting the async runtime")?;
-    let (readers, files) = rt.block_on(open_sources(global, &spec))?;
+    let (readers, files) = rt.block_on(open_sources(global, &spec, None))?;
     let objects = readers.len();
-    let path = ReadPath::new(readers, config);
+    let recorder = match &args.replay {
+        Some(file) => {
+            let meta = replay_meta(args, &spec, &readers, &files, &config);
+            let rec = mezz_mount::Recorder::create(file, meta)
+                .with_context(|| format!("creating replay file {}", file.display()))?;
+            Some(Arc::new(rec))
+        }
+        None => None,
+    };
+    let path = ReadPath::with_recorder(readers, config, recorder.clone());
+    if let Some(rec) = recorder.clone() {
+        // A killed mount loses at most the last second of its replay.
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let rec = rec.clone();
+                let _ = tokio::task::spawn_blocking(move || rec.flush()).await;
+            }
+        });
+    }
     let (uid, gid) = session::process_owner();
     let fs = MezzFs::new(
         Tree::build(&files),
@@ -248,13 +272,67 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     let why = rt.block_on(wait_for_end(&mounted))?;
     eprintln!("mezzfs: {why}; unmounting {}", args.mountpoint.display());
     mounted.unmount()?;
-    eprintln!(
-        "mezzfs: {}",
-        MountStats::collect(&path, started.elapsed()).summary()
-    );
+    let stats = MountStats::collect(&path, started.elapsed());
+    eprintln!("mezzfs: {}", stats.summary());
+    if let (Some(rec), Some(file)) = (&recorder, &args.replay) {
+        let value = serde_json::to_value(&stats).unwrap_or_default();
+        rec.finish(value)
+            .with_context(|| format!("finishing replay file {}", file.display()))?;
+        eprintln!("mezzfs: replay written to {}", file.display());
+    }
     // Read-ahead fetches still running are abandoned, not awaited.
     rt.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+/// What a replay says about the mount: objects, files and read-ahead settings.
+fn replay_meta(
+    args: &MountArgs,
+    spec: &MountSpec,
+    readers: &[ObjectReader],
+    files: &[FileEntry],
+    config: &ReadPathConfig,
+) -> mezz_replays::Meta {
+    let mut settings = serde_json::Map::new();
+    settings.insert("readahead".into(), args.readahead.clone().into());
+    settings.insert("fixed_size".into(), args.fixed_size.into());
+    settings.insert("memory".into(), args.memory.into());
+    settings.insert("request_size".into(), args.request_size.into());
+    settings.insert("cache_bytes".into(), config.cache_bytes.into());
+    mezz_replays::Meta {
+        mezzfs_version: env!("CARGO_PKG_VERSION").into(),
+        started_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default(),
+        readahead: match config.readahead.strategy {
+            Strategy::Adaptive => "adaptive".into(),
+            Strategy::Fixed(n) => format!("fixed {n}"),
+        },
+        settings,
+        objects: spec
+            .sources()
+            .iter()
+            .zip(readers)
+            .map(|(source, r)| mezz_replays::ObjectMeta {
+                source: source.clone(),
+                size: r.size(),
+                version: r.opened().id.to_string(),
+                segment_size: u64::from(r.opened().layout.segment_size()),
+            })
+            .collect(),
+        files: files
+            .iter()
+            .map(|f| mezz_replays::FileMeta {
+                path: f.path.clone(),
+                object: f.object as u64,
+                offset: f.range.start,
+                len: f.range.end - f.range.start,
+            })
+            .collect(),
+    }
 }
 
 /// The mount's source as /proc/mounts shows it: the first object, and how many others.
@@ -300,9 +378,10 @@ async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static 
 }
 
 /// Opens every source (each store once, the manifests concurrently) and lays out the files.
-async fn open_sources(
+pub(super) async fn open_sources(
     global: &Global,
     spec: &MountSpec,
+    shape: Option<mezz_store::Shape>,
 ) -> anyhow::Result<(Vec<ObjectReader>, Vec<FileEntry>)> {
     let keys = global.keys()?;
     let mut stores: HashMap<Option<String>, Arc<dyn ObjectStore>> = HashMap::new();
@@ -319,6 +398,10 @@ async fn open_sources(
                 let url = StoreUrl::parse(url).with_context(|| format!("source '{s}'"))?;
                 global.open_store_url(&url).await?
             }
+        };
+        let opened = match shape {
+            Some(shape) => Arc::new(mezz_store::ShapedStore::new(opened, shape)),
+            None => opened,
         };
         stores.insert(store, opened);
     }

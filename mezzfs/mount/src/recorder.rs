@@ -1,0 +1,193 @@
+//! Recording a replay of a mount: every open, read, release, read-ahead window, fetch, cache
+//! insert and eviction goes to a [`ReplayWriter`] as it happens.
+//!
+//! Records are encoded under one lock (a few tens of nanoseconds each, so the order in the
+//! file is the order events happened) into a chunk that is written out when full and at
+//! least every second by [`Recorder::flush`], so a killed mount loses at most the last second.
+//! A write error (a full disk) stops the recording, logged once; the mount carries on.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use mezz_replays::{Meta, Record, ReplayWriter};
+
+#[derive(Debug)]
+pub struct Recorder {
+    started: Instant,
+    writer: Mutex<Option<ReplayWriter<BufWriter<File>>>>,
+    next_fetch: AtomicU64,
+}
+
+impl Recorder {
+    /// Creates the replay file and writes the mount's description.
+    pub fn create(path: &std::path::Path, meta: Meta) -> std::io::Result<Recorder> {
+        let file = File::create(path)?;
+        let writer = ReplayWriter::new(BufWriter::with_capacity(256 << 10, file), meta)?;
+        Ok(Recorder {
+            started: Instant::now(),
+            writer: Mutex::new(Some(writer)),
+            next_fetch: AtomicU64::new(1),
+        })
+    }
+
+    /// Microseconds since the mount started.
+    pub fn now(&self) -> u64 {
+        self.micros(Instant::now())
+    }
+
+    pub fn micros(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.started).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn with(&self, f: impl FnOnce(&mut ReplayWriter<BufWriter<File>>) -> std::io::Result<()>) {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = guard.as_mut()
+            && let Err(e) = f(w)
+        {
+            tracing::error!(error = %e, "writing the replay failed; recording stops here");
+            *guard = None;
+        }
+    }
+
+    pub fn record(&self, r: Record) {
+        self.with(|w| w.push(&r));
+    }
+
+    pub fn open(&self, handle: u64, file: usize) {
+        let t = self.now();
+        self.record(Record::Open {
+            t,
+            handle,
+            file: file as u64,
+        });
+    }
+
+    pub fn release(&self, handle: u64) {
+        let t = self.now();
+        self.record(Record::Release { t, handle });
+    }
+
+    /// A read of `range` of the file behind `handle` that arrived at `started`; `returned` is
+    /// what it answered (folded into the replay's digest), `None` for an error.
+    pub fn read(&self, handle: u64, range: Range<u64>, started: Instant, returned: Option<&[u8]>) {
+        let now = Instant::now();
+        let r = Record::Read {
+            t: self.micros(started),
+            handle,
+            offset: range.start,
+            len: range.end - range.start,
+            dur: u64::try_from(now.saturating_duration_since(started).as_micros())
+                .unwrap_or(u64::MAX),
+            ok: returned.is_some(),
+        };
+        self.with(|w| match returned {
+            Some(bytes) => w.push_read(&r, bytes),
+            None => w.push(&r),
+        });
+    }
+
+    pub fn schedule(&self, object: usize, range: Range<u64>) {
+        let t = self.now();
+        self.record(Record::Schedule {
+            t,
+            object: object as u64,
+            offset: range.start,
+            len: range.end - range.start,
+        });
+    }
+
+    /// Records a fetch of object bytes `range` starting; returns its id for [`Self::fetch_done`].
+    pub fn fetch_start(&self, object: usize, range: Range<u64>) -> u64 {
+        let fetch = self.next_fetch.fetch_add(1, Ordering::Relaxed);
+        let t = self.now();
+        self.record(Record::FetchStart {
+            t,
+            fetch,
+            object: object as u64,
+            offset: range.start,
+            len: range.end - range.start,
+        });
+        fetch
+    }
+
+    pub fn fetch_done(&self, fetch: u64, bytes: u64, ok: bool) {
+        let t = self.now();
+        self.record(Record::FetchDone {
+            t,
+            fetch,
+            bytes,
+            ok,
+        });
+    }
+
+    /// Segment runs entering or leaving the cache (coalesced by the caller).
+    pub fn cache(&self, insert: bool, object: usize, segments: Range<u64>) {
+        let t = self.now();
+        let (object, first, count) = (object as u64, segments.start, segments.end - segments.start);
+        self.record(if insert {
+            Record::CacheInsert {
+                t,
+                object,
+                first,
+                count,
+            }
+        } else {
+            Record::CacheEvict {
+                t,
+                object,
+                first,
+                count,
+            }
+        });
+    }
+
+    pub fn error(&self, message: String) {
+        let t = self.now();
+        self.record(Record::Error { t, message });
+    }
+
+    /// Writes out what is buffered (called every second and at unmount).
+    pub fn flush(&self) {
+        self.with(|w| w.flush());
+    }
+
+    /// Ends the replay with the mount's statistics.
+    pub fn finish(&self, stats: serde_json::Value) -> std::io::Result<()> {
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.take() {
+            Some(w) => {
+                let mut out = w.finish(stats)?;
+                std::io::Write::flush(&mut out)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// Groups segment indexes of one object into runs of consecutive segments.
+pub fn runs(mut segments: Vec<u64>) -> Vec<Range<u64>> {
+    segments.sort_unstable();
+    let mut out: Vec<Range<u64>> = Vec::new();
+    for s in segments {
+        match out.last_mut() {
+            Some(r) if r.end == s => r.end = s + 1,
+            _ => out.push(s..s + 1),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_coalesce_consecutive_segments() {
+        assert_eq!(runs(vec![5, 3, 4, 9, 10, 1]), vec![1..2, 3..6, 9..11]);
+        assert!(runs(vec![]).is_empty());
+    }
+}

@@ -1,0 +1,301 @@
+//! Replays end to end over real mounts of objects in the S3 test server: recording, info, dump,
+//! Chrome export, rerun with the digest check (and its failure when the bytes changed), a
+//! replay cut short by kill -9, and the batch gate on the committed corpus.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Kind, World, stderr, write};
+use mezz_testkit::{XorShift, random_bytes};
+
+fn put(w: &World, data: &[u8], name: &str, part_size: &str) {
+    let src = w.path(&format!("{}.src", name.replace('/', "_")));
+    write(&src, data);
+    w.ok(&[
+        "put",
+        src.to_str().expect("utf-8"),
+        name,
+        "--part-size",
+        part_size,
+    ]);
+}
+
+fn is_mounted(dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(dir.to_str().expect("utf-8")))
+}
+
+/// Mounts in daemon mode; returns the mount point and the mount process id.
+fn mount(w: &World, name: &str, args: &[&str]) -> (PathBuf, u32) {
+    let dir = w.path(name);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = w.path(&format!("{name}.log"));
+    let mut full = vec![
+        "mount",
+        dir.to_str().expect("utf-8"),
+        "--log-file",
+        log.to_str().expect("utf-8"),
+    ];
+    full.extend_from_slice(args);
+    let out = w.ok(&full);
+    let msg = stderr(&out);
+    let pid = msg
+        .split("(pid ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in: {msg}"));
+    (dir, pid)
+}
+
+fn wait_gone(dir: &Path, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')));
+        if !alive && !is_mounted(dir) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("fusermount3")
+        .arg("-u")
+        .arg("-z")
+        .arg(dir)
+        .status();
+    panic!("the mount at {} did not end", dir.display());
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn record_inspect_export_and_rerun() {
+    let w = World::new(Kind::S3);
+    let data = random_bytes(24 << 20, 71);
+    put(&w, &data, "movie", "8MiB");
+    let replay = w.path("movie.mezzreplay");
+    let r = replay.to_str().expect("utf-8");
+    let (dir, pid) = mount(
+        &w,
+        "mnt",
+        &[
+            "--object",
+            "movie",
+            "--range",
+            "scene=movie:4MiB+6MiB",
+            "--replay",
+            r,
+        ],
+    );
+    // A dense reader of the whole object, and sparse reads of the scene.
+    assert!(std::fs::read(dir.join("movie")).expect("read") == data);
+    {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::open(dir.join("scene")).expect("open");
+        let mut rng = XorShift::new(3);
+        let mut buf = vec![0u8; 65536];
+        for _ in 0..20 {
+            let off = (rng.next_u64() % 90) * 65536;
+            f.read_exact_at(&mut buf, off).expect("pread");
+        }
+    }
+    w.ok(&["unmount", dir.to_str().expect("utf-8")]);
+    wait_gone(&dir, pid);
+
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "info", r, "--json"]))).expect("info JSON");
+    assert_eq!(info["end"], "complete", "{info}");
+    assert_eq!(info["clean_end"], true);
+    assert!(info["bytes_read"].as_u64().expect("bytes_read") >= 24 << 20);
+    assert!(info["fetches"].as_u64().expect("fetches") > 0);
+    assert_eq!(info["objects"][0]["source"], "movie");
+    let text = stdout(&w.ok(&["replay", "info", r]));
+    assert!(
+        text.contains("duration:") && text.contains("movie:"),
+        "{text}"
+    );
+
+    let dump = stdout(&w.ok(&["replay", "dump", r, "--json"]));
+    let kinds: Vec<String> = dump
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("JSON line")["kind"]
+                .as_str()
+                .expect("kind")
+                .to_string()
+        })
+        .collect();
+    for k in [
+        "meta",
+        "open",
+        "read",
+        "schedule",
+        "fetch_start",
+        "fetch_done",
+        "cache_insert",
+        "release",
+        "digest",
+        "stats",
+    ] {
+        assert!(kinds.iter().any(|x| x == k), "no {k} record in the dump");
+    }
+    assert_eq!(kinds.first().map(String::as_str), Some("meta"));
+
+    let trace = w.path("trace.json");
+    w.ok(&[
+        "replay",
+        "export",
+        r,
+        "--format",
+        "chrome",
+        "-o",
+        trace.to_str().expect("utf-8"),
+    ]);
+    let t: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&trace).expect("trace")).expect("trace JSON");
+    let events = t["traceEvents"].as_array().expect("events");
+    assert!(events.iter().any(|e| e["ph"] == "b" && e["cat"] == "read"));
+    assert!(events.iter().any(|e| e["ph"] == "e" && e["cat"] == "fetch"));
+
+    // A rerun mounts the same object and gets the same bytes.
+    let rerun: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "rerun", r, "--json"])))
+            .expect("rerun JSON");
+    assert!(
+        rerun["digests_checked"].as_u64().expect("digests") >= 1,
+        "{rerun}"
+    );
+    assert_eq!(
+        rerun["digest_mismatches"].as_array().map(Vec::len),
+        Some(0),
+        "{rerun}"
+    );
+    assert_eq!(rerun["unexpected"], 0);
+    w.ok(&["replay", "rerun", r, "--readahead", "fixed:4MiB"]);
+
+    // The object replaced by other bytes: the rerun says the bytes differ and fails.
+    put(&w, &random_bytes(24 << 20, 72), "movie", "8MiB");
+    let out = w.mezzfs(&["replay", "rerun", r]);
+    assert!(!out.status.success());
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("returned different bytes") && all.contains("is version"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_killed_mount_leaves_a_readable_replay() {
+    let w = World::new(Kind::S3);
+    put(&w, &random_bytes(16 << 20, 81), "movie", "8MiB");
+    let replay = w.path("killed.mezzreplay");
+    let r = replay.to_str().expect("utf-8");
+    let (dir, pid) = mount(&w, "mnt", &["--object", "movie", "--replay", r]);
+    assert_eq!(
+        std::fs::read(dir.join("movie")).expect("read").len(),
+        16 << 20
+    );
+    std::thread::sleep(Duration::from_millis(1500)); // the recorder flushes every second
+    Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    wait_gone(&dir, pid);
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "info", r, "--json"]))).expect("info JSON");
+    assert_eq!(info["clean_end"], false, "{info}");
+    assert!(info["reads"].as_u64().expect("reads") > 0, "{info}");
+    let text = stdout(&w.ok(&["replay", "info", r]));
+    assert!(text.contains("did not end cleanly"), "{text}");
+
+    // Garbage is refused with a clear message, not a panic.
+    let junk = w.path("junk.mezzreplay");
+    write(&junk, b"definitely not a replay");
+    let msg = w.fails(&["replay", "info", junk.to_str().expect("utf-8")]);
+    assert!(msg.contains("not a mezzfs replay"), "{msg}");
+}
+
+#[test]
+fn the_batch_gate_passes_the_corpus_and_catches_a_slow_candidate() {
+    let w = World::new(Kind::S3);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../replays/corpus");
+    let objects = std::fs::read_to_string(corpus.join("objects.txt")).expect("objects.txt");
+    for line in objects.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (size, seed) = (f[1].parse().expect("size"), f[2].parse().expect("seed"));
+        put(&w, &random_bytes(size, seed), f[0], "64MiB");
+    }
+    let c = corpus.to_str().expect("utf-8");
+    // A nearby store made to cost what S3 does: 20 ms to first byte, 720 Mbit/s per request,
+    // a 2 Gbit/s link. Timing on a shared 2-core machine is noisy, so this gate allows 25%;
+    // bytes fetched are exact.
+    let shape = [
+        "--latency-ms",
+        "20",
+        "--request-mbit",
+        "720",
+        "--link-mbit",
+        "2000",
+    ];
+    let mut args = vec![
+        "replay",
+        "batch",
+        c,
+        "--control",
+        "fixed",
+        "--candidate",
+        "adaptive",
+        "--runs",
+        "2",
+        "--threshold",
+        "1.25",
+        "--json",
+    ];
+    args.extend_from_slice(&shape);
+    let out = w.mezzfs(&args);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("batch JSON");
+    assert!(
+        out.status.success(),
+        "gate failed: {rows:#}\n{}",
+        stderr(&out)
+    );
+    let row = |name: &str| {
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["replay"] == name)
+            .unwrap_or_else(|| panic!("no row for {name}"))
+            .clone()
+    };
+    let sparse = row("sparse.mezzreplay");
+    let (fixed, adaptive) = (
+        sparse["control_fetched"].as_u64().expect("control"),
+        sparse["candidate_fetched"].as_u64().expect("candidate"),
+    );
+    assert!(
+        adaptive * 10 < fixed,
+        "sparse: adaptive fetched {adaptive}, fixed {fixed}"
+    );
+    let dense = row("dense.mezzreplay");
+    assert!(
+        dense["ratio"].as_f64().expect("ratio") < 1.0,
+        "dense: {dense}"
+    );
+
+    // The same gate with an impossible threshold fails, naming the replays.
+    let mut strict = vec!["replay", "batch", c, "--runs", "1", "--threshold", "0.01"];
+    strict.extend_from_slice(&shape);
+    let msg = w.fails(&strict);
+    assert!(msg.contains("the gate failed for"), "{msg}");
+}

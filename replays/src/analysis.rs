@@ -45,6 +45,8 @@ pub struct Summary {
     pub read_latency_us_max: u64,
     /// Read sizes: (upper edge in bytes, reads), powers of two.
     pub read_sizes: Vec<(u64, u64)>,
+    /// Read latencies: (upper edge in µs, reads), powers of two.
+    pub read_latencies: Vec<(u64, u64)>,
     pub objects: Vec<ObjectPattern>,
     /// "complete", "truncated at byte N" or "corrupt at byte N: reason"; and whether the mount
     /// ended cleanly (statistics recorded).
@@ -171,6 +173,15 @@ impl Summary {
             s.bytes_fetched as f64 / s.bytes_read as f64
         };
         latencies.sort_unstable();
+        let mut buckets: Vec<(u64, u64)> = Vec::new();
+        for l in &latencies {
+            let edge = (l + 1).next_power_of_two();
+            match buckets.last_mut() {
+                Some((e, n)) if *e == edge => *n += 1,
+                _ => buckets.push((edge, 1)),
+            }
+        }
+        s.read_latencies = buckets;
         s.read_latency_us_p50 = percentile(&latencies, 0.5);
         s.read_latency_us_p99 = percentile(&latencies, 0.99);
         s.read_latency_us_max = latencies.last().copied().unwrap_or(0);

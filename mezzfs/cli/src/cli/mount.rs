@@ -299,6 +299,11 @@ fn replay_meta(
     settings.insert("memory".into(), args.memory.into());
     settings.insert("request_size".into(), args.request_size.into());
     settings.insert("cache_bytes".into(), config.cache_bytes.into());
+    // The host environment a rerun elsewhere may differ in.
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    settings.insert("kernel".into(), kernel.trim().into());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    settings.insert("cpus".into(), cpus.into());
     mezz_replays::Meta {
         mezzfs_version: env!("CARGO_PKG_VERSION").into(),
         started_unix: std::time::SystemTime::now()

@@ -16,6 +16,7 @@ use super::Global;
 pub enum ReplayCommand {
     /// Summary: duration, reads, bytes read and fetched, latency, read sizes, and each
     /// object's access pattern (dense, sparse or mixed).
+    #[command(visible_alias = "stats")]
     Info(InfoArgs),
     /// Every record, as text or JSON lines.
     Dump(DumpArgs),
@@ -145,6 +146,10 @@ fn info(a: &InfoArgs) -> anyhow::Result<()> {
         s.read_latency_us_p50, s.read_latency_us_p99, s.read_latency_us_max
     );
     println!("errors:       {}", s.errors);
+    println!("read latency:");
+    for (edge, n) in &s.read_latencies {
+        println!("  < {edge:>10} µs  {n}");
+    }
     println!("read sizes:");
     for (edge, n) in &s.read_sizes {
         println!("  <= {:>10} B  {n}", edge);

@@ -49,7 +49,7 @@ pub struct MountArgs {
     /// Bytes fetched from each read with --readahead fixed.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     fixed_size: u64,
-    /// Memory for the whole mount: 3/8 block cache, 1/4 read-ahead in flight, the rest for
+    /// Memory for the whole mount: 1/4 block cache, 3/16 read-ahead in flight, the rest for
     /// transfer buffers and slack.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     memory: u64,

@@ -12,11 +12,11 @@ mod common;
 use std::fs::File;
 use std::io::{IoSliceMut, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Kind, World, stderr, write};
+use common::{Kind, World, is_mounted, put, stderr, write};
 use mezz_testkit::{XorShift, random_bytes};
 
 /// A mount made by `mezzfs mount` (daemon mode), unmounted on drop whatever happened.
@@ -97,28 +97,6 @@ impl Drop for Mount {
                 .status();
         }
     }
-}
-
-fn is_mounted(dir: &Path) -> bool {
-    let Ok(dir) = std::fs::canonicalize(dir) else {
-        return false;
-    };
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .expect("mountinfo")
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(dir.to_str().expect("utf-8")))
-}
-
-fn put(w: &World, data: &[u8], name: &str, part_size: &str) {
-    let src = w.path(&format!("{}.src", name.replace('/', "_")));
-    write(&src, data);
-    w.ok(&[
-        "put",
-        src.to_str().expect("utf-8"),
-        name,
-        "--part-size",
-        part_size,
-    ]);
 }
 
 /// Makes the next reads of mounted files reach the mount instead of the kernel's page cache

@@ -8,30 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Kind, World, stderr, write};
+use common::{Kind, World, is_mounted, put, stderr, write};
 use mezz_testkit::{XorShift, random_bytes};
-
-fn put(w: &World, data: &[u8], name: &str, part_size: &str) {
-    let src = w.path(&format!("{}.src", name.replace('/', "_")));
-    write(&src, data);
-    w.ok(&[
-        "put",
-        src.to_str().expect("utf-8"),
-        name,
-        "--part-size",
-        part_size,
-    ]);
-}
-
-fn is_mounted(dir: &Path) -> bool {
-    let Ok(dir) = std::fs::canonicalize(dir) else {
-        return false;
-    };
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .expect("mountinfo")
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(dir.to_str().expect("utf-8")))
-}
 
 /// Mounts in daemon mode; returns the mount point and the mount process id.
 fn mount(w: &World, name: &str, args: &[&str]) -> (PathBuf, u32) {

@@ -138,3 +138,27 @@ pub fn stderr(o: &Output) -> String {
 pub fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
+
+/// Stores `data` as object `name` through `mezzfs put` (via a file beside the world's store).
+pub fn put(w: &World, data: &[u8], name: &str, part_size: &str) {
+    let src = w.path(&format!("{}.src", name.replace('/', "_")));
+    write(&src, data);
+    w.ok(&[
+        "put",
+        src.to_str().expect("utf-8"),
+        name,
+        "--part-size",
+        part_size,
+    ]);
+}
+
+/// Whether `dir` is a mount point now (from /proc/self/mountinfo).
+pub fn is_mounted(dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(dir.to_str().expect("utf-8")))
+}

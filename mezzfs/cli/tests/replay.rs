@@ -4,53 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Kind, World, is_mounted, put, stderr, write};
+use common::{Kind, Mount, World, put, stderr, write};
 use mezz_testkit::{XorShift, random_bytes};
-
-/// Mounts in daemon mode; returns the mount point and the mount process id.
-fn mount(w: &World, name: &str, args: &[&str]) -> (PathBuf, u32) {
-    let dir = w.path(name);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let log = w.path(&format!("{name}.log"));
-    let mut full = vec![
-        "mount",
-        dir.to_str().expect("utf-8"),
-        "--log-file",
-        log.to_str().expect("utf-8"),
-    ];
-    full.extend_from_slice(args);
-    let out = w.ok(&full);
-    let msg = stderr(&out);
-    let pid = msg
-        .split("(pid ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in: {msg}"));
-    (dir, pid)
-}
-
-fn wait_gone(dir: &Path, pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')));
-        if !alive && !is_mounted(dir) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = Command::new("fusermount3")
-        .arg("-u")
-        .arg("-z")
-        .arg(dir)
-        .status();
-    panic!("the mount at {} did not end", dir.display());
-}
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -63,7 +22,7 @@ fn record_inspect_export_and_rerun() {
     put(&w, &data, "movie", "8MiB");
     let replay = w.path("movie.mezzreplay");
     let r = replay.to_str().expect("utf-8");
-    let (dir, pid) = mount(
+    let m = Mount::start(
         &w,
         "mnt",
         &[
@@ -76,10 +35,10 @@ fn record_inspect_export_and_rerun() {
         ],
     );
     // A dense reader of the whole object, and sparse reads of the scene.
-    assert!(std::fs::read(dir.join("movie")).expect("read") == data);
+    assert!(std::fs::read(m.dir.join("movie")).expect("read") == data);
     {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::File::open(dir.join("scene")).expect("open");
+        let f = std::fs::File::open(m.dir.join("scene")).expect("open");
         let mut rng = XorShift::new(3);
         let mut buf = vec![0u8; 65536];
         for _ in 0..20 {
@@ -87,8 +46,11 @@ fn record_inspect_export_and_rerun() {
             f.read_exact_at(&mut buf, off).expect("pread");
         }
     }
-    w.ok(&["unmount", dir.to_str().expect("utf-8")]);
-    wait_gone(&dir, pid);
+    w.ok(&["unmount", m.dir.to_str().expect("utf-8")]);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
 
     let info: serde_json::Value =
         serde_json::from_str(&stdout(&w.ok(&["replay", "info", r, "--json"]))).expect("info JSON");
@@ -178,18 +140,21 @@ fn a_killed_mount_leaves_a_readable_replay() {
     put(&w, &random_bytes(16 << 20, 81), "movie", "8MiB");
     let replay = w.path("killed.mezzreplay");
     let r = replay.to_str().expect("utf-8");
-    let (dir, pid) = mount(&w, "mnt", &["--object", "movie", "--replay", r]);
+    let m = Mount::start(&w, "mnt", &["--object", "movie", "--replay", r]);
     assert_eq!(
-        std::fs::read(dir.join("movie")).expect("read").len(),
+        std::fs::read(m.dir.join("movie")).expect("read").len(),
         16 << 20
     );
     std::thread::sleep(Duration::from_millis(1500)); // the recorder flushes every second
     Command::new("kill")
         .arg("-9")
-        .arg(pid.to_string())
+        .arg(m.pid.to_string())
         .status()
         .expect("kill");
-    wait_gone(&dir, pid);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
     let info: serde_json::Value =
         serde_json::from_str(&stdout(&w.ok(&["replay", "info", r, "--json"]))).expect("info JSON");
     assert_eq!(info["clean_end"], false, "{info}");

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
 
@@ -161,4 +162,84 @@ pub fn is_mounted(dir: &Path) -> bool {
         .expect("mountinfo")
         .lines()
         .any(|l| l.split(' ').nth(4) == Some(dir.to_str().expect("utf-8")))
+}
+
+/// A mount made by `mezzfs mount` (daemon mode), unmounted on drop whatever happened.
+pub struct Mount {
+    pub dir: PathBuf,
+    pub log: PathBuf,
+    pub pid: u32,
+}
+
+impl Mount {
+    pub fn start(w: &World, name: &str, args: &[&str]) -> Mount {
+        let dir = w.path(name);
+        std::fs::create_dir_all(&dir).expect("mount dir");
+        let log = w.path(&format!("{name}.log"));
+        let mut full = vec![
+            "mount",
+            dir.to_str().expect("utf-8"),
+            "--log-file",
+            log.to_str().expect("utf-8"),
+        ];
+        full.extend_from_slice(args);
+        let out = w.mezzfs(&full);
+        let msg = stderr(&out);
+        assert!(out.status.success(), "mount failed: {msg}");
+        let pid = msg
+            .split("(pid ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in: {msg}"));
+        Mount { dir, log, pid }
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.file(".mezzfs-stats")).expect("stats file");
+        serde_json::from_str(&text).expect("stats JSON")
+    }
+
+    fn process_alive(&self) -> bool {
+        // A zombie (exited, not yet reaped: its parent was the short-lived daemonizer) is gone.
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .is_ok_and(|s| !s.split(") ").nth(1).is_some_and(|r| r.starts_with('Z')))
+    }
+
+    pub fn wait_gone(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if !self.process_alive() && !is_mounted(&self.dir) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if is_mounted(&self.dir) {
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg("-z")
+                .arg(&self.dir)
+                .status();
+        }
+        if !self.wait_gone(Duration::from_secs(10)) {
+            let _ = Command::new("kill")
+                .arg("-9")
+                .arg(self.pid.to_string())
+                .status();
+        }
+    }
 }

@@ -276,6 +276,16 @@ pub fn stored_duration(micros: u64) -> u64 {
     Cursor::new(&b).duration().unwrap_or(micros)
 }
 
+/// The record decoding gives back for `r`: equal, except a read's duration at its stored
+/// precision.
+pub fn stored(r: &Record) -> Record {
+    let mut back = r.clone();
+    if let Record::Read { dur, .. } = &mut back {
+        *dur = stored_duration(*dur);
+    }
+    back
+}
+
 /// The file header.
 pub fn header() -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];

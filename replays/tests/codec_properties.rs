@@ -2,7 +2,7 @@
 //! cut at any byte decodes to a prefix, garbage and bit flips never panic, unknown kinds are
 //! skipped, and a sequential read costs at most 4 bytes.
 
-use mezz_replays::codec::{self, stored_duration};
+use mezz_replays::codec::{self, stored};
 use mezz_replays::{End, FileMeta, Meta, ObjectMeta, Record, ReplayWriter, decode};
 use proptest::prelude::*;
 
@@ -105,28 +105,6 @@ fn record() -> impl Strategy<Value = Record> {
         (16u64..1000, proptest::collection::vec(any::<u8>(), 0..50))
             .prop_map(|(kind, body)| Record::Unknown { kind, body }),
     ]
-}
-
-/// What decoding gives back for `r`.
-fn stored(r: &Record) -> Record {
-    match r.clone() {
-        Record::Read {
-            t,
-            handle,
-            offset,
-            len,
-            dur,
-            ok,
-        } => Record::Read {
-            t,
-            handle,
-            offset,
-            len,
-            dur: stored_duration(dur),
-            ok,
-        },
-        other => other,
-    }
 }
 
 fn write(records: &[Record], chunk_bytes: usize) -> Vec<u8> {

@@ -43,14 +43,9 @@ pub struct MezzFs {
 }
 
 impl MezzFs {
-    /// `rt` runs the reads; `uid`/`gid` own every file.
-    pub fn new(
-        tree: Tree,
-        path: ReadPath,
-        rt: tokio::runtime::Handle,
-        uid: u32,
-        gid: u32,
-    ) -> MezzFs {
+    /// `rt` runs the reads; every file belongs to the user and group running the mount.
+    pub fn new(tree: Tree, path: ReadPath, rt: tokio::runtime::Handle) -> MezzFs {
+        let (uid, gid) = crate::session::process_owner();
         MezzFs {
             tree,
             path,

@@ -244,14 +244,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let (uid, gid) = session::process_owner();
-    let fs = MezzFs::new(
-        Tree::build(&files),
-        path.clone(),
-        rt.handle().clone(),
-        uid,
-        gid,
-    );
+    let fs = MezzFs::new(Tree::build(&files), path.clone(), rt.handle().clone());
     let options = MountOptions {
         allow_other: args.allow_other,
         threads: args.fuse_threads,

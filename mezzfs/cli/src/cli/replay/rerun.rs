@@ -238,14 +238,7 @@ pub fn rerun(
     let mut config = ReadPathConfig::default();
     config.readahead.strategy = strategy;
     let path = ReadPath::new(readers, config.with_memory_budget(memory));
-    let (uid, gid) = session::process_owner();
-    let fs = MezzFs::new(
-        Tree::build(&files),
-        path.clone(),
-        rt.handle().clone(),
-        uid,
-        gid,
-    );
+    let fs = MezzFs::new(Tree::build(&files), path.clone(), rt.handle().clone());
     let dir = TempMountPoint::new()?;
     let mounted = session::mount(fs, &dir.0, &MountOptions::default())?;
 

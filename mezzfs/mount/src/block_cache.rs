@@ -21,6 +21,18 @@ pub struct BlockKey {
     pub segment: u64,
 }
 
+/// Groups ascending segment indexes into runs of consecutive segments.
+pub fn segment_runs(segments: impl IntoIterator<Item = u64>) -> Vec<std::ops::Range<u64>> {
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for s in segments {
+        match out.last_mut() {
+            Some(r) if r.end == s => r.end = s + 1,
+            _ => out.push(s..s + 1),
+        }
+    }
+    out
+}
+
 /// Hit, miss and eviction counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheCounters {
@@ -115,5 +127,16 @@ impl BlockCache {
 
     pub fn counters(&self) -> CacheCounters {
         self.counters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_coalesce_consecutive_segments() {
+        assert_eq!(segment_runs([1, 3, 4, 5, 9, 10]), vec![1..2, 3..6, 9..11]);
+        assert!(segment_runs([]).is_empty());
     }
 }

@@ -23,6 +23,7 @@ use mezz_format::PartSpan;
 use mezz_object::{ObjectError, ObjectReader};
 use mezz_readahead::{Config as ReadaheadConfig, NetEstimate, ObjectPolicy, Pattern};
 
+use crate::block_cache::segment_runs;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::recorder::Recorder;
 use crate::{BlockCache, BlockKey};
@@ -318,25 +319,32 @@ impl ReadPath {
         };
         // A block can be evicted between scheduling and now; then it is fetched again.
         for _ in 0..3 {
-            match self.lookup(&key, consumed) {
+            let fetch = match self.lookup(&key, consumed) {
                 Lookup::Cached(b) => return Ok(b),
                 Lookup::InFlight(f) => {
                     self.inner.metrics.joined.fetch_add(1, Ordering::Relaxed);
-                    let fetched = f.await?;
-                    if consumed {
-                        lock(&self.inner.cache).demote(&key);
-                    }
-                    let r = o.reader.opened().layout.segment_plaintext(segment);
-                    let from = (r.start - fetched.plain_start) as usize;
-                    return Ok(fetched.plain.slice(from..from + (r.end - r.start) as usize));
+                    f
                 }
                 Lookup::Missing => {
                     // Evicted or never scheduled: what was recorded as scheduled is stale.
                     lock(&o.scheduled).clear();
                     let r = o.reader.opened().layout.segment_plaintext(segment);
-                    self.schedule(object, r.start..read_end.max(r.end));
+                    let started = self.schedule(object, r.start..read_end.max(r.end));
+                    // Wait on the fetch started here, not on a second lookup: a fetch that
+                    // fails fast is gone from the in-flight map by then, with its error.
+                    match started.into_iter().find(|(run, _)| run.contains(&segment)) {
+                        Some((_, f)) => f,
+                        None => continue, // another read registered it first
+                    }
                 }
+            };
+            let fetched = fetch.await?;
+            if consumed {
+                lock(&self.inner.cache).demote(&key);
             }
+            let r = o.reader.opened().layout.segment_plaintext(segment);
+            let from = (r.start - fetched.plain_start) as usize;
+            return Ok(fetched.plain.slice(from..from + (r.end - r.start) as usize));
         }
         Err(ReadError::Object(Arc::new(ObjectError::Other(format!(
             "segment {segment} of '{}' was evicted before it could be read three times; the cache is too small",
@@ -414,14 +422,15 @@ impl ReadPath {
         }
     }
 
-    /// Starts fetches for every segment of `window` that is neither cached nor in flight.
-    fn schedule(&self, object: usize, window: Range<u64>) {
+    /// Starts fetches for every segment of `window` that is neither cached nor in flight, and
+    /// returns them with the segments each covers.
+    fn schedule(&self, object: usize, window: Range<u64>) -> Vec<(Range<u64>, SharedFetch)> {
         let inner = &self.inner;
         let o = &inner.objects[object];
         let layout = o.reader.opened().layout;
         let seg = u64::from(layout.segment_size());
         if window.is_empty() {
-            return;
+            return Vec::new();
         }
         let mut started = Vec::new();
         {
@@ -436,15 +445,8 @@ impl ReadPath {
                 };
                 !cache.contains(&k) && !in_flight.contains_key(&k)
             };
-            let mut runs: Vec<Range<u64>> = Vec::new();
-            for s in window.start / seg..=(window.end - 1) / seg {
-                if missing(s) {
-                    match runs.last_mut() {
-                        Some(r) if r.end == s => r.end = s + 1,
-                        _ => runs.push(s..s + 1),
-                    }
-                }
-            }
+            let runs =
+                segment_runs((window.start / seg..=(window.end - 1) / seg).filter(|s| missing(*s)));
             drop(cache);
             for run in runs {
                 let plain = layout.segment_plaintext(run.start).start
@@ -460,14 +462,18 @@ impl ReadPath {
                             fetch.clone(),
                         );
                     }
-                    started.push(fetch);
+                    started.push((
+                        span.first_segment..span.first_segment + span.segment_count,
+                        fetch,
+                    ));
                 }
             }
         }
-        for f in started {
+        for (_, f) in &started {
             // Read-ahead fetches run whether or not a read ever waits for them.
-            tokio::spawn(f.map(|_| ()));
+            tokio::spawn(f.clone().map(|_| ()));
         }
+        started
     }
 
     fn record_evictions(&self, rec: &Recorder, evicted: Vec<BlockKey>) {
@@ -482,8 +488,9 @@ impl ReadPath {
                 by_object.entry(i).or_default().push(k.segment);
             }
         }
-        for (object, segments) in by_object {
-            for run in crate::recorder::runs(segments) {
+        for (object, mut segments) in by_object {
+            segments.sort_unstable();
+            for run in segment_runs(segments) {
                 rec.cache(false, object, run);
             }
         }

@@ -167,27 +167,3 @@ impl Recorder {
         }
     }
 }
-
-/// Groups segment indexes of one object into runs of consecutive segments.
-pub fn runs(mut segments: Vec<u64>) -> Vec<Range<u64>> {
-    segments.sort_unstable();
-    let mut out: Vec<Range<u64>> = Vec::new();
-    for s in segments {
-        match out.last_mut() {
-            Some(r) if r.end == s => r.end = s + 1,
-            _ => out.push(s..s + 1),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_coalesce_consecutive_segments() {
-        assert_eq!(runs(vec![5, 3, 4, 9, 10, 1]), vec![1..2, 3..6, 9..11]);
-        assert!(runs(vec![]).is_empty());
-    }
-}

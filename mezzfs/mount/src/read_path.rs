@@ -386,14 +386,19 @@ impl ReadPath {
                 .find(|r| r.start <= window.start && window.start <= r.end);
             match stream {
                 Some(r) => {
-                    let todo = r.end.max(window.start)..window.end;
-                    let small = todo.end.saturating_sub(todo.start)
-                        < request.min(window.end - window.start);
+                    let mut todo = r.end.max(window.start)..window.end;
+                    let len = todo.end.saturating_sub(todo.start);
+                    let small = len < request.min(window.end - window.start);
+                    let topping_up = todo.start >= read_end && window.end < limit;
                     // The tail before the limit goes out however small, or it never would.
-                    if small && todo.start >= read_end && window.end < limit {
+                    if small && topping_up {
                         return;
                     }
-                    r.end = r.end.max(window.end);
+                    if topping_up && len >= request {
+                        // Whole requests only; the remainder waits for the next top-up.
+                        todo.end = todo.start + len / request * request;
+                    }
+                    r.end = r.end.max(todo.end);
                     todo
                 }
                 None => {

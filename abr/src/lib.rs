@@ -1,4 +1,8 @@
-//! ABR trace simulator: joint audio and video bitrate selection against network throughput traces.
-//!
-//! Not built yet: this crate reserves its place in the workspace layout described in
-//! ARCHITECTURE.md; its issue is open in the tracker.
+//! ABR trace simulator: joint audio and video bitrate selection against throughput traces.
+
+pub mod error;
+mod jsonpos;
+pub mod manifest;
+pub mod sabre;
+pub mod trace;
+pub mod units;

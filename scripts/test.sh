@@ -11,6 +11,8 @@ need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 # The mount tests make real FUSE mounts (fuser mounts and unmounts through fusermount3).
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
+# The replay visualizer's end-to-end test drives the real binary in a tmux pane.
+command -v tmux >/dev/null || need_apt+=(tmux)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -167,6 +167,10 @@ fn replay(target: usize) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let bytes = replay(1_000_000);
+    // Kept for the real-terminal measurement (bench/viz-terminal.sh).
+    let saved = std::env::temp_dir().join("mezz-viz-1M.mezzreplay");
+    std::fs::write(&saved, &bytes).expect("write the replay");
+    eprintln!("saved the replay as {}", saved.display());
     let app = mezz_tools::open(&bytes, "bench".into()).expect("open");
     let t = app.timeline();
     eprintln!(
@@ -214,6 +218,21 @@ fn bench(c: &mut Criterion) {
             let at = start + (rng >> 11) % (end - start + 1);
             app.player.seek(at);
             black_box(app.player.state().applied)
+        })
+    });
+    // The peer: no keyframes, every seek replays the events from the start.
+    let timeline = app.timeline().clone();
+    g.bench_function("seek to a random time by replaying from the start", |b| {
+        b.iter(|| {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let at = start + (rng >> 11) % (end - start + 1);
+            let mut s = mezz_tools::state::State::empty(&timeline);
+            for e in timeline.events.iter().take_while(|e| e.t <= at) {
+                s.apply(e);
+            }
+            black_box(s.applied)
         })
     });
     // The worst seek: backwards, to the event just before a keyframe, so the whole interval

@@ -220,6 +220,23 @@ fn sparse_replay_scatters_marks_and_keys_switch_views() {
     let coloured = t.capture(true);
     assert!(coloured.contains("\u{1b}["), "colour escapes in the pane");
 
+    // A narrower terminal drops the side panel and redraws the map to fit.
+    assert!(
+        t.tmux(&["resize-window", "-t", "viz", "-x", "70", "-y", "20"])
+            .status
+            .success()
+    );
+    let small = t.wait_for("the redraw", |s| {
+        !s.contains("legend") && s.contains("object 1/1")
+    });
+    assert!(small.lines().all(|l| l.chars().count() <= 70), "{small}");
+    assert!(
+        t.tmux(&["resize-window", "-t", "viz", "-x", "120", "-y", "36"])
+            .status
+            .success()
+    );
+    t.wait_for("the panel again", |s| s.contains("legend"));
+
     // Step back one event at a time.
     let n = event_number(&t.capture(false));
     t.keys(&[","]);

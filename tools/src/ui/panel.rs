@@ -237,7 +237,12 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0)
         .max(1);
-    let last = |v: &[u64]| v.last().copied().unwrap_or(0);
+    // The newest column is usually partial; the label averages the last few whole ones.
+    let last = |v: &[u64]| {
+        let whole = &v[..v.len().saturating_sub(1)];
+        let tail = &whole[whole.len().saturating_sub(3)..];
+        tail.iter().sum::<u64>() / (tail.len().max(1) as u64)
+    };
     Paragraph::new(format!("read {}", format::rate(last(&read))))
         .fg(Color::Rgb(70, 130, 255))
         .render(r_label, buf);

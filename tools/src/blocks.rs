@@ -9,6 +9,11 @@
 
 /// Upper bound on blocks per object.
 pub const MAX_BLOCKS: u64 = 1 << 17;
+/// Upper bound on blocks of all objects together, so that a replay naming thousands of
+/// objects cannot make every keyframe huge: with many objects each gets a coarser map.
+pub const MAX_TOTAL_BLOCKS: u64 = 1 << 21;
+/// The coarsest map an object gets however many objects there are.
+const MIN_BLOCK_CAP: u64 = 256;
 
 /// Block size when the replay does not give a segment size.
 const FALLBACK_BLOCK: u64 = 64 << 10;
@@ -123,12 +128,28 @@ pub struct Geometry {
 
 impl Geometry {
     pub fn new(size: u64, segment_size: u64) -> Geometry {
+        Geometry::capped(size, segment_size, MAX_BLOCKS)
+    }
+
+    /// The geometry of one of `objects` objects: each gets an equal share of
+    /// [`MAX_TOTAL_BLOCKS`].
+    pub fn for_one_of(objects: usize, size: u64, segment_size: u64) -> Geometry {
+        let cap = (MAX_TOTAL_BLOCKS / objects.max(1) as u64).clamp(MIN_BLOCK_CAP, MAX_BLOCKS);
+        Geometry::capped(size, segment_size, cap)
+    }
+
+    fn capped(size: u64, segment_size: u64, cap: u64) -> Geometry {
         let seg = if segment_size == 0 {
             FALLBACK_BLOCK
         } else {
             segment_size
         };
-        let block = seg.max(size.div_ceil(MAX_BLOCKS).next_multiple_of(seg));
+        // checked: a hostile segment size near u64::MAX must not overflow the rounding.
+        let block = size
+            .div_ceil(cap)
+            .checked_next_multiple_of(seg)
+            .unwrap_or(seg)
+            .max(seg);
         Geometry {
             size,
             block,
@@ -186,6 +207,13 @@ mod tests {
         assert_eq!(huge.block % (16 << 10), 0);
         assert_eq!(Geometry::new(1000, 0).blocks, 1);
         assert_eq!(Geometry::new(0, 4096).blocks, 0);
+        assert_eq!(Geometry::new(u64::MAX, u64::MAX - 1).blocks, 2);
+        let many = Geometry::for_one_of(100_000, 1 << 40, 1);
+        assert!(many.blocks as u64 <= MIN_BLOCK_CAP);
+        assert_eq!(
+            Geometry::for_one_of(3, 1 << 40, 1).blocks as u64,
+            MAX_BLOCKS
+        );
     }
 
     #[test]

@@ -60,11 +60,12 @@ pub struct State {
 impl State {
     /// The state before the first event.
     pub fn empty(t: &Timeline) -> State {
+        let n = t.meta.objects.len();
         let geometry: Vec<Geometry> = t
             .meta
             .objects
             .iter()
-            .map(|o| Geometry::new(o.size, o.segment_size))
+            .map(|o| Geometry::for_one_of(n, o.size, o.segment_size))
             .collect();
         State {
             cells: geometry

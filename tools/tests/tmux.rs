@@ -67,13 +67,18 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&args).stdout).into_owned()
     }
 
-    /// Captures until `ok` holds, for at most 15 s.
+    /// Captures until `ok` holds on a settled screen (two captures 30 ms apart agree, so a
+    /// frame half written out is never judged), for at most 15 s.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let screen = self.capture(false);
             if ok(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(30));
+                if self.capture(false) == screen {
+                    return screen;
+                }
+                continue;
             }
             assert!(
                 Instant::now() < deadline,
@@ -171,7 +176,8 @@ fn dense_replay_fills_a_band_as_it_plays_and_q_restores_the_terminal() {
     t.wait_for("playback to move on", |s| event_number(s) > before + 10);
 
     t.keys(&["q"]);
-    let after = t.wait_for("exit", |s| s.contains("EXITED"));
+    // The shell prints the exit status, then the terminal's icanon flag.
+    let after = t.wait_for("exit", |s| s.contains("EXITED") && s.contains("icanon"));
     assert!(after.contains("EXITED 0"), "{after}");
     // Cooked mode again: the line discipline's icanon flag is back on.
     assert!(

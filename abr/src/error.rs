@@ -37,9 +37,18 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub fn new(file: &str, line: Option<usize>, field: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: &str,
+        line: Option<usize>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
-            at: Location { file: file.to_owned(), line, field: field.map(str::to_owned) },
+            at: Location {
+                file: file.to_owned(),
+                line,
+                field: field.map(str::to_owned),
+            },
             message: message.into(),
         }
     }
@@ -50,7 +59,10 @@ impl ParseError {
 #[non_exhaustive]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Parse(#[from] ParseError),
 }

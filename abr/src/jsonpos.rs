@@ -6,7 +6,10 @@
 pub(crate) fn array_element_lines(text: &str, open: usize) -> Vec<usize> {
     let bytes = text.as_bytes();
     let mut lines = Vec::new();
-    let mut line = 1 + bytes[..open.min(bytes.len())].iter().filter(|&&b| b == b'\n').count();
+    let mut line = 1 + bytes[..open.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -55,31 +55,52 @@ impl Track {
         let k = kind.name();
         let err = |field: String, msg: String| ParseError::new(file, None, Some(&field), msg);
         if !(segment_duration.0 > 0.0 && segment_duration.0.is_finite()) {
-            return Err(err(format!("{k}.segment_duration_ms"), format!("must be > 0, found {}", segment_duration.0)));
+            return Err(err(
+                format!("{k}.segment_duration_ms"),
+                format!("must be > 0, found {}", segment_duration.0),
+            ));
         }
         if bitrates.is_empty() {
-            return Err(err(format!("{k}.bitrates_kbps"), "needs at least one rung".into()));
+            return Err(err(
+                format!("{k}.bitrates_kbps"),
+                "needs at least one rung".into(),
+            ));
         }
         for (i, w) in bitrates.windows(2).enumerate() {
             if !(w[1].0 > w[0].0) {
-                return Err(err(format!("{k}.bitrates_kbps[{}]", i + 1), format!("bitrates must increase: {} after {}", w[1].0, w[0].0)));
+                return Err(err(
+                    format!("{k}.bitrates_kbps[{}]", i + 1),
+                    format!("bitrates must increase: {} after {}", w[1].0, w[0].0),
+                ));
             }
         }
         if !(bitrates[0].0 > 0.0 && bitrates.iter().all(|b| b.0.is_finite())) {
-            return Err(err(format!("{k}.bitrates_kbps[0]"), "bitrates must be finite and > 0".into()));
+            return Err(err(
+                format!("{k}.bitrates_kbps[0]"),
+                "bitrates must be finite and > 0".into(),
+            ));
         }
         if sizes.is_empty() {
-            return Err(err(format!("{k}.segment_sizes_bits"), "needs at least one segment".into()));
+            return Err(err(
+                format!("{k}.segment_sizes_bits"),
+                "needs at least one segment".into(),
+            ));
         }
         let rungs = bitrates.len();
         let mut flat = Vec::with_capacity(sizes.len() * rungs);
         for (s, row) in sizes.iter().enumerate() {
             if row.len() != rungs {
-                return Err(err(format!("{k}.segment_sizes_bits[{s}]"), format!("has {} sizes for {rungs} rungs", row.len())));
+                return Err(err(
+                    format!("{k}.segment_sizes_bits[{s}]"),
+                    format!("has {} sizes for {rungs} rungs", row.len()),
+                ));
             }
             for (r, b) in row.iter().enumerate() {
                 if !(b.0 >= 0.0 && b.0.is_finite()) {
-                    return Err(err(format!("{k}.segment_sizes_bits[{s}][{r}]"), format!("must be a finite size >= 0, found {}", b.0)));
+                    return Err(err(
+                        format!("{k}.segment_sizes_bits[{s}][{r}]"),
+                        format!("must be a finite size >= 0, found {}", b.0),
+                    ));
                 }
             }
             flat.extend_from_slice(row);
@@ -88,25 +109,49 @@ impl Track {
             None => None,
             Some(q) => {
                 if q.len() != sizes.len() {
-                    return Err(err(format!("{k}.quality"), format!("has {} segments, sizes have {}", q.len(), sizes.len())));
+                    return Err(err(
+                        format!("{k}.quality"),
+                        format!("has {} segments, sizes have {}", q.len(), sizes.len()),
+                    ));
                 }
                 let mut fq = Vec::with_capacity(flat.len());
                 for (s, row) in q.iter().enumerate() {
                     if row.len() != rungs || row.iter().any(|x| !x.is_finite()) {
-                        return Err(err(format!("{k}.quality[{s}]"), format!("needs {rungs} finite scores")));
+                        return Err(err(
+                            format!("{k}.quality[{s}]"),
+                            format!("needs {rungs} finite scores"),
+                        ));
                     }
                     fq.extend_from_slice(row);
                 }
                 Some(fq)
             }
         };
-        Ok(Self { kind, segment_duration, bitrates, sizes: flat, quality })
+        Ok(Self {
+            kind,
+            segment_duration,
+            bitrates,
+            sizes: flat,
+            quality,
+        })
     }
 
     /// A constant-bitrate track: every segment is `bitrate * duration`.
-    pub fn constant(kind: Kind, segment_duration: Ms, bitrates: &[Kbps], segments: usize) -> Result<Self, ParseError> {
+    pub fn constant(
+        kind: Kind,
+        segment_duration: Ms,
+        bitrates: &[Kbps],
+        segments: usize,
+    ) -> Result<Self, ParseError> {
         let row: Vec<Bits> = bitrates.iter().map(|&b| b * segment_duration).collect();
-        Self::new("<constant>", kind, segment_duration, bitrates.to_vec(), vec![row; segments.max(1)], None)
+        Self::new(
+            "<constant>",
+            kind,
+            segment_duration,
+            bitrates.to_vec(),
+            vec![row; segments.max(1)],
+            None,
+        )
     }
 
     pub fn rungs(&self) -> usize {
@@ -128,7 +173,9 @@ impl Track {
 
     /// The manifest's quality score, or `None` if it has none.
     pub fn score(&self, segment: usize, rung: usize) -> Option<f64> {
-        self.quality.as_ref().map(|q| q[segment * self.bitrates.len() + rung])
+        self.quality
+            .as_ref()
+            .map(|q| q[segment * self.bitrates.len() + rung])
     }
 
     pub fn has_scores(&self) -> bool {
@@ -140,7 +187,9 @@ impl Track {
         let rungs = self.rungs();
         let n = self.segments();
         fn pick<T: Copy>(v: &[T], segments: usize, n: usize, rungs: usize) -> Vec<T> {
-            (0..segments.max(1)).flat_map(|s| v[(s % n) * rungs..(s % n + 1) * rungs].iter().copied()).collect()
+            (0..segments.max(1))
+                .flat_map(|s| v[(s % n) * rungs..(s % n + 1) * rungs].iter().copied())
+                .collect()
         }
         let mut t = self.clone();
         t.sizes = pick(&self.sizes, segments, n, rungs);
@@ -163,7 +212,11 @@ pub const DEFAULT_AUDIO_LADDER_KBPS: [f64; 5] = [64.0, 128.0, 192.0, 384.0, 640.
 impl Manifest {
     /// The manifest with a constant-bitrate audio track added when it has none; the audio
     /// segments cover at least the video's duration.
-    pub fn with_default_audio(mut self, ladder: &[Kbps], segment_duration: Ms) -> Result<Self, ParseError> {
+    pub fn with_default_audio(
+        mut self,
+        ladder: &[Kbps],
+        segment_duration: Ms,
+    ) -> Result<Self, ParseError> {
         if self.audio.is_none() {
             let n = (self.video.duration().0 / segment_duration.0).ceil() as usize;
             self.audio = Some(Track::constant(Kind::Audio, segment_duration, ladder, n)?);
@@ -183,9 +236,20 @@ struct SabreMovie {
 /// Sabre's movie JSON: `{segment_duration_ms, bitrates_kbps, segment_sizes_bits[seg][rung]}`.
 pub fn parse_sabre_movie(name: &str, text: &str) -> Result<Manifest, ParseError> {
     let m: SabreMovie = serde_json::from_str(text).map_err(|e| json_error(name, text, &e))?;
-    let sizes = m.segment_sizes_bits.iter().map(|r| r.iter().map(|&b| Bits(b)).collect()).collect();
-    let video = Track::new(name, Kind::Video, Ms(m.segment_duration_ms), m.bitrates_kbps.into_iter().map(Kbps).collect(), sizes, None)
-        .map_err(|e| with_json_line(e, text))?;
+    let sizes = m
+        .segment_sizes_bits
+        .iter()
+        .map(|r| r.iter().map(|&b| Bits(b)).collect())
+        .collect();
+    let video = Track::new(
+        name,
+        Kind::Video,
+        Ms(m.segment_duration_ms),
+        m.bitrates_kbps.into_iter().map(Kbps).collect(),
+        sizes,
+        None,
+    )
+    .map_err(|e| with_json_line(e, text))?;
     Ok(Manifest { video, audio: None })
 }
 
@@ -228,7 +292,12 @@ pub fn parse_pensieve_sizes(
                 continue;
             }
             let bytes: u64 = l.parse().map_err(|_| {
-                ParseError::new(name, Some(i + 1), Some("size_bytes"), format!("expected a whole number of bytes, found `{l}`"))
+                ParseError::new(
+                    name,
+                    Some(i + 1),
+                    Some("size_bytes"),
+                    format!("expected a whole number of bytes, found `{l}`"),
+                )
             })?;
             sizes.push(Bits::from_bytes(bytes));
         }
@@ -236,13 +305,31 @@ pub fn parse_pensieve_sizes(
     }
     let n = per_rung[0].len();
     if let Some((i, r)) = per_rung.iter().enumerate().find(|(_, r)| r.len() != n) {
-        return Err(ParseError::new(&files[i].0, None, None, format!("has {} chunks, {} has {n}", r.len(), first)));
+        return Err(ParseError::new(
+            &files[i].0,
+            None,
+            None,
+            format!("has {} chunks, {} has {n}", r.len(), first),
+        ));
     }
     let bitrates = bitrates.unwrap_or_else(|| {
-        per_rung.iter().map(|r| Kbps((r.iter().map(|b| b.0).sum::<f64>() / n.max(1) as f64 / segment_duration.0).round())).collect()
+        per_rung
+            .iter()
+            .map(|r| {
+                Kbps(
+                    (r.iter().map(|b| b.0).sum::<f64>() / n.max(1) as f64 / segment_duration.0)
+                        .round(),
+                )
+            })
+            .collect()
     });
-    let sizes = (0..n).map(|s| per_rung.iter().map(|r| r[s]).collect()).collect();
-    Ok(Manifest { video: Track::new(first, Kind::Video, segment_duration, bitrates, sizes, None)?, audio: None })
+    let sizes = (0..n)
+        .map(|s| per_rung.iter().map(|r| r[s]).collect())
+        .collect();
+    Ok(Manifest {
+        video: Track::new(first, Kind::Video, segment_duration, bitrates, sizes, None)?,
+        audio: None,
+    })
 }
 
 /// Our manifest format (JSON or TOML): `video` and optional `audio` tracks.
@@ -273,10 +360,20 @@ fn own_track(name: &str, kind: Kind, t: OwnTrack) -> Result<Track, ParseError> {
     let dur = Ms(t.segment_duration_ms);
     let bitrates: Vec<Kbps> = t.bitrates_kbps.into_iter().map(Kbps).collect();
     let sizes = match (t.segment_sizes_bits, t.segments) {
-        (Some(s), None) => s.into_iter().map(|r| r.into_iter().map(Bits).collect()).collect(),
-        (None, Some(n)) if n > 0 && n <= 10_000_000 => vec![bitrates.iter().map(|&b| b * dur).collect(); n],
+        (Some(s), None) => s
+            .into_iter()
+            .map(|r| r.into_iter().map(Bits).collect())
+            .collect(),
+        (None, Some(n)) if n > 0 && n <= 10_000_000 => {
+            vec![bitrates.iter().map(|&b| b * dur).collect(); n]
+        }
         (None, Some(n)) => {
-            return Err(ParseError::new(name, None, Some(&format!("{}.segments", kind.name())), format!("must be 1..=10000000, found {n}")));
+            return Err(ParseError::new(
+                name,
+                None,
+                Some(&format!("{}.segments", kind.name())),
+                format!("must be 1..=10000000, found {n}"),
+            ));
         }
         _ => {
             return Err(ParseError::new(
@@ -299,14 +396,25 @@ pub fn parse_own_json(name: &str, text: &str) -> Result<Manifest, ParseError> {
 /// Our TOML manifest.
 pub fn parse_own_toml(name: &str, text: &str) -> Result<Manifest, ParseError> {
     let m: OwnManifest = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| 1 + text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count());
+        let line = e.span().map(|s| {
+            1 + text.as_bytes()[..s.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        });
         ParseError::new(name, line, None, e.message().to_owned())
     })?;
     own(name, m)
 }
 
 fn own(name: &str, m: OwnManifest) -> Result<Manifest, ParseError> {
-    Ok(Manifest { video: own_track(name, Kind::Video, m.video)?, audio: m.audio.map(|a| own_track(name, Kind::Audio, a)).transpose()? })
+    Ok(Manifest {
+        video: own_track(name, Kind::Video, m.video)?,
+        audio: m
+            .audio
+            .map(|a| own_track(name, Kind::Audio, a))
+            .transpose()?,
+    })
 }
 
 /// Parses a manifest file's text, telling Sabre's movie JSON from ours by its keys.
@@ -323,7 +431,10 @@ pub fn parse(name: &str, text: &str) -> Result<Manifest, ParseError> {
 
 /// Loads a manifest: a JSON/TOML file, or a directory of Pensieve `video_size_N` files.
 pub fn load(path: &Path) -> Result<Manifest, LoadError> {
-    let io = |source| LoadError::Io { path: path.to_owned(), source };
+    let io = |source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    };
     if path.is_dir() {
         let mut files = Vec::new();
         for n in 0.. {
@@ -331,10 +442,17 @@ pub fn load(path: &Path) -> Result<Manifest, LoadError> {
             if !p.exists() {
                 break;
             }
-            files.push((p.display().to_string(), std::fs::read_to_string(&p).map_err(io)?));
+            files.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).map_err(io)?,
+            ));
         }
         // Pensieve's Envivio clip: 4 s chunks at these nominal bitrates.
-        let bitrates = (files.len() == 6).then(|| [300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0].map(Kbps).to_vec());
+        let bitrates = (files.len() == 6).then(|| {
+            [300.0, 750.0, 1200.0, 1850.0, 2850.0, 4300.0]
+                .map(Kbps)
+                .to_vec()
+        });
         return Ok(parse_pensieve_sizes(&files, Ms(4000.0), bitrates)?);
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
@@ -347,16 +465,17 @@ mod tests {
 
     #[test]
     fn sabre_movie_parses_and_locates_bad_rows() {
-        let m = parse_sabre_movie("m.json", r#"{"segment_duration_ms": 3000, "bitrates_kbps": [100, 200], "segment_sizes_bits": [[300000, 600000]]}"#).unwrap();
+        let m = parse_sabre_movie("m.json", r#"{"segment_duration_ms": 3000, "bitrates_kbps": [100, 200], "segment_sizes_bits": [[300000, 600000]]}"#).expect("valid test input");
         assert_eq!(m.video.size(0, 1), Bits(600000.0));
         assert_eq!(m.video.segments(), 1);
         let bad = "{\"segment_duration_ms\": 3000, \"bitrates_kbps\": [100, 200],\n \"segment_sizes_bits\": [\n[1, 2],\n[3]]}";
-        let e = parse_sabre_movie("m.json", bad).unwrap_err();
+        let e = parse_sabre_movie("m.json", bad).expect_err("must be rejected");
         assert_eq!(e.at.line, Some(4));
         assert_eq!(e.at.field.as_deref(), Some("video.segment_sizes_bits[1]"));
-        let e = parse_sabre_movie("m.json", "{\"segment_duration_ms\": 3000,\n \"bitrates_kbps\": [200, 100], \"segment_sizes_bits\": [[1, 2]]}").unwrap_err();
+        let e = parse_sabre_movie("m.json", "{\"segment_duration_ms\": 3000,\n \"bitrates_kbps\": [200, 100], \"segment_sizes_bits\": [[1, 2]]}").expect_err("must be rejected");
         assert!(e.to_string().contains("bitrates must increase"), "{e}");
-        let e = parse_sabre_movie("m.json", "{\"segment_duration_ms\": 3000}").unwrap_err();
+        let e = parse_sabre_movie("m.json", "{\"segment_duration_ms\": 3000}")
+            .expect_err("must be rejected");
         assert_eq!(e.at.field.as_deref(), Some("bitrates_kbps"));
     }
 
@@ -374,17 +493,29 @@ segment_duration_ms = 2000
 bitrates_kbps = [128, 640]
 segments = 4
 "#;
-        let m = parse_own_toml("m.toml", toml).unwrap();
-        let a = m.audio.as_ref().unwrap();
+        let m = parse_own_toml("m.toml", toml).expect("valid test input");
+        let a = m.audio.as_ref().expect("valid test input");
         assert_eq!((a.segments(), a.size(3, 1)), (4, Bits(1_280_000.0)));
         assert_eq!(m.video.score(1, 1), Some(91.0));
-        let e = parse_own_toml("m.toml", "[video]\nsegment_duration_ms = 4000\nbitrates_kbps = [1]\nsegmnts = 3\n").unwrap_err();
+        let e = parse_own_toml(
+            "m.toml",
+            "[video]\nsegment_duration_ms = 4000\nbitrates_kbps = [1]\nsegmnts = 3\n",
+        )
+        .expect_err("must be rejected");
         assert_eq!(e.at.line, Some(4), "{e}");
-        let e = parse_own_json("m.json", r#"{"video": {"segment_duration_ms": 0, "bitrates_kbps": [1], "segments": 3}}"#).unwrap_err();
+        let e = parse_own_json(
+            "m.json",
+            r#"{"video": {"segment_duration_ms": 0, "bitrates_kbps": [1], "segments": 3}}"#,
+        )
+        .expect_err("must be rejected");
         assert_eq!(e.at.field.as_deref(), Some("video.segment_duration_ms"));
-        let e = parse_own_json("m.json", r#"{"video": {"segment_duration_ms": 10, "bitrates_kbps": [1]}}"#).unwrap_err();
+        let e = parse_own_json(
+            "m.json",
+            r#"{"video": {"segment_duration_ms": 10, "bitrates_kbps": [1]}}"#,
+        )
+        .expect_err("must be rejected");
         assert!(e.to_string().contains("exactly one"), "{e}");
-        let e = parse_own_json("m.json", r#"{"video": {"segment_duration_ms": 10, "bitrates_kbps": [1], "segments": 2, "quality": [[1]]}}"#).unwrap_err();
+        let e = parse_own_json("m.json", r#"{"video": {"segment_duration_ms": 10, "bitrates_kbps": [1], "segments": 2, "quality": [[1]]}}"#).expect_err("must be rejected");
         assert_eq!(e.at.field.as_deref(), Some("video.quality"));
     }
 
@@ -394,11 +525,12 @@ segments = 4
             ("video_size_0".to_owned(), "500000\n500000\n".to_owned()),
             ("video_size_1".to_owned(), "1000000\n1000000\n".to_owned()),
         ];
-        let m = parse_pensieve_sizes(&files, Ms(4000.0), None).unwrap();
+        let m = parse_pensieve_sizes(&files, Ms(4000.0), None).expect("valid test input");
         assert_eq!(m.video.size(1, 1), Bits(8_000_000.0));
         assert_eq!(m.video.bitrates, vec![Kbps(1000.0), Kbps(2000.0)]);
         let bad = vec![("video_size_0".to_owned(), "100\nabc\n".to_owned())];
-        let e = parse_pensieve_sizes(&bad, Ms(4000.0), Some(vec![Kbps(1.0)])).unwrap_err();
+        let e = parse_pensieve_sizes(&bad, Ms(4000.0), Some(vec![Kbps(1.0)]))
+            .expect_err("must be rejected");
         assert_eq!((e.at.file.as_str(), e.at.line), ("video_size_0", Some(2)));
     }
 }

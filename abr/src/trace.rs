@@ -52,14 +52,19 @@ pub struct TraceOptions {
 
 impl Default for TraceOptions {
     fn default() -> Self {
-        Self { default_latency: Ms(80.0), mahimahi_bin: Ms(500.0) }
+        Self {
+            default_latency: Ms(80.0),
+            mahimahi_bin: Ms(500.0),
+        }
     }
 }
 
 impl Trace {
     /// Total duration of one pass over the trace.
     pub fn duration(&self) -> Ms {
-        self.periods.iter().fold(Ms::ZERO, |acc, p| acc + p.duration)
+        self.periods
+            .iter()
+            .fold(Ms::ZERO, |acc, p| acc + p.duration)
     }
 
     /// Mean bandwidth over time.
@@ -68,7 +73,10 @@ impl Trace {
         if d.0 <= 0.0 {
             return Kbps::ZERO;
         }
-        let bits = self.periods.iter().fold(0.0, |acc, p| acc + p.bandwidth.0 * p.duration.0);
+        let bits = self
+            .periods
+            .iter()
+            .fold(0.0, |acc, p| acc + p.bandwidth.0 * p.duration.0);
         Kbps(bits / d.0)
     }
 
@@ -86,18 +94,36 @@ impl Trace {
         Self {
             name: name.to_owned(),
             periods: vec![
-                Period { duration, bandwidth, latency },
-                Period { duration: Ms(1e9), bandwidth: after, latency },
+                Period {
+                    duration,
+                    bandwidth,
+                    latency,
+                },
+                Period {
+                    duration: Ms(1e9),
+                    bandwidth: after,
+                    latency,
+                },
             ],
         }
     }
 
     fn check(self, file: &str) -> Result<Self, ParseError> {
         if self.periods.is_empty() {
-            return Err(ParseError::new(file, None, None, "the trace has no periods"));
+            return Err(ParseError::new(
+                file,
+                None,
+                None,
+                "the trace has no periods",
+            ));
         }
         if self.duration().0 <= 0.0 {
-            return Err(ParseError::new(file, None, None, "the trace lasts zero milliseconds"));
+            return Err(ParseError::new(
+                file,
+                None,
+                None,
+                "the trace lasts zero milliseconds",
+            ));
         }
         Ok(self)
     }
@@ -112,7 +138,11 @@ pub fn detect(name: &str, text: &str) -> TraceFormat {
     if lower.ends_with(".csv") {
         return TraceFormat::Csv;
     }
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     if first.starts_with('[') {
         TraceFormat::SabreJson
     } else if first.contains(',') {
@@ -125,7 +155,12 @@ pub fn detect(name: &str, text: &str) -> TraceFormat {
 }
 
 /// Parses `text` in `format`; `name` appears in errors and becomes the trace's name.
-pub fn parse(name: &str, text: &str, format: TraceFormat, opts: &TraceOptions) -> Result<Trace, ParseError> {
+pub fn parse(
+    name: &str,
+    text: &str,
+    format: TraceFormat,
+    opts: &TraceOptions,
+) -> Result<Trace, ParseError> {
     let trace = match format {
         TraceFormat::SabreJson => parse_sabre_json(name, text)?,
         TraceFormat::Cooked => parse_cooked(name, text, opts)?,
@@ -135,13 +170,28 @@ pub fn parse(name: &str, text: &str, format: TraceFormat, opts: &TraceOptions) -
     trace.check(name)
 }
 
-fn number(file: &str, line: Option<usize>, field: &str, v: Option<&serde_json::Value>) -> Result<f64, ParseError> {
+fn number(
+    file: &str,
+    line: Option<usize>,
+    field: &str,
+    v: Option<&serde_json::Value>,
+) -> Result<f64, ParseError> {
     let v = v.ok_or_else(|| ParseError::new(file, line, Some(field), "missing"))?;
-    let x = v
-        .as_f64()
-        .ok_or_else(|| ParseError::new(file, line, Some(field), format!("expected a number, found {v}")))?;
+    let x = v.as_f64().ok_or_else(|| {
+        ParseError::new(
+            file,
+            line,
+            Some(field),
+            format!("expected a number, found {v}"),
+        )
+    })?;
     if !x.is_finite() || x < 0.0 {
-        return Err(ParseError::new(file, line, Some(field), format!("must be a finite number >= 0, found {x}")));
+        return Err(ParseError::new(
+            file,
+            line,
+            Some(field),
+            format!("must be a finite number >= 0, found {x}"),
+        ));
     }
     Ok(x)
 }
@@ -156,24 +206,41 @@ pub fn parse_sabre_json(name: &str, text: &str) -> Result<Trace, ParseError> {
     let mut periods = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let line = || jsonpos::line_of_top_element(text, i);
-        let obj = item
-            .as_object()
-            .ok_or_else(|| ParseError::new(name, line(), None, format!("period {i} is not an object")))?;
+        let obj = item.as_object().ok_or_else(|| {
+            ParseError::new(name, line(), None, format!("period {i} is not an object"))
+        })?;
         let duration = number(name, line(), "duration_ms", obj.get("duration_ms"))?;
         let bandwidth = number(name, line(), "bandwidth_kbps", obj.get("bandwidth_kbps"))?;
         let latency = number(name, line(), "latency_ms", obj.get("latency_ms"))?;
-        periods.push(Period { duration: Ms(duration), bandwidth: Kbps(bandwidth), latency: Ms(latency) });
+        periods.push(Period {
+            duration: Ms(duration),
+            bandwidth: Kbps(bandwidth),
+            latency: Ms(latency),
+        });
     }
-    Ok(Trace { name: name.to_owned(), periods })
+    Ok(Trace {
+        name: name.to_owned(),
+        periods,
+    })
 }
 
 fn field(file: &str, line: usize, field: &str, s: Option<&str>) -> Result<f64, ParseError> {
     let s = s.ok_or_else(|| ParseError::new(file, Some(line), Some(field), "missing"))?;
-    let x: f64 = s
-        .parse()
-        .map_err(|_| ParseError::new(file, Some(line), Some(field), format!("expected a number, found `{s}`")))?;
+    let x: f64 = s.parse().map_err(|_| {
+        ParseError::new(
+            file,
+            Some(line),
+            Some(field),
+            format!("expected a number, found `{s}`"),
+        )
+    })?;
     if !x.is_finite() || x < 0.0 {
-        return Err(ParseError::new(file, Some(line), Some(field), format!("must be a finite number >= 0, found {s}")));
+        return Err(ParseError::new(
+            file,
+            Some(line),
+            Some(field),
+            format!("must be a finite number >= 0, found {s}"),
+        ));
     }
     Ok(x)
 }
@@ -194,13 +261,21 @@ pub fn parse_cooked(name: &str, text: &str, opts: &TraceOptions) -> Result<Trace
         if let Some(&(prev, _, _)) = samples.last()
             && t <= prev
         {
-            return Err(ParseError::new(name, Some(line), Some("time_s"), format!("time {t} does not increase (previous {prev})")));
+            return Err(ParseError::new(
+                name,
+                Some(line),
+                Some("time_s"),
+                format!("time {t} does not increase (previous {prev})"),
+            ));
         }
         samples.push((t, mbps, line));
     }
     let mut periods = Vec::with_capacity(samples.len());
     for (i, &(t, mbps, _)) in samples.iter().enumerate() {
-        let dt = match (samples.get(i + 1), i.checked_sub(1).and_then(|j| samples.get(j))) {
+        let dt = match (
+            samples.get(i + 1),
+            i.checked_sub(1).and_then(|j| samples.get(j)),
+        ) {
             (Some(&(next, _, _)), _) => next - t,
             (None, Some(&(prev, _, _))) => t - prev,
             (None, None) => 1.0,
@@ -211,7 +286,10 @@ pub fn parse_cooked(name: &str, text: &str, opts: &TraceOptions) -> Result<Trace
             latency: opts.default_latency,
         });
     }
-    Ok(Trace { name: name.to_owned(), periods })
+    Ok(Trace {
+        name: name.to_owned(),
+        periods,
+    })
 }
 
 /// Mahimahi link traces: each line is a millisecond at which one 1500-byte packet may be
@@ -220,7 +298,12 @@ pub fn parse_mahimahi(name: &str, text: &str, opts: &TraceOptions) -> Result<Tra
     const PACKET_BITS: f64 = 1500.0 * 8.0;
     let bin = opts.mahimahi_bin.0;
     if !(bin >= 1.0) {
-        return Err(ParseError::new(name, None, Some("mahimahi_bin"), "the bin must be at least 1 ms"));
+        return Err(ParseError::new(
+            name,
+            None,
+            Some("mahimahi_bin"),
+            "the bin must be at least 1 ms",
+        ));
     }
     let mut counts: Vec<u32> = Vec::new();
     let mut last = 0u64;
@@ -231,13 +314,28 @@ pub fn parse_mahimahi(name: &str, text: &str, opts: &TraceOptions) -> Result<Tra
             continue;
         }
         let t: u64 = l.parse().map_err(|_| {
-            ParseError::new(name, Some(line), Some("timestamp_ms"), format!("expected a whole number of ms, found `{l}`"))
+            ParseError::new(
+                name,
+                Some(line),
+                Some("timestamp_ms"),
+                format!("expected a whole number of ms, found `{l}`"),
+            )
         })?;
         if t < last {
-            return Err(ParseError::new(name, Some(line), Some("timestamp_ms"), format!("{t} is before the previous {last}")));
+            return Err(ParseError::new(
+                name,
+                Some(line),
+                Some("timestamp_ms"),
+                format!("{t} is before the previous {last}"),
+            ));
         }
         if t > 1_000_000_000 {
-            return Err(ParseError::new(name, Some(line), Some("timestamp_ms"), "more than 1e9 ms (11 days) into the trace"));
+            return Err(ParseError::new(
+                name,
+                Some(line),
+                Some("timestamp_ms"),
+                "more than 1e9 ms (11 days) into the trace",
+            ));
         }
         last = t;
         let b = (t as f64 / bin) as usize;
@@ -248,28 +346,57 @@ pub fn parse_mahimahi(name: &str, text: &str, opts: &TraceOptions) -> Result<Tra
     }
     let periods = counts
         .iter()
-        .map(|&c| Period { duration: Ms(bin), bandwidth: Kbps(c as f64 * PACKET_BITS / bin), latency: opts.default_latency })
+        .map(|&c| Period {
+            duration: Ms(bin),
+            bandwidth: Kbps(c as f64 * PACKET_BITS / bin),
+            latency: opts.default_latency,
+        })
         .collect();
-    Ok(Trace { name: name.to_owned(), periods })
+    Ok(Trace {
+        name: name.to_owned(),
+        periods,
+    })
 }
 
 /// Our CSV: a header row, then one period a row. Columns: `duration_ms` (or `time_s`, the
 /// start of each period, as in cooked traces), `bandwidth_kbps` (or `bandwidth_mbps`), and
 /// optionally `latency_ms`.
 pub fn parse_csv(name: &str, text: &str, opts: &TraceOptions) -> Result<Trace, ParseError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-    let (_, header) = lines.next().ok_or_else(|| ParseError::new(name, Some(1), None, "empty CSV, expected a header"))?;
-    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| ParseError::new(name, Some(1), None, "empty CSV, expected a header"))?;
+    let cols: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let find = |n: &str| cols.iter().position(|c| c == n);
     let (time_col, by_start) = match (find("duration_ms"), find("time_s")) {
         (Some(c), _) => (c, false),
         (None, Some(c)) => (c, true),
-        (None, None) => return Err(ParseError::new(name, Some(1), Some("duration_ms"), "the header needs `duration_ms` or `time_s`")),
+        (None, None) => {
+            return Err(ParseError::new(
+                name,
+                Some(1),
+                Some("duration_ms"),
+                "the header needs `duration_ms` or `time_s`",
+            ));
+        }
     };
     let (bw_col, bw_scale) = match (find("bandwidth_kbps"), find("bandwidth_mbps")) {
         (Some(c), _) => (c, 1.0),
         (None, Some(c)) => (c, 1000.0),
-        (None, None) => return Err(ParseError::new(name, Some(1), Some("bandwidth_kbps"), "the header needs `bandwidth_kbps` or `bandwidth_mbps`")),
+        (None, None) => {
+            return Err(ParseError::new(
+                name,
+                Some(1),
+                Some("bandwidth_kbps"),
+                "the header needs `bandwidth_kbps` or `bandwidth_mbps`",
+            ));
+        }
     };
     let lat_col = find("latency_ms");
     let mut rows: Vec<(f64, f64, f64, usize)> = Vec::new();
@@ -286,7 +413,12 @@ pub fn parse_csv(name: &str, text: &str, opts: &TraceOptions) -> Result<Trace, P
             && let Some(&(prev, _, _, _)) = rows.last()
             && t <= prev
         {
-            return Err(ParseError::new(name, Some(line), Some("time_s"), format!("time {t} does not increase (previous {prev})")));
+            return Err(ParseError::new(
+                name,
+                Some(line),
+                Some("time_s"),
+                format!("time {t} does not increase (previous {prev})"),
+            ));
         }
         rows.push((t, bw, lat, line));
     }
@@ -302,18 +434,34 @@ pub fn parse_csv(name: &str, text: &str, opts: &TraceOptions) -> Result<Trace, P
         } else {
             Ms(t)
         };
-        periods.push(Period { duration, bandwidth: Kbps(bw), latency: Ms(lat) });
+        periods.push(Period {
+            duration,
+            bandwidth: Kbps(bw),
+            latency: Ms(lat),
+        });
     }
-    Ok(Trace { name: name.to_owned(), periods })
+    Ok(Trace {
+        name: name.to_owned(),
+        periods,
+    })
 }
 
 /// Reads and parses one file; the format is guessed unless given.
-pub fn load(path: &Path, format: Option<TraceFormat>, opts: &TraceOptions) -> Result<Trace, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+pub fn load(
+    path: &Path,
+    format: Option<TraceFormat>,
+    opts: &TraceOptions,
+) -> Result<Trace, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let name = path.display().to_string();
     let format = format.unwrap_or_else(|| detect(&name, &text));
     let mut trace = parse(&name, &text, format, opts)?;
-    trace.name = path.file_name().map_or(name, |n| n.to_string_lossy().into_owned());
+    trace.name = path
+        .file_name()
+        .map_or(name, |n| n.to_string_lossy().into_owned());
     Ok(trace)
 }
 
@@ -328,14 +476,28 @@ pub struct TraceSet {
 
 impl TraceSet {
     /// Lists `path` (sorted, hidden files and READMEs skipped), or takes it as one trace.
-    pub fn open(path: &Path, format: Option<TraceFormat>, options: TraceOptions) -> Result<Self, LoadError> {
-        let io = |source| LoadError::Io { path: path.to_owned(), source };
+    pub fn open(
+        path: &Path,
+        format: Option<TraceFormat>,
+        options: TraceOptions,
+    ) -> Result<Self, LoadError> {
+        let io = |source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let paths = if path.is_dir() {
             let mut v = Vec::new();
             for entry in std::fs::read_dir(path).map_err(io)? {
                 let p = entry.map_err(io)?.path();
-                let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-                if p.is_file() && !name.starts_with('.') && !name.starts_with("readme") && !name.starts_with("license") {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                    .unwrap_or_default();
+                if p.is_file()
+                    && !name.starts_with('.')
+                    && !name.starts_with("readme")
+                    && !name.starts_with("license")
+                {
                     v.push(p);
                 }
             }
@@ -344,7 +506,11 @@ impl TraceSet {
         } else {
             vec![path.to_owned()]
         };
-        Ok(Self { paths, format, options })
+        Ok(Self {
+            paths,
+            format,
+            options,
+        })
     }
 
     /// Loads trace `i`.
@@ -371,15 +537,21 @@ mod tests {
 
     #[test]
     fn sabre_json_parses_and_names_bad_fields() {
-        let t = parse_sabre_json("n.json", r#"[{"duration_ms": 1000, "bandwidth_kbps": 500.5, "latency_ms": 20}]"#).unwrap();
+        let t = parse_sabre_json(
+            "n.json",
+            r#"[{"duration_ms": 1000, "bandwidth_kbps": 500.5, "latency_ms": 20}]"#,
+        )
+        .expect("valid test input");
         assert_eq!(t.periods[0].bandwidth, Kbps(500.5));
         let text = "[\n{\"duration_ms\": 1, \"bandwidth_kbps\": 2, \"latency_ms\": 3},\n{\"duration_ms\": 1, \"bandwidth_kbps\": -2, \"latency_ms\": 3}\n]";
-        let e = parse_sabre_json("n.json", text).unwrap_err();
+        let e = parse_sabre_json("n.json", text).expect_err("must be rejected");
         assert_eq!(e.at.line, Some(3));
         assert_eq!(e.at.field.as_deref(), Some("bandwidth_kbps"));
-        let e = parse_sabre_json("n.json", "[\n{\"duration_ms\": 1, \"latency_ms\": 3}]").unwrap_err();
+        let e = parse_sabre_json("n.json", "[\n{\"duration_ms\": 1, \"latency_ms\": 3}]")
+            .expect_err("must be rejected");
         assert_eq!(e.to_string(), "n.json:2: field `bandwidth_kbps`: missing");
-        let e = parse_sabre_json("n.json", "[\n{\"duration_ms\": 1,,}]").unwrap_err();
+        let e =
+            parse_sabre_json("n.json", "[\n{\"duration_ms\": 1,,}]").expect_err("must be rejected");
         assert_eq!(e.at.line, Some(2));
         assert!(parse_sabre_json("n.json", "{}").is_err());
         assert!(parse("n.json", "[]", TraceFormat::SabreJson, &opts()).is_err());
@@ -387,25 +559,32 @@ mod tests {
 
     #[test]
     fn cooked_traces_hold_each_sample_until_the_next() {
-        let t = parse_cooked("c", "0.0 1.5\n1.0 2.0\n3.0 0.5\n", &opts()).unwrap();
+        let t =
+            parse_cooked("c", "0.0 1.5\n1.0 2.0\n3.0 0.5\n", &opts()).expect("valid test input");
         let d: Vec<f64> = t.periods.iter().map(|p| p.duration.0).collect();
         assert_eq!(d, vec![1000.0, 2000.0, 2000.0]);
         assert_eq!(t.periods[0].bandwidth, Kbps(1500.0));
-        let e = parse_cooked("c", "0 1\n1 x\n", &opts()).unwrap_err();
-        assert_eq!((e.at.line, e.at.field.as_deref()), (Some(2), Some("throughput_mbps")));
-        let e = parse_cooked("c", "0 1\n0 1\n", &opts()).unwrap_err();
+        let e = parse_cooked("c", "0 1\n1 x\n", &opts()).expect_err("must be rejected");
+        assert_eq!(
+            (e.at.line, e.at.field.as_deref()),
+            (Some(2), Some("throughput_mbps"))
+        );
+        let e = parse_cooked("c", "0 1\n0 1\n", &opts()).expect_err("must be rejected");
         assert_eq!(e.at.line, Some(2));
-        let e = parse_cooked("c", "0\n", &opts()).unwrap_err();
+        let e = parse_cooked("c", "0\n", &opts()).expect_err("must be rejected");
         assert_eq!(e.at.field.as_deref(), Some("throughput_mbps"));
     }
 
     #[test]
     fn mahimahi_counts_packets_per_bin() {
-        let o = TraceOptions { mahimahi_bin: Ms(100.0), ..opts() };
-        let t = parse_mahimahi("m", "1\n1\n50\n150\n", &o).unwrap();
+        let o = TraceOptions {
+            mahimahi_bin: Ms(100.0),
+            ..opts()
+        };
+        let t = parse_mahimahi("m", "1\n1\n50\n150\n", &o).expect("valid test input");
         assert_eq!(t.periods.len(), 2);
         assert_eq!(t.periods[0].bandwidth, Kbps(3.0 * 12000.0 / 100.0));
-        let e = parse_mahimahi("m", "5\n4\n", &o).unwrap_err();
+        let e = parse_mahimahi("m", "5\n4\n", &o).expect_err("must be rejected");
         assert_eq!(e.at.line, Some(2));
         assert!(parse_mahimahi("m", "-1\n", &o).is_err());
         assert!(parse_mahimahi("m", "99999999999999\n", &o).is_err());
@@ -413,13 +592,30 @@ mod tests {
 
     #[test]
     fn csv_takes_durations_or_start_times() {
-        let t = parse_csv("x.csv", "duration_ms,bandwidth_kbps,latency_ms\n1000,300,40\n500,100,40\n", &opts()).unwrap();
-        assert_eq!(t.periods[1], Period { duration: Ms(500.0), bandwidth: Kbps(100.0), latency: Ms(40.0) });
-        let t = parse_csv("x.csv", "time_s,bandwidth_mbps\n0,1\n2,3\n", &opts()).unwrap();
+        let t = parse_csv(
+            "x.csv",
+            "duration_ms,bandwidth_kbps,latency_ms\n1000,300,40\n500,100,40\n",
+            &opts(),
+        )
+        .expect("valid test input");
+        assert_eq!(
+            t.periods[1],
+            Period {
+                duration: Ms(500.0),
+                bandwidth: Kbps(100.0),
+                latency: Ms(40.0)
+            }
+        );
+        let t = parse_csv("x.csv", "time_s,bandwidth_mbps\n0,1\n2,3\n", &opts())
+            .expect("valid test input");
         assert_eq!(t.periods[0].duration, Ms(2000.0));
         assert_eq!(t.periods[1].bandwidth, Kbps(3000.0));
-        let e = parse_csv("x.csv", "duration_ms,bandwidth_kbps\n1000,fast\n", &opts()).unwrap_err();
-        assert_eq!(e.to_string(), "x.csv:2: field `bandwidth_kbps`: expected a number, found `fast`");
+        let e = parse_csv("x.csv", "duration_ms,bandwidth_kbps\n1000,fast\n", &opts())
+            .expect_err("must be rejected");
+        assert_eq!(
+            e.to_string(),
+            "x.csv:2: field `bandwidth_kbps`: expected a number, found `fast`"
+        );
         assert!(parse_csv("x.csv", "a,b\n", &opts()).is_err());
     }
 
@@ -428,6 +624,9 @@ mod tests {
         assert_eq!(detect("a.json", ""), TraceFormat::SabreJson);
         assert_eq!(detect("a", "0.0 1.2\n"), TraceFormat::Cooked);
         assert_eq!(detect("a", "12\n13\n"), TraceFormat::Mahimahi);
-        assert_eq!(detect("a", "duration_ms,bandwidth_kbps\n"), TraceFormat::Csv);
+        assert_eq!(
+            detect("a", "duration_ms,bandwidth_kbps\n"),
+            TraceFormat::Csv
+        );
     }
 }

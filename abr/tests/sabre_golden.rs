@@ -40,8 +40,8 @@ fn config(args: &[String]) -> (String, String, SabreConfig) {
                     other => panic!("unsupported rule {other}"),
                 }
             }
-            "-b" => c.max_buffer_s = list(&mut i)[0].parse().unwrap(),
-            "-gp" => c.gamma_p = list(&mut i)[0].parse().unwrap(),
+            "-b" => c.max_buffer_s = list(&mut i)[0].parse().expect("valid test input"),
+            "-gp" => c.gamma_p = list(&mut i)[0].parse().expect("valid test input"),
             "-ao" => c.abr_osc = true,
             "-ab" => c.abr_basic = true,
             "-noibr" => c.no_ibr = true,
@@ -52,13 +52,19 @@ fn config(args: &[String]) -> (String, String, SabreConfig) {
                 }
             }
             "-ws" => {
-                let w = list(&mut i).iter().map(|s| s.parse().unwrap()).collect();
+                let w = list(&mut i)
+                    .iter()
+                    .map(|s| s.parse().expect("valid test input"))
+                    .collect();
                 if let Average::Sliding { windows } = &mut c.average {
                     *windows = w;
                 }
             }
             "-hl" => {
-                let h = list(&mut i).iter().map(|s| s.parse().unwrap()).collect();
+                let h = list(&mut i)
+                    .iter()
+                    .map(|s| s.parse().expect("valid test input"))
+                    .collect();
                 if let Average::Ewma { half_life_s } = &mut c.average {
                     *half_life_s = h;
                 }
@@ -73,29 +79,50 @@ fn config(args: &[String]) -> (String, String, SabreConfig) {
 #[test]
 fn matches_sabre_on_every_golden_case() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let mut files: Vec<_> = std::fs::read_dir(dir.join("golden")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("golden"))
+        .expect("valid test input")
+        .map(|e| e.expect("valid test input").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     assert!(files.len() >= 60, "golden cases missing: {}", files.len());
     let mut failures = Vec::new();
     let mut worst: f64 = 0.0;
     for f in &files {
-        let g: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-        let args: Vec<String> = g["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect();
+        let g: Value = serde_json::from_str(&std::fs::read_to_string(f).expect("valid test input"))
+            .expect("valid test input");
+        let args: Vec<String> = g["args"]
+            .as_array()
+            .expect("valid test input")
+            .iter()
+            .map(|a| a.as_str().expect("valid test input").to_owned())
+            .collect();
         let (net, movie, cfg) = config(&args);
-        let t = trace::load(&dir.join("data").join(&net), None, &Default::default()).unwrap();
-        let m = manifest::load(&dir.join("data").join(&movie)).unwrap();
-        let run = sabre::run(&t, &m.video, &cfg).unwrap();
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let t = trace::load(&dir.join("data").join(&net), None, &Default::default())
+            .expect("valid test input");
+        let m = manifest::load(&dir.join("data").join(&movie)).expect("valid test input");
+        let run = sabre::run(&t, &m.video, &cfg).expect("valid test input");
+        let name = f
+            .file_name()
+            .expect("valid test input")
+            .to_string_lossy()
+            .into_owned();
 
         // Printed metrics: the reference's full-precision counters give the exact values;
         // the printed lines check labels and everything derived from them.
-        let printed: Vec<&str> = g["printed"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).filter(|l| l.contains(": ")).collect();
+        let printed: Vec<&str> = g["printed"]
+            .as_array()
+            .expect("valid test input")
+            .iter()
+            .map(|l| l.as_str().expect("valid test input"))
+            .filter(|l| l.contains(": "))
+            .collect();
         let ours = run.metrics.lines();
         assert_eq!(printed.len(), ours.len(), "{name}: line count");
         for ((label, v), line) in ours.iter().zip(&printed) {
-            let (plabel, pvalue) = line.split_once(": ").unwrap();
+            let (plabel, pvalue) = line.split_once(": ").expect("valid test input");
             assert_eq!(*label, plabel, "{name}");
-            let pv: f64 = pvalue.parse().unwrap();
+            let pv: f64 = pvalue.parse().expect("valid test input");
             // Printed with 6 decimals: agree to that rounding.
             if !close(*v, pv, 5.0001e-7) {
                 failures.push(format!("{name}: {label}: ours {v} printed {pv}"));
@@ -109,15 +136,21 @@ fn matches_sabre_on_every_golden_case() {
             ("rebuffer_time", run.metrics.total_rebuffer * 1000.0),
             ("rebuffer_event_count", run.metrics.total_rebuffer_events),
             ("total_bitrate_change", run.metrics.total_bitrate_change),
-            ("total_log_bitrate_change", run.metrics.total_log_bitrate_change),
-            ("total_reaction_time", run.metrics.total_reaction_time * 1000.0),
+            (
+                "total_log_bitrate_change",
+                run.metrics.total_log_bitrate_change,
+            ),
+            (
+                "total_reaction_time",
+                run.metrics.total_reaction_time * 1000.0,
+            ),
             ("overestimate_average", run.metrics.over_estimate),
             ("goodestimate_average", run.metrics.leq_estimate),
             ("estimate_average", run.metrics.estimate),
             ("startup_time", run.metrics.startup_time),
         ];
         for (k, v) in exact {
-            let r = fin[k].as_f64().unwrap();
+            let r = fin[k].as_f64().expect("valid test input");
             // Times in ms: 1e-6 ms absolute floor for values that are zero up to rounding.
             if !close(v, r, 1e-6) {
                 failures.push(format!("{name}: {k}: ours {v} reference {r}"));
@@ -127,27 +160,57 @@ fn matches_sabre_on_every_golden_case() {
             }
         }
         // Per-download log; the reference reports from segment 1 on (segment 0 is startup).
-        let downloads = g["downloads"].as_array().unwrap();
+        let downloads = g["downloads"].as_array().expect("valid test input");
         let ours = &run.downloads[1..];
         if downloads.len() != ours.len() {
-            failures.push(format!("{name}: {} downloads, reference {}", ours.len(), downloads.len()));
+            failures.push(format!(
+                "{name}: {} downloads, reference {}",
+                ours.len(),
+                downloads.len()
+            ));
         }
         for (d, r) in ours.iter().zip(downloads) {
-            let r = r.as_array().unwrap();
-            let ok = d.index as u64 == r[0].as_u64().unwrap()
-                && d.quality as u64 == r[1].as_u64().unwrap()
-                && close(d.downloaded_bits, r[2].as_f64().unwrap(), 1e-6)
-                && close(d.time_ms, r[3].as_f64().unwrap(), 1e-6)
-                && close(d.time_to_first_bit_ms, r[4].as_f64().unwrap(), 1e-6)
+            let r = r.as_array().expect("valid test input");
+            let ok = d.index as u64 == r[0].as_u64().expect("valid test input")
+                && d.quality as u64 == r[1].as_u64().expect("valid test input")
+                && close(
+                    d.downloaded_bits,
+                    r[2].as_f64().expect("valid test input"),
+                    1e-6,
+                )
+                && close(d.time_ms, r[3].as_f64().expect("valid test input"), 1e-6)
+                && close(
+                    d.time_to_first_bit_ms,
+                    r[4].as_f64().expect("valid test input"),
+                    1e-6,
+                )
                 && d.abandon_to.map(|q| q as u64) == r[5].as_u64()
-                && close(d.buffer_after_ms, r[6].as_f64().unwrap(), 1e-6)
-                && close(d.rebuffer_after_ms, r[7].as_f64().unwrap(), 1e-6);
+                && close(
+                    d.buffer_after_ms,
+                    r[6].as_f64().expect("valid test input"),
+                    1e-6,
+                )
+                && close(
+                    d.rebuffer_after_ms,
+                    r[7].as_f64().expect("valid test input"),
+                    1e-6,
+                );
             if !ok {
-                failures.push(format!("{name}: first differing download: ours {d:?} reference {r:?}"));
+                failures.push(format!(
+                    "{name}: first differing download: ours {d:?} reference {r:?}"
+                ));
                 break;
             }
         }
     }
-    eprintln!("{} cases; worst relative difference of a counter: {worst:e}", files.len());
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "{} cases; worst relative difference of a counter: {worst:e}",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

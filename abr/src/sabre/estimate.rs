@@ -13,7 +13,9 @@ pub enum Average {
 
 impl Default for Average {
     fn default() -> Self {
-        Average::Ewma { half_life_s: vec![3.0, 8.0] }
+        Average::Ewma {
+            half_life_s: vec![3.0, 8.0],
+        }
     }
 }
 
@@ -22,8 +24,19 @@ const MAX_STORE: usize = 20;
 
 #[derive(Debug)]
 pub(crate) enum Estimator {
-    Ewma { half_life: Vec<f64>, latency_half_life: Vec<f64>, tput: Vec<f64>, lat: Vec<f64>, weight_tput: f64, weight_lat: f64 },
-    Sliding { windows: Vec<usize>, tputs: Vec<f64>, lats: Vec<f64> },
+    Ewma {
+        half_life: Vec<f64>,
+        latency_half_life: Vec<f64>,
+        tput: Vec<f64>,
+        lat: Vec<f64>,
+        weight_tput: f64,
+        weight_lat: f64,
+    },
+    Sliding {
+        windows: Vec<usize>,
+        tputs: Vec<f64>,
+        lats: Vec<f64>,
+    },
 }
 
 impl Estimator {
@@ -33,9 +46,20 @@ impl Estimator {
                 let half_life: Vec<f64> = half_life_s.iter().map(|h| h * 1000.0).collect();
                 let latency_half_life = half_life.iter().map(|h| h / segment_time).collect();
                 let n = half_life.len();
-                Estimator::Ewma { half_life, latency_half_life, tput: vec![0.0; n], lat: vec![0.0; n], weight_tput: 0.0, weight_lat: 0.0 }
+                Estimator::Ewma {
+                    half_life,
+                    latency_half_life,
+                    tput: vec![0.0; n],
+                    lat: vec![0.0; n],
+                    weight_tput: 0.0,
+                    weight_lat: 0.0,
+                }
             }
-            Average::Sliding { windows } => Estimator::Sliding { windows: windows.clone(), tputs: Vec::new(), lats: Vec::new() },
+            Average::Sliding { windows } => Estimator::Sliding {
+                windows: windows.clone(),
+                tputs: Vec::new(),
+                lats: Vec::new(),
+            },
         }
     }
 
@@ -43,7 +67,14 @@ impl Estimator {
     /// returns the new (throughput, latency) estimate.
     pub fn push(&mut self, time: f64, tput: f64, lat: f64) -> (f64, f64) {
         match self {
-            Estimator::Ewma { half_life, latency_half_life, tput: t, lat: l, weight_tput, weight_lat } => {
+            Estimator::Ewma {
+                half_life,
+                latency_half_life,
+                tput: t,
+                lat: l,
+                weight_tput,
+                weight_lat,
+            } => {
                 for i in 0..half_life.len() {
                     let alpha = 0.5f64.powf(time / half_life[i]);
                     t[i] = alpha * t[i] + (1.0 - alpha) * tput;
@@ -65,7 +96,11 @@ impl Estimator {
                 }
                 est.unwrap_or((tput, lat))
             }
-            Estimator::Sliding { windows, tputs, lats } => {
+            Estimator::Sliding {
+                windows,
+                tputs,
+                lats,
+            } => {
                 tputs.push(tput);
                 lats.push(lat);
                 if tputs.len() > MAX_STORE {

@@ -12,7 +12,9 @@ mod estimate;
 mod network;
 mod player;
 mod reaction;
-mod rules;
+// The rules index several parallel arrays per rung, as the papers' formulas do.
+#[allow(clippy::needless_range_loop)]
+pub(crate) mod rules;
 
 pub use estimate::Average;
 pub use network::Progress;
@@ -114,20 +116,35 @@ impl SabreMetrics {
         vec![
             ("buffer size", self.buffer_size),
             ("total played utility", self.total_played_utility),
-            ("time average played utility", self.time_average_played_utility),
+            (
+                "time average played utility",
+                self.time_average_played_utility,
+            ),
             ("total played bitrate", self.total_played_bitrate),
-            ("time average played bitrate", self.time_average_played_bitrate),
+            (
+                "time average played bitrate",
+                self.time_average_played_bitrate,
+            ),
             ("total play time", self.total_play_time),
             ("total play time chunks", self.total_play_time_chunks),
             ("total rebuffer", self.total_rebuffer),
             ("rebuffer ratio", self.rebuffer_ratio),
             ("time average rebuffer", self.time_average_rebuffer),
             ("total rebuffer events", self.total_rebuffer_events),
-            ("time average rebuffer events", self.time_average_rebuffer_events),
+            (
+                "time average rebuffer events",
+                self.time_average_rebuffer_events,
+            ),
             ("total bitrate change", self.total_bitrate_change),
-            ("time average bitrate change", self.time_average_bitrate_change),
+            (
+                "time average bitrate change",
+                self.time_average_bitrate_change,
+            ),
             ("total log bitrate change", self.total_log_bitrate_change),
-            ("time average log bitrate change", self.time_average_log_bitrate_change),
+            (
+                "time average log bitrate change",
+                self.time_average_log_bitrate_change,
+            ),
             ("time average score", self.time_average_score),
             ("over estimate count", self.over_estimate_count),
             ("over estimate", self.over_estimate),
@@ -185,12 +202,21 @@ pub fn run(trace: &Trace, video: &Track, cfg: &SabreConfig) -> Result<SabreRun, 
 }
 
 /// As [`run`], without keeping the per-download log (for benchmarks and large comparisons).
-pub fn run_metrics(trace: &Trace, video: &Track, cfg: &SabreConfig) -> Result<SabreMetrics, SimError> {
+pub fn run_metrics(
+    trace: &Trace,
+    video: &Track,
+    cfg: &SabreConfig,
+) -> Result<SabreMetrics, SimError> {
     run_inner(trace, video, cfg, false).map(|r| r.metrics)
 }
 
 fn validate(trace: &Trace, cfg: &SabreConfig) -> Result<Vec<NetPeriod>, SimError> {
-    let setting = |name, message: &str| Err(SimError::Setting { name, message: message.to_owned() });
+    let setting = |name, message: &str| {
+        Err(SimError::Setting {
+            name,
+            message: message.to_owned(),
+        })
+    };
     if !(cfg.max_buffer_s > 0.0 && cfg.max_buffer_s.is_finite()) {
         return setting("max_buffer_s", "must be a positive number of seconds");
     }
@@ -198,7 +224,9 @@ fn validate(trace: &Trace, cfg: &SabreConfig) -> Result<Vec<NetPeriod>, SimError
         return setting("network_multiplier", "must be > 0");
     }
     match &cfg.average {
-        Average::Ewma { half_life_s } if half_life_s.is_empty() || half_life_s.iter().any(|h| !(*h > 0.0)) => {
+        Average::Ewma { half_life_s }
+            if half_life_s.is_empty() || half_life_s.iter().any(|h| !(*h > 0.0)) =>
+        {
             return setting("half_life_s", "needs one or more half-lives > 0");
         }
         Average::Sliding { windows } if windows.is_empty() || windows.contains(&0) => {
@@ -209,16 +237,28 @@ fn validate(trace: &Trace, cfg: &SabreConfig) -> Result<Vec<NetPeriod>, SimError
     let periods: Vec<NetPeriod> = trace
         .periods
         .iter()
-        .map(|p| NetPeriod { duration: p.duration.0, bandwidth: p.bandwidth.0 * cfg.network_multiplier, latency: p.latency.0 })
+        .map(|p| NetPeriod {
+            duration: p.duration.0,
+            bandwidth: p.bandwidth.0 * cfg.network_multiplier,
+            latency: p.latency.0,
+        })
         .collect();
     // A trace that can never deliver a bit would loop forever in the reference.
-    if !periods.iter().any(|p| p.duration > 0.0 && p.bandwidth > 0.0) {
+    if !periods
+        .iter()
+        .any(|p| p.duration > 0.0 && p.bandwidth > 0.0)
+    {
         return Err(SimError::DeadTrace(trace.name.clone()));
     }
     Ok(periods)
 }
 
-fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) -> Result<SabreRun, SimError> {
+fn run_inner(
+    trace: &Trace,
+    video: &Track,
+    cfg: &SabreConfig,
+    keep_log: bool,
+) -> Result<SabreRun, SimError> {
     let periods = validate(trace, cfg)?;
     let seg = video.segment_duration.0;
     let bitrates: Vec<f64> = video.bitrates.iter().map(|b| b.0).collect();
@@ -226,7 +266,13 @@ fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) ->
     let utilities: Vec<f64> = bitrates.iter().map(|b| b.ln() + offset).collect();
     let n = video.segments();
     let buffer_size = cfg.max_buffer_s * 1000.0;
-    let rc = RuleConfig { buffer_size, gp: cfg.gamma_p, abr_osc: cfg.abr_osc, abr_basic: cfg.abr_basic, no_ibr: cfg.no_ibr };
+    let rc = RuleConfig {
+        buffer_size,
+        gp: cfg.gamma_p,
+        abr_osc: cfg.abr_osc,
+        abr_basic: cfg.abr_basic,
+        no_ibr: cfg.no_ibr,
+    };
     let mut rule = match cfg.rule {
         SabreRule::Bola => Rule::Bola(Bola::new(&rc, seg, &bitrates)),
         SabreRule::Bolae => Rule::BolaE(BolaE::new(&rc, seg, &bitrates)),
@@ -254,15 +300,28 @@ fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) ->
     };
 
     // Segment 0 at the lowest rung, never abandoned; its time is startup, not rebuffering.
-    let first = net.download(video.size(0, 0).0, 0, 0, 0.0, None, &mut react, &player.contents);
+    let first = net.download(
+        video.size(0, 0).0,
+        0,
+        0,
+        0.0,
+        None,
+        &mut react,
+        &player.contents,
+    );
     let download_time = first.time - first.time_to_first_bit;
     let startup_time = download_time;
     player.contents.push_back(first.quality);
-    let (mut throughput, mut latency) = est.push(download_time, first.size / download_time, first.time_to_first_bit);
+    let (mut throughput, mut latency) = est.push(
+        download_time,
+        first.size / download_time,
+        first.time_to_first_bit,
+    );
     player.play_time += first.time;
     record(&first, &player);
 
-    let (mut over_n, mut over_avg, mut good_n, mut good_avg, mut est_avg) = (0u64, 0.0, 0u64, 0.0, 0.0);
+    let (mut over_n, mut over_avg, mut good_n, mut good_avg, mut est_avg) =
+        (0u64, 0.0, 0u64, 0.0, 0.0);
     let mut next = 1;
     while next < n {
         let full_delay = player.level() + seg - buffer_size;
@@ -271,7 +330,14 @@ fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) ->
             net.delay(full_delay, &mut react, &player.contents);
             rule.report_delay(full_delay);
         }
-        let ctx = |level| Ctx { segment_time: seg, bitrates: &bitrates, segments: n, buffer_level: level, throughput, latency };
+        let ctx = |level| Ctx {
+            segment_time: seg,
+            bitrates: &bitrates,
+            segments: n,
+            buffer_level: level,
+            throughput,
+            latency,
+        };
         let (quality, delay) = rule.quality_delay(next, &ctx(player.level()));
         let size = video.size(next, quality).0;
         if delay > 0.0 {
@@ -280,10 +346,26 @@ fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) ->
         }
         let x = ctx(player.level());
         let p = if cfg.no_abandon {
-            net.download(size, next, quality, x.buffer_level, None, &mut react, &player.contents)
+            net.download(
+                size,
+                next,
+                quality,
+                x.buffer_level,
+                None,
+                &mut react,
+                &player.contents,
+            )
         } else {
             let mut check = |p: &Progress, level: f64| rule.check_abandon(p, level, &x);
-            net.download(size, next, quality, x.buffer_level, Some(&mut check), &mut react, &player.contents)
+            net.download(
+                size,
+                next,
+                quality,
+                x.buffer_level,
+                Some(&mut check),
+                &mut react,
+                &player.contents,
+            )
         };
         player.deplete(p.time, &mut react);
         if p.abandon_to.is_none() {
@@ -327,15 +409,21 @@ fn run_inner(trace: &Trace, video: &Track, cfg: &SabreConfig, keep_log: bool) ->
         time_average_bitrate_change: player.bitrate_change * to_avg,
         total_log_bitrate_change: player.log_bitrate_change,
         time_average_log_bitrate_change: player.log_bitrate_change * to_avg,
-        time_average_score: to_avg * (player.played_utility - cfg.gamma_p * player.rebuffer_time / seg),
+        time_average_score: to_avg
+            * (player.played_utility - cfg.gamma_p * player.rebuffer_time / seg),
         over_estimate_count: over_n as f64,
         over_estimate: over_avg,
         leq_estimate_count: good_n as f64,
         leq_estimate: good_avg,
         estimate: est_avg,
-        rampup_time: player.rampup_time.map_or(n as f64 * seg / 1000.0, |t| t / 1000.0),
+        rampup_time: player
+            .rampup_time
+            .map_or(n as f64 * seg / 1000.0, |t| t / 1000.0),
         total_reaction_time: react.total_reaction_time / 1000.0,
         startup_time,
     };
-    Ok(SabreRun { metrics: m, downloads: log })
+    Ok(SabreRun {
+        metrics: m,
+        downloads: log,
+    })
 }

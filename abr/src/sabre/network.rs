@@ -33,6 +33,9 @@ pub struct Progress {
     pub abandon_to: Option<usize>,
 }
 
+/// Asked between progress steps: abandon to which rung, given progress and buffer level?
+pub(crate) type AbandonCheck<'c> = &'c mut dyn FnMut(&Progress, f64) -> Option<usize>;
+
 #[derive(Debug)]
 pub(crate) struct Network<'a> {
     trace: &'a [NetPeriod],
@@ -42,7 +45,11 @@ pub(crate) struct Network<'a> {
 
 impl<'a> Network<'a> {
     pub fn new(trace: &'a [NetPeriod], r: &mut Reaction<'_>, buffer: &VecDeque<usize>) -> Self {
-        let mut n = Self { trace, index: trace.len() - 1, time_to_next: 0.0 };
+        let mut n = Self {
+            trace,
+            index: trace.len() - 1,
+            time_to_next: 0.0,
+        };
         n.next_period(r, buffer);
         n
     }
@@ -57,7 +64,12 @@ impl<'a> Network<'a> {
         r.network_period(p, buffer);
     }
 
-    fn latency_delay(&mut self, mut units: f64, r: &mut Reaction<'_>, buffer: &VecDeque<usize>) -> f64 {
+    fn latency_delay(
+        &mut self,
+        mut units: f64,
+        r: &mut Reaction<'_>,
+        buffer: &VecDeque<usize>,
+    ) -> f64 {
         let mut total = 0.0;
         while units > 0.0 {
             let latency = self.trace[self.index].latency;
@@ -112,7 +124,11 @@ impl<'a> Network<'a> {
             let bw = self.trace[self.index].bandwidth;
             let (bits, time);
             if bw > 0.0 {
-                let min_bits = if min_time * bw > min_size { min_time * bw } else { min_size };
+                let min_bits = if min_time * bw > min_size {
+                    min_time * bw
+                } else {
+                    min_size
+                };
                 let bits_to_next = self.time_to_next * bw;
                 if size <= min_bits && size <= bits_to_next {
                     bits = size;
@@ -173,11 +189,19 @@ impl<'a> Network<'a> {
         index: usize,
         quality: usize,
         buffer_level: f64,
-        check: Option<&mut dyn FnMut(&Progress, f64) -> Option<usize>>,
+        check: Option<AbandonCheck<'_>>,
         r: &mut Reaction<'_>,
         buffer: &VecDeque<usize>,
     ) -> Progress {
-        let mut p = Progress { index, quality, size, downloaded: 0.0, time: 0.0, time_to_first_bit: 0.0, abandon_to: None };
+        let mut p = Progress {
+            index,
+            quality,
+            size,
+            downloaded: 0.0,
+            time: 0.0,
+            time_to_first_bit: 0.0,
+            abandon_to: None,
+        };
         if size <= 0.0 {
             p.size = 0.0;
             return p;
@@ -195,7 +219,8 @@ impl<'a> Network<'a> {
         let mut min_time = MIN_PROGRESS_MS - p.time;
         let mut min_size = MIN_PROGRESS_BITS;
         while p.downloaded < size && p.abandon_to.is_none() {
-            let (bits, time) = self.minimal_transfer(size - p.downloaded, min_size, min_time, r, buffer);
+            let (bits, time) =
+                self.minimal_transfer(size - p.downloaded, min_size, min_time, r, buffer);
             p.time += time;
             p.downloaded += bits;
             if p.downloaded < size {

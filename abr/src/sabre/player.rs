@@ -26,7 +26,12 @@ pub(crate) struct Player<'a> {
 }
 
 impl<'a> Player<'a> {
-    pub fn new(segment_time: f64, bitrates: &'a [f64], utilities: &'a [f64], rampup_threshold: Option<usize>) -> Self {
+    pub fn new(
+        segment_time: f64,
+        bitrates: &'a [f64],
+        utilities: &'a [f64],
+        rampup_threshold: Option<usize>,
+    ) -> Self {
         Self {
             segment_time,
             bitrates,
@@ -70,14 +75,17 @@ impl<'a> Player<'a> {
             self.fcc = 0.0;
         }
         while time > 0.0 {
-            let Some(&quality) = self.contents.front() else { break };
+            let Some(&quality) = self.contents.front() else {
+                break;
+            };
             self.played_utility += self.utilities[quality];
             self.played_bitrate += self.bitrates[quality];
             if let Some(last) = self.last_played
                 && quality != last
             {
                 self.bitrate_change += (self.bitrates[quality] - self.bitrates[last]).abs();
-                self.log_bitrate_change += (self.bitrates[quality] / self.bitrates[last]).ln().abs();
+                self.log_bitrate_change +=
+                    (self.bitrates[quality] / self.bitrates[last]).ln().abs();
             }
             self.last_played = Some(quality);
             if self.rampup_time.is_none() {

@@ -74,7 +74,11 @@ impl<'a> Reaction<'a> {
         {
             return;
         }
-        self.pending.push_back(Pending { time: now, quality, end: None });
+        self.pending.push_back(Pending {
+            time: now,
+            quality,
+            end: None,
+        });
     }
 
     /// Counts the pending increases older than the maximum buffer.
@@ -89,7 +93,11 @@ impl<'a> Reaction<'a> {
                 None => self.max_buffer,
                 Some(end) => {
                     let r = end - p.time;
-                    if r < self.max_buffer { r } else { self.max_buffer }
+                    if r < self.max_buffer {
+                        r
+                    } else {
+                        self.max_buffer
+                    }
                 }
             };
         }

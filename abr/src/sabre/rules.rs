@@ -74,7 +74,15 @@ impl Bola {
         let utilities: Vec<f64> = bitrates.iter().map(|b| b.ln() + offset).collect();
         let top = utilities[utilities.len() - 1];
         let vp = (c.buffer_size - segment_time) / (top + c.gp);
-        Self { utilities, gp: c.gp, buffer_size: c.buffer_size, osc: c.abr_osc, basic: c.abr_basic, vp, last_quality: 0 }
+        Self {
+            utilities,
+            gp: c.gp,
+            buffer_size: c.buffer_size,
+            osc: c.abr_osc,
+            basic: c.abr_basic,
+            vp,
+            last_quality: 0,
+        }
     }
 
     pub fn quality_delay(&mut self, segment: usize, x: &Ctx<'_>) -> (usize, f64) {
@@ -82,10 +90,21 @@ impl Bola {
             // Near the end of the video, act as if the buffer were smaller.
             let t = segment.min(x.segments - segment) as f64 / 2.0;
             let t = if 3.0 > t { 3.0 } else { t } * x.segment_time;
-            let buffer_size = if t < self.buffer_size { t } else { self.buffer_size };
-            self.vp = (buffer_size - x.segment_time) / (self.utilities[self.utilities.len() - 1] + self.gp);
+            let buffer_size = if t < self.buffer_size {
+                t
+            } else {
+                self.buffer_size
+            };
+            self.vp = (buffer_size - x.segment_time)
+                / (self.utilities[self.utilities.len() - 1] + self.gp);
         }
-        let mut quality = best_by_score(x.bitrates, &self.utilities, self.vp, self.gp, x.buffer_level);
+        let mut quality = best_by_score(
+            x.bitrates,
+            &self.utilities,
+            self.vp,
+            self.gp,
+            x.buffer_level,
+        );
         let mut delay = 0.0;
         if quality > self.last_quality {
             let quality_t = x.quality_from_throughput(x.throughput);
@@ -170,7 +189,17 @@ impl BolaE {
             let gp = (top - 1.0) / (b / MINIMUM_BUFFER - 1.0);
             (gp, MINIMUM_BUFFER / gp)
         };
-        Self { utilities, gp, vp, osc: c.abr_osc, no_ibr: c.no_ibr, steady: false, placeholder: 0.0, last_quality: 0, ibr_safety: 0.0 }
+        Self {
+            utilities,
+            gp,
+            vp,
+            osc: c.abr_osc,
+            no_ibr: c.no_ibr,
+            steady: false,
+            placeholder: 0.0,
+            last_quality: 0,
+            ibr_safety: 0.0,
+        }
     }
 
     fn min_buffer_for(&self, quality: usize, bitrates: &[f64]) -> f64 {
@@ -204,7 +233,13 @@ impl BolaE {
             self.placeholder = if ph > 0.0 { ph } else { 0.0 };
             return (quality, 0.0);
         }
-        let mut quality = best_by_score(x.bitrates, &self.utilities, self.vp, self.gp, level + self.placeholder);
+        let mut quality = best_by_score(
+            x.bitrates,
+            &self.utilities,
+            self.vp,
+            self.gp,
+            level + self.placeholder,
+        );
         let quality_t = x.quality_from_throughput(x.throughput);
         if quality > self.last_quality && quality > quality_t {
             quality = self.last_quality.max(quality_t);
@@ -234,16 +269,14 @@ impl BolaE {
             if LOW_BUFFER_SAFETY > self.ibr_safety {
                 self.ibr_safety = LOW_BUFFER_SAFETY;
             }
-            for q in 0..quality {
-                if x.bitrates[q + 1] * x.segment_time > safe_size {
-                    quality = q;
-                    delay = 0.0;
-                    let max_ph = self.min_buffer_for(quality, x.bitrates) - level;
-                    let max_ph = if max_ph > 0.0 { max_ph } else { 0.0 };
-                    if max_ph < self.placeholder {
-                        self.placeholder = max_ph;
-                    }
-                    break;
+            if let Some(q) = (0..quality).find(|&q| x.bitrates[q + 1] * x.segment_time > safe_size)
+            {
+                quality = q;
+                delay = 0.0;
+                let max_ph = self.min_buffer_for(quality, x.bitrates) - level;
+                let max_ph = if max_ph > 0.0 { max_ph } else { 0.0 };
+                if max_ph < self.placeholder {
+                    self.placeholder = max_ph;
                 }
             }
         }
@@ -272,7 +305,11 @@ impl BolaE {
                 }
             }
             Some(to) => {
-                let want = if to > 0 { self.min_buffer_for(to, x.bitrates) } else { MINIMUM_BUFFER };
+                let want = if to > 0 {
+                    self.min_buffer_for(to, x.bitrates)
+                } else {
+                    MINIMUM_BUFFER
+                };
                 let max_ph = want - level;
                 let max_ph = if max_ph > 0.0 { max_ph } else { 0.0 };
                 if max_ph < self.placeholder {
@@ -322,7 +359,10 @@ pub(crate) struct ThroughputRule {
 
 impl ThroughputRule {
     pub fn new(c: &RuleConfig) -> Self {
-        Self { ibr_safety: LOW_BUFFER_SAFETY_INIT, no_ibr: c.no_ibr }
+        Self {
+            ibr_safety: LOW_BUFFER_SAFETY_INIT,
+            no_ibr: c.no_ibr,
+        }
     }
 
     pub fn quality_delay(&mut self, x: &Ctx<'_>) -> (usize, f64) {
@@ -374,7 +414,11 @@ pub(crate) struct Dynamic {
 
 impl Dynamic {
     pub fn new(c: &RuleConfig, segment_time: f64, bitrates: &[f64]) -> Self {
-        Self { bola: Bola::new(c, segment_time, bitrates), tput: ThroughputRule::new(c), is_bola: false }
+        Self {
+            bola: Bola::new(c, segment_time, bitrates),
+            tput: ThroughputRule::new(c),
+            is_bola: false,
+        }
     }
 
     pub fn quality_delay(&mut self, segment: usize, x: &Ctx<'_>) -> (usize, f64) {

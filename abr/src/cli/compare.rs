@@ -1,0 +1,331 @@
+//! `abr-sim compare`: trace sets x rules, in parallel.
+
+use super::{Inputs, Player};
+use abr_sim::metrics::{SessionMetrics, field, numeric_fields};
+use abr_sim::optimum::optimum;
+use abr_sim::sim::run_named;
+use abr_sim::stats::{Difference, Summary, bootstrap_difference, summary};
+use abr_sim::trace::TraceSet;
+use abr_sim::units::Ms;
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Trace set: a directory (every file in it) or one file. Repeat for several sets.
+    #[arg(long, short, required = true)]
+    pub traces: Vec<PathBuf>,
+    /// Rules to run on every trace.
+    #[arg(
+        long,
+        short,
+        value_delimiter = ',',
+        default_value = "throughput,bba,bola,bolae,dynamic,mpc,bola+indep,joint"
+    )]
+    pub algos: Vec<String>,
+    /// The rule differences are reported against.
+    #[arg(long, default_value = "bola")]
+    pub baseline: String,
+    /// The rule compared with the baseline.
+    #[arg(long, default_value = "joint")]
+    pub candidate: String,
+    /// Also run the offline optimum (DP) and report joint_score as % of it.
+    #[arg(long)]
+    pub optimum: bool,
+    /// Use at most this many traces per set.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Bootstrap resamples for confidence intervals.
+    #[arg(long, default_value_t = 2000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write every session's metrics as CSV.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write sessions and summaries as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the summary tables as Markdown.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub inputs: Inputs,
+    #[command(flatten)]
+    pub player: Player,
+}
+
+/// Metrics the table and the difference report show.
+const TABLE: [&str; 7] = [
+    "video_bitrate_kbps",
+    "audio_bitrate_kbps",
+    "rebuffer_count",
+    "rebuffer_s",
+    "audio_switches",
+    "video_below_audio_s",
+    "joint_score",
+];
+const DIFFS: [&str; 6] = [
+    "joint_score",
+    "rebuffer_s",
+    "rebuffer_count",
+    "audio_bitrate_kbps",
+    "video_bitrate_kbps",
+    "video_below_audio_s",
+];
+
+#[derive(Debug, Serialize)]
+struct SetReport {
+    set: String,
+    traces: usize,
+    summaries: Vec<(String, Vec<(String, Summary)>)>,
+    optimum_mean: Option<f64>,
+    percent_of_optimum: Vec<(String, f64)>,
+    differences: Vec<(String, Difference)>,
+    baseline: String,
+    candidate: String,
+}
+
+pub fn main(a: CompareArgs) -> anyhow::Result<()> {
+    if let Some(j) = a.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(j)
+            .build_global()
+            .context("starting worker threads")?;
+    }
+    let manifest = a.inputs.manifest()?;
+    let cfg = a.player.config();
+    // Fail early on unknown names rather than after hours.
+    for n in &a.algos {
+        abr_sim::algo::by_name(n, &manifest.video, manifest.audio.as_ref(), cfg.max_buffer)?;
+    }
+    for n in [&a.baseline, &a.candidate] {
+        anyhow::ensure!(
+            a.algos.contains(n),
+            "--baseline/--candidate `{n}` must be one of --algos"
+        );
+    }
+    let mut csv = match &a.csv {
+        Some(p) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            );
+            let names: Vec<&str> = numeric_fields().iter().map(|f| f.0).collect();
+            writeln!(
+                f,
+                "set,trace,algorithm,{},optimum_joint_score",
+                names.join(",")
+            )?;
+            Some(f)
+        }
+        None => None,
+    };
+    let mut reports = Vec::new();
+    let mut all_sessions: Vec<SessionMetrics> = Vec::new();
+    let mut markdown = String::new();
+    for dir in &a.traces {
+        let mut set = TraceSet::open(dir, a.inputs.trace_format, a.inputs.trace_options())?;
+        if let Some(l) = a.limit {
+            set.paths.truncate(l);
+        }
+        let set_name = dir.file_name().map_or(dir.display().to_string(), |n| {
+            n.to_string_lossy().into_owned()
+        });
+        let jobs = set.len() * (a.algos.len() + usize::from(a.optimum));
+        let bar = if a.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(jobs as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:40}] {pos}/{len} sessions {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(set_name.clone());
+        let started = std::time::Instant::now();
+        type Row = (Vec<SessionMetrics>, Option<f64>);
+        let rows: Vec<anyhow::Result<Row>> = (0..set.len())
+            .into_par_iter()
+            .map(|i| {
+                let t = set.get(i)?;
+                let mut ms = Vec::with_capacity(a.algos.len());
+                for n in &a.algos {
+                    ms.push(
+                        run_named(&t, &manifest, n, &cfg, None)
+                            .with_context(|| format!("{} with {n}", t.name))?,
+                    );
+                    bar.inc(1);
+                }
+                let opt = if a.optimum {
+                    let o = optimum(&t, &manifest, cfg.max_buffer, cfg.trace_end, Ms(100.0))?;
+                    bar.inc(1);
+                    Some(o.joint_score)
+                } else {
+                    None
+                };
+                Ok((ms, opt))
+            })
+            .collect();
+        bar.finish_and_clear();
+        let elapsed = started.elapsed().as_secs_f64();
+        let rows: Vec<Row> = rows.into_iter().collect::<anyhow::Result<_>>()?;
+        eprintln!(
+            "{set_name}: {} traces x {} rules in {elapsed:.2} s",
+            rows.len(),
+            a.algos.len()
+        );
+        if let Some(f) = csv.as_mut() {
+            for (ms, opt) in &rows {
+                for m in ms {
+                    let vals: Vec<String> = numeric_fields()
+                        .iter()
+                        .map(|(_, g)| format!("{}", g(m)))
+                        .collect();
+                    writeln!(
+                        f,
+                        "{set_name},{},{},{},{}",
+                        m.trace.replace(',', ";"),
+                        m.algorithm,
+                        vals.join(","),
+                        opt.map_or(String::new(), |o| o.to_string())
+                    )?;
+                }
+            }
+        }
+        let col = |algo: usize, metric: &str| -> Vec<f64> {
+            let g = field(metric).unwrap_or(|_| f64::NAN);
+            rows.iter().map(|(ms, _)| g(&ms[algo])).collect()
+        };
+        let idx = |n: &str| a.algos.iter().position(|x| x == n).unwrap_or(0);
+        let summaries: Vec<(String, Vec<(String, Summary)>)> = a
+            .algos
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (
+                    n.clone(),
+                    TABLE
+                        .iter()
+                        .map(|m| (m.to_string(), summary(&col(i, m))))
+                        .collect(),
+                )
+            })
+            .collect();
+        let opt_mean = a
+            .optimum
+            .then(|| rows.iter().filter_map(|r| r.1).sum::<f64>() / rows.len().max(1) as f64);
+        let percent: Vec<(String, f64)> = match opt_mean {
+            Some(o) => a
+                .algos
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), 100.0 * summary(&col(i, "joint_score")).mean / o))
+                .collect(),
+            None => Vec::new(),
+        };
+        let (bi, ci) = (idx(&a.baseline), idx(&a.candidate));
+        let differences: Vec<(String, Difference)> = DIFFS
+            .iter()
+            .map(|m| {
+                (
+                    m.to_string(),
+                    bootstrap_difference(&col(ci, m), &col(bi, m), a.bootstrap, 0.95, a.seed),
+                )
+            })
+            .collect();
+        let md = table(
+            &set_name,
+            rows.len(),
+            &summaries,
+            &percent,
+            &differences,
+            &a.candidate,
+            &a.baseline,
+        );
+        print!("{md}");
+        markdown.push_str(&md);
+        reports.push(SetReport {
+            set: set_name,
+            traces: rows.len(),
+            summaries,
+            optimum_mean: opt_mean,
+            percent_of_optimum: percent,
+            differences,
+            baseline: a.baseline.clone(),
+            candidate: a.candidate.clone(),
+        });
+        if a.json.is_some() {
+            all_sessions.extend(rows.into_iter().flat_map(|r| r.0));
+        }
+    }
+    if let Some(mut f) = csv {
+        f.flush()?;
+    }
+    if let Some(p) = &a.json {
+        let v = serde_json::json!({ "sets": reports, "sessions": all_sessions });
+        std::fs::write(p, serde_json::to_string(&v)?)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &a.markdown {
+        std::fs::write(p, markdown).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn table(
+    set: &str,
+    n: usize,
+    summaries: &[(String, Vec<(String, Summary)>)],
+    percent: &[(String, f64)],
+    diffs: &[(String, Difference)],
+    candidate: &str,
+    baseline: &str,
+) -> String {
+    let mut s = format!("\n### {set} ({n} traces): means (p10 / p90)\n\n| rule |");
+    for m in TABLE {
+        s.push_str(&format!(" {m} |"));
+    }
+    if !percent.is_empty() {
+        s.push_str(" % of optimum |");
+    }
+    s.push_str("\n|---|");
+    for _ in 0..TABLE.len() + usize::from(!percent.is_empty()) {
+        s.push_str("---:|");
+    }
+    s.push('\n');
+    for (i, (name, cols)) in summaries.iter().enumerate() {
+        s.push_str(&format!("| {name} |"));
+        for (_, sm) in cols {
+            s.push_str(&format!(
+                " {:.3} ({:.2} / {:.2}) |",
+                sm.mean, sm.p10, sm.p90
+            ));
+        }
+        if let Some((_, p)) = percent.get(i) {
+            s.push_str(&format!(" {p:.1} |"));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!("\n{candidate} minus {baseline}, mean paired difference [95% bootstrap CI]:\n\n| metric | difference | CI low | CI high |\n|---|---:|---:|---:|\n"));
+    for (m, d) in diffs {
+        s.push_str(&format!(
+            "| {m} | {:.4} | {:.4} | {:.4} |\n",
+            d.mean, d.low, d.high
+        ));
+    }
+    s
+}

@@ -1,0 +1,653 @@
+//! The general player/network model: separate audio and video buffers fed over one
+//! bottleneck link, driven by a simulated clock from event to event.
+//!
+//! Events are: a request's latency ends, a download completes, the trace changes, a buffer
+//! runs dry, a full buffer gets room again, an abandonment check is due, playback reaches the
+//! end. Between events everything is linear, so the session advances exactly to the next one.
+//!
+//! - Requests are *sequential* (one at a time; the track with the lower buffer goes first,
+//!   video first of all) or *parallel* (one per track; transferring requests share the
+//!   bandwidth equally). Each request waits one latency of the period it starts in before its
+//!   first bit.
+//! - A track requests only while its buffer has room for one more segment below the maximum.
+//! - Playback starts once every track holds `startup` of content (or all of what is left),
+//!   stalls when either buffer runs dry (recording which), and resumes by the same test.
+//! - The estimator sees one sample per download: bits over the link time the download had,
+//!   with time shared by `k` transfers counting `1/k` (what the client can measure as the sum
+//!   over its own connections).
+
+mod estimate;
+pub mod link;
+
+pub use estimate::Estimator;
+pub use link::TraceEnd;
+
+use crate::algo::{Abr, Done, InFlight, View};
+use crate::error::SimError;
+use crate::manifest::{Kind, Manifest, Track};
+use crate::metrics::{AUDIO_WEIGHT, JOINT_REBUFFER_PENALTY, SABRE_GAMMA_P, SessionMetrics};
+use crate::trace::Trace;
+use crate::units::{Bits, Kbps, Ms};
+use link::Link;
+use serde::Serialize;
+
+/// Sequential or parallel audio and video requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Requests {
+    #[default]
+    Sequential,
+    Parallel,
+}
+
+/// Player and network settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SimConfig {
+    pub max_buffer: Ms,
+    /// Content each buffer must hold before playback starts or resumes.
+    pub startup: Ms,
+    pub requests: Requests,
+    pub trace_end: TraceEnd,
+    /// Ask the rule about abandoning at this interval during transfers; `None` disables it.
+    pub abandon_every: Option<Ms>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            max_buffer: Ms(25000.0),
+            startup: Ms(2000.0),
+            requests: Requests::Sequential,
+            trace_end: TraceEnd::Loop,
+            abandon_every: Some(Ms(250.0)),
+        }
+    }
+}
+
+/// One download in the per-segment log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentRecord {
+    pub kind: Kind,
+    pub segment: usize,
+    pub rung: usize,
+    pub bitrate_kbps: f64,
+    pub size_bits: f64,
+    pub requested_ms: f64,
+    pub done_ms: f64,
+    pub abandoned: bool,
+    pub video_buffer_ms: f64,
+    pub audio_buffer_ms: f64,
+    pub estimate_kbps: f64,
+}
+
+/// A point of the time series that plots draw.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Sample {
+    pub t_ms: f64,
+    pub bandwidth_kbps: f64,
+    pub video_buffer_ms: f64,
+    pub audio_buffer_ms: f64,
+    pub video_kbps: f64,
+    pub audio_kbps: f64,
+    pub stalled: bool,
+}
+
+/// What a logged session keeps besides its metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SessionLog {
+    pub segments: Vec<SegmentRecord>,
+    pub samples: Vec<Sample>,
+}
+
+const EPS: f64 = 1e-9;
+/// A guard against rules or traces that would never finish.
+const MAX_EVENTS: u64 = 50_000_000;
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    segment: usize,
+    rung: usize,
+    size: Bits,
+    received: Bits,
+    latency: Ms,
+    latency_left: Ms,
+    started: Ms,
+    link_time: Ms,
+    next_check: Ms,
+}
+
+#[derive(Debug)]
+struct TrackState<'a> {
+    track: &'a Track,
+    kind: Kind,
+    needed: usize,
+    next: usize,
+    /// Content time downloaded so far.
+    buffered: Ms,
+    req: Option<Request>,
+    last: Option<usize>,
+    /// Rung of each downloaded segment, for playback accounting.
+    played_rungs: Vec<usize>,
+}
+
+impl TrackState<'_> {
+    fn complete(&self) -> bool {
+        self.next >= self.needed && self.req.is_none()
+    }
+}
+
+/// Runs one session; fills `log` if given.
+pub fn simulate<'m>(
+    trace: &Trace,
+    manifest: &'m Manifest,
+    abr: &mut dyn Abr,
+    name: &str,
+    cfg: &SimConfig,
+    mut log: Option<&mut SessionLog>,
+) -> Result<SessionMetrics, SimError> {
+    if !(cfg.max_buffer.0 > 0.0) || !(cfg.startup.0 >= 0.0) {
+        return Err(SimError::Setting {
+            name: "max_buffer/startup",
+            message: "max_buffer must be > 0 and startup >= 0".into(),
+        });
+    }
+    let seg_max = manifest.video.segment_duration.max(
+        manifest
+            .audio
+            .as_ref()
+            .map_or(Ms::ZERO, |a| a.segment_duration),
+    );
+    if cfg.max_buffer < seg_max {
+        return Err(SimError::Setting {
+            name: "max_buffer",
+            message: format!("must hold one segment ({} ms)", seg_max.0),
+        });
+    }
+    if !trace
+        .periods
+        .iter()
+        .any(|p| p.duration.0 > 0.0 && p.bandwidth.0 > 0.0)
+    {
+        return Err(SimError::DeadTrace(trace.name.clone()));
+    }
+    let content = manifest
+        .audio
+        .as_ref()
+        .map_or(manifest.video.duration(), |a| {
+            a.duration().min(manifest.video.duration())
+        });
+    let mk = |t: &'m Track| -> TrackState<'m> {
+        TrackState {
+            track: t,
+            kind: t.kind,
+            needed: ((content.0 / t.segment_duration.0) - 1e-9).ceil().max(1.0) as usize,
+            next: 0,
+            buffered: Ms::ZERO,
+            req: None,
+            last: None,
+            played_rungs: Vec::new(),
+        }
+    };
+    let mut tracks: Vec<TrackState<'_>> = vec![mk(&manifest.video)];
+    if let Some(a) = &manifest.audio {
+        tracks.push(mk(a));
+    }
+    let mut link = Link::new(trace, cfg.trace_end);
+    let mut est = Estimator::default();
+    let mut now = Ms::ZERO;
+    let mut pos = Ms::ZERO;
+    let mut playing = false;
+    let mut started_at: Option<Ms> = None;
+    let mut stall_cause: Option<Kind> = None;
+    let mut m = SessionMetrics {
+        trace: trace.name.clone(),
+        algorithm: name.to_owned(),
+        ..Default::default()
+    };
+    let mut events = 0u64;
+
+    let view =
+        |tracks: &[TrackState<'_>], est: &Estimator, now: Ms, pos: Ms, playing: bool| -> View<'_> {
+            let level = |i: usize| {
+                tracks
+                    .get(i)
+                    .map_or(Ms::ZERO, |t| (t.buffered - pos).max(Ms::ZERO))
+            };
+            View {
+                now,
+                video: &manifest.video,
+                audio: manifest.audio.as_ref(),
+                level: [level(0), level(1)],
+                next: [tracks[0].next, tracks.get(1).map_or(0, |t| t.next)],
+                last: [tracks[0].last, tracks.get(1).and_then(|t| t.last)],
+                throughput: est.ewma(),
+                harmonic: est.harmonic(),
+                max_error: est.max_error(),
+                latency: est.latency(),
+                max_buffer: cfg.max_buffer,
+                playing,
+            }
+        };
+
+    loop {
+        events += 1;
+        if events > MAX_EVENTS {
+            return Err(SimError::Setting {
+                name: "trace",
+                message: format!("{} needs more than {MAX_EVENTS} events", trace.name),
+            });
+        }
+        // Issue requests.
+        let in_flight = tracks.iter().any(|t| t.req.is_some());
+        let eligible = |t: &TrackState<'_>| {
+            t.req.is_none()
+                && t.next < t.needed
+                && (t.buffered - pos) + t.track.segment_duration <= cfg.max_buffer + Ms(EPS)
+        };
+        let mut to_issue: [bool; 2] = [false; 2];
+        match cfg.requests {
+            Requests::Parallel => {
+                for (i, t) in tracks.iter().enumerate() {
+                    to_issue[i] = eligible(t);
+                }
+            }
+            Requests::Sequential if !in_flight => {
+                // Video first of all (the first estimate comes from it), then the lower buffer.
+                let pick = tracks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| eligible(t))
+                    .min_by(|(_, a), (_, b)| {
+                        let key = |t: &TrackState<'_>| {
+                            if t.next == 0 && t.kind == Kind::Video {
+                                f64::NEG_INFINITY
+                            } else {
+                                t.buffered.0
+                            }
+                        };
+                        key(a).total_cmp(&key(b))
+                    })
+                    .map(|(i, _)| i);
+                if let Some(i) = pick {
+                    to_issue[i] = true;
+                }
+            }
+            Requests::Sequential => {}
+        }
+        for i in 0..tracks.len() {
+            if to_issue[i] {
+                let v = view(&tracks, &est, now, pos, playing);
+                let kind = tracks[i].kind;
+                let rung = abr.choose(kind, &v).min(tracks[i].track.rungs() - 1);
+                let t = &mut tracks[i];
+                let latency = link.latency();
+                t.req = Some(Request {
+                    segment: t.next,
+                    rung,
+                    size: t.track.size(t.next, rung),
+                    received: Bits::ZERO,
+                    latency,
+                    latency_left: latency,
+                    started: now,
+                    link_time: Ms::ZERO,
+                    next_check: now + latency + cfg.abandon_every.unwrap_or(Ms(f64::INFINITY)),
+                });
+                t.last = Some(rung);
+                t.next += 1;
+            }
+        }
+        if pos.0 >= content.0 - EPS && tracks.iter().all(TrackState::complete) {
+            break;
+        }
+
+        // Time to the next event.
+        let transferring = tracks
+            .iter()
+            .filter(|t| t.req.is_some_and(|r| r.latency_left.0 <= 0.0))
+            .count();
+        let share = if transferring > 0 {
+            link.bandwidth() / transferring as f64
+        } else {
+            Kbps::ZERO
+        };
+        let mut dt = link.until_change();
+        for t in &tracks {
+            if let Some(r) = &t.req {
+                if r.latency_left.0 > 0.0 {
+                    dt = dt.min(r.latency_left);
+                } else {
+                    if share.0 > 0.0 {
+                        dt = dt.min((r.size - r.received) / share);
+                    }
+                    if cfg.abandon_every.is_some() {
+                        dt = dt.min((r.next_check - now).max(Ms::ZERO));
+                    }
+                }
+            }
+        }
+        if playing {
+            dt = dt.min(content - pos);
+            for t in &tracks {
+                let level = t.buffered - pos;
+                if t.next < t.needed || t.req.is_some() {
+                    dt = dt.min(level);
+                }
+                // A track waiting for room gets it when playback has drained enough.
+                let room_in = level + t.track.segment_duration - cfg.max_buffer;
+                if t.req.is_none() && t.next < t.needed && room_in.0 > EPS {
+                    dt = dt.min(room_in);
+                }
+            }
+        }
+        let dt = dt.max(Ms::ZERO);
+        if !dt.0.is_finite() {
+            return Err(SimError::DeadTrace(trace.name.clone()));
+        }
+
+        // Advance.
+        for t in tracks.iter_mut() {
+            if let Some(r) = &mut t.req {
+                if r.latency_left.0 > 0.0 {
+                    r.latency_left = (r.latency_left - dt).max(Ms::ZERO);
+                    if r.latency_left.0 <= EPS {
+                        r.latency_left = Ms::ZERO;
+                    }
+                } else {
+                    r.received = (r.received + share * dt).min(r.size);
+                    r.link_time += dt / transferring as f64;
+                }
+            }
+        }
+        if let Some(l) = log.as_deref_mut() {
+            l.samples.push(sample(
+                now,
+                &link,
+                &tracks,
+                pos,
+                !playing && started_at.is_some(),
+            ));
+        }
+        link.advance(dt);
+        now += dt;
+        if playing {
+            account_playback(&tracks, pos, dt, &mut m);
+            pos += dt;
+        } else if let Some(cause) = stall_cause {
+            m.rebuffer_s += dt.secs();
+            match cause {
+                Kind::Video => m.rebuffer_video_s += dt.secs(),
+                Kind::Audio => m.rebuffer_audio_s += dt.secs(),
+            }
+        }
+
+        // Completions and abandonment checks.
+        for i in 0..tracks.len() {
+            let Some(r) = tracks[i].req else { continue };
+            if r.latency_left.0 > 0.0 {
+                continue;
+            }
+            if r.received.0 >= r.size.0 - 1e-6 {
+                let t = &mut tracks[i];
+                t.req = None;
+                t.buffered += t.track.segment_duration;
+                t.played_rungs.push(r.rung);
+                m.bits_downloaded += r.size.0;
+                if r.link_time.0 > 0.0 {
+                    est.push(r.size / r.link_time, now - r.started - r.latency, r.latency);
+                }
+                let done = Done {
+                    kind: t.kind,
+                    segment: r.segment,
+                    rung: r.rung,
+                    size: r.size,
+                    time: now - r.started,
+                    latency: r.latency,
+                };
+                let v = view(&tracks, &est, now, pos, playing);
+                abr.on_download(&done, &v);
+                if let Some(l) = log.as_deref_mut() {
+                    l.segments.push(record(&tracks[i], &r, now, &v, false));
+                }
+            } else if cfg.abandon_every.is_some() && now.0 >= r.next_check.0 - EPS {
+                let f = InFlight {
+                    kind: tracks[i].kind,
+                    segment: r.segment,
+                    rung: r.rung,
+                    size: r.size,
+                    received: r.received,
+                    elapsed: now - r.started,
+                    latency: r.latency,
+                };
+                let v = view(&tracks, &est, now, pos, playing);
+                let decision = abr
+                    .abandon(&f, &v)
+                    .filter(|&q| q != r.rung && q < tracks[i].track.rungs());
+                if let Some(l) = log.as_deref_mut()
+                    && decision.is_some()
+                {
+                    l.segments.push(record(&tracks[i], &r, now, &v, true));
+                }
+                let t = &mut tracks[i];
+                match decision {
+                    Some(q) => {
+                        m.abandoned += 1;
+                        m.bits_wasted += r.received.0;
+                        m.bits_downloaded += r.received.0;
+                        let latency = link.latency();
+                        t.req = Some(Request {
+                            segment: r.segment,
+                            rung: q,
+                            size: t.track.size(r.segment, q),
+                            received: Bits::ZERO,
+                            latency,
+                            latency_left: latency,
+                            started: now,
+                            link_time: Ms::ZERO,
+                            next_check: now
+                                + latency
+                                + cfg.abandon_every.unwrap_or(Ms(f64::INFINITY)),
+                        });
+                        t.last = Some(q);
+                    }
+                    None => {
+                        if let Some(req) = &mut t.req {
+                            req.next_check = now + cfg.abandon_every.unwrap_or(Ms(f64::INFINITY));
+                        }
+                    }
+                }
+            }
+        }
+
+        // Playback state.
+        let remaining = content - pos;
+        if playing {
+            if remaining.0 <= EPS {
+                playing = false;
+            } else if let Some(t) = tracks
+                .iter()
+                .find(|t| (t.buffered - pos).0 <= EPS && (t.next < t.needed || t.req.is_some()))
+            {
+                playing = false;
+                stall_cause = Some(t.kind);
+                m.rebuffer_count += 1;
+                match t.kind {
+                    Kind::Video => m.rebuffer_video_count += 1,
+                    Kind::Audio => m.rebuffer_audio_count += 1,
+                }
+            }
+        } else if remaining.0 > EPS {
+            let need = cfg.startup.min(remaining);
+            if tracks.iter().all(|t| {
+                (t.buffered - pos).0 >= need.0 - EPS
+                    || (t.complete() && t.buffered.0 >= content.0 - EPS)
+            }) {
+                playing = true;
+                stall_cause = None;
+                if started_at.is_none() {
+                    started_at = Some(now);
+                }
+            }
+        }
+    }
+    if let Some(l) = log {
+        l.samples.push(sample(now, &link, &tracks, pos, false));
+    }
+    finish(
+        &mut m,
+        &tracks,
+        manifest,
+        content,
+        started_at.unwrap_or(now),
+        now,
+    );
+    Ok(m)
+}
+
+fn sample(now: Ms, link: &Link<'_>, tracks: &[TrackState<'_>], pos: Ms, stalled: bool) -> Sample {
+    let rate = |t: Option<&TrackState<'_>>| {
+        t.map_or(0.0, |t| {
+            let i = (pos.0 / t.track.segment_duration.0) as usize;
+            t.played_rungs
+                .get(i)
+                .map_or(0.0, |&r| t.track.bitrates[r].0)
+        })
+    };
+    Sample {
+        t_ms: now.0,
+        bandwidth_kbps: link.bandwidth().0,
+        video_buffer_ms: (tracks[0].buffered - pos).max(Ms::ZERO).0,
+        audio_buffer_ms: tracks
+            .get(1)
+            .map_or(0.0, |t| (t.buffered - pos).max(Ms::ZERO).0),
+        video_kbps: rate(tracks.first()),
+        audio_kbps: rate(tracks.get(1)),
+        stalled,
+    }
+}
+
+fn record(
+    t: &TrackState<'_>,
+    r: &Request,
+    now: Ms,
+    v: &View<'_>,
+    abandoned: bool,
+) -> SegmentRecord {
+    SegmentRecord {
+        kind: t.kind,
+        segment: r.segment,
+        rung: r.rung,
+        bitrate_kbps: t.track.bitrates[r.rung].0,
+        size_bits: r.size.0,
+        requested_ms: r.started.0,
+        done_ms: now.0,
+        abandoned,
+        video_buffer_ms: v.level[0].0,
+        audio_buffer_ms: v.level[1].0,
+        estimate_kbps: v.throughput.map_or(0.0, |k| k.0),
+    }
+}
+
+/// Time the video plays below the audio during `dt` of playback from `pos`.
+fn account_playback(tracks: &[TrackState<'_>], pos: Ms, dt: Ms, m: &mut SessionMetrics) {
+    let [v, a] = [tracks.first(), tracks.get(1)];
+    let (Some(v), Some(a)) = (v, a) else { return };
+    let at = |t: &TrackState<'_>| {
+        let i = (pos.0 / t.track.segment_duration.0 + 1e-9) as usize;
+        t.played_rungs.get(i).map(|&r| t.track.bitrates[r])
+    };
+    if let (Some(vb), Some(ab)) = (at(v), at(a))
+        && vb < ab
+    {
+        m.video_below_audio_s += dt.secs();
+    }
+}
+
+fn finish(
+    m: &mut SessionMetrics,
+    tracks: &[TrackState<'_>],
+    manifest: &Manifest,
+    content: Ms,
+    started: Ms,
+    end: Ms,
+) {
+    m.played_s = content.secs();
+    m.startup_delay_s = started.secs();
+    m.session_s = end.secs();
+    m.rebuffer_ratio = if m.played_s + m.rebuffer_s > 0.0 {
+        m.rebuffer_s / (m.played_s + m.rebuffer_s)
+    } else {
+        0.0
+    };
+    let mut joint_utility = 0.0;
+    for t in tracks {
+        let utilities = crate::algo::joint::rung_utilities(t.track);
+        let d = t.track.segment_duration;
+        let (mut bitrate_time, mut utility_time, mut played) = (0.0, 0.0, 0.0);
+        let (mut switches, mut switch_kbps) = (0u32, 0.0);
+        for (i, &r) in t.played_rungs.iter().enumerate() {
+            // The last segment may run past the content end.
+            let len = d.min(content - d * i as f64).max(Ms::ZERO).0;
+            bitrate_time += t.track.bitrates[r].0 * len;
+            utility_time += utilities[r] * len;
+            played += len;
+            if i > 0 && t.played_rungs[i - 1] != r {
+                switches += 1;
+                switch_kbps +=
+                    (t.track.bitrates[r].0 - t.track.bitrates[t.played_rungs[i - 1]].0).abs();
+            }
+        }
+        let played = played.max(EPS);
+        joint_utility += utility_time / played
+            * if t.kind == Kind::Audio {
+                AUDIO_WEIGHT
+            } else {
+                1.0
+            };
+        match t.kind {
+            Kind::Video => {
+                m.video_bitrate_kbps = bitrate_time / played;
+                m.video_quality = utility_time / played;
+                m.video_switches = switches;
+                m.video_switch_kbps = switch_kbps;
+                let segs = t.played_rungs.len().max(1) as f64;
+                let u_sum: f64 = t
+                    .played_rungs
+                    .iter()
+                    .map(|&r| (t.track.bitrates[r] / manifest.video.bitrates[0]).ln())
+                    .sum();
+                m.sabre_score = (u_sum - SABRE_GAMMA_P * m.rebuffer_s * 1000.0 / d.0) / segs;
+                let mbps_sum: f64 = t
+                    .played_rungs
+                    .iter()
+                    .map(|&r| t.track.bitrates[r].mbps())
+                    .sum();
+                m.pensieve_qoe = (mbps_sum - 4.3 * m.rebuffer_s - switch_kbps / 1000.0) / segs;
+            }
+            Kind::Audio => {
+                m.audio_bitrate_kbps = bitrate_time / played;
+                m.audio_quality = utility_time / played;
+                m.audio_switches = switches;
+                m.audio_switch_kbps = switch_kbps;
+            }
+        }
+    }
+    m.joint_score = joint_utility - JOINT_REBUFFER_PENALTY * m.rebuffer_s / content.secs().max(EPS);
+}
+
+/// The same session twice must give the same result: nothing here reads a clock or a random
+/// source. Helper for the CLI: runs `name` on a trace with a fresh rule.
+pub fn run_named(
+    trace: &Trace,
+    manifest: &Manifest,
+    name: &str,
+    cfg: &SimConfig,
+    log: Option<&mut SessionLog>,
+) -> Result<SessionMetrics, SimError> {
+    let mut abr = crate::algo::by_name(
+        name,
+        &manifest.video,
+        manifest.audio.as_ref(),
+        cfg.max_buffer,
+    )?;
+    simulate(trace, manifest, abr.as_mut(), name, cfg, log)
+}

@@ -1,4 +1,37 @@
 //! Segment encoder: parallel scene- and tile-based AV1 encoding with rav1e.
 //!
-//! Not built yet: this crate reserves its place in the workspace layout described in
-//! ARCHITECTURE.md; its issue is open in the tracker.
+//! A Y4M mezzanine is cut into scenes, the scenes are encoded in parallel by stateless workers,
+//! and their packets are joined into one AV1 stream (IVF or MP4). The parts, pure first:
+//!
+//! - [`y4m`]: the Y4M header and the fixed frame layout that makes frame `i` a computable byte
+//!   range. [`source`] reads frames with `pread`, from a whole file or from a *range file*
+//!   holding one scene's frames (what a mezzfs range mount shows).
+//! - [`detect`]: scene cuts from luma thumbnails; [`plan`]: cuts to scenes within a minimum and
+//!   maximum length, longest-first order, tiles for the tail; [`scenelist`]: the scene list JSON
+//!   (frames and byte ranges) and the mezzfs range spec written from it.
+//! - [`encode`]: settings to a rav1e configuration and one encode loop; [`run`]: the rayon
+//!   worker pool over scenes; [`workdir`]: the work directory (per-scene packets and done
+//!   marks), the only state, which is what makes `kill -9` and a rerun resume.
+//! - [`ivf`], [`mp4`]: container formats (pure); [`mux`]: joins scenes into the output file.
+//!
+//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`).
+
+pub mod detect;
+pub mod encode;
+pub mod ivf;
+pub mod mp4;
+pub mod mux;
+pub mod plan;
+pub mod psnr;
+pub mod run;
+pub mod scan;
+pub mod scenelist;
+pub mod source;
+pub mod workdir;
+pub mod y4m;
+
+pub use encode::{EncodeError, EncodeSettings};
+pub use plan::{Scene, SceneLimits};
+pub use scenelist::SceneList;
+pub use source::{SourceError, Y4mFile};
+pub use y4m::{Y4mError, Y4mHeader};

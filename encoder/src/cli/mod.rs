@@ -1,0 +1,128 @@
+//! Command-line arguments and the two commands, `scenes` and `encode`.
+
+mod encode;
+mod progress;
+mod scenes;
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "segment-encode",
+    version,
+    about = "Parallel scene-based AV1 encoding with rav1e",
+    long_about = "Cuts a Y4M mezzanine into scenes, encodes the scenes in parallel with rav1e \
+                  (longest first, a keyframe at each scene start) and joins them into one AV1 \
+                  stream (IVF or MP4). A work directory keeps each finished scene, so a killed \
+                  run resumes where it stopped. Scenes can be read through a mezzfs mount of \
+                  the scene list's byte ranges."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Detects scenes and prints (or writes) the scene list JSON: frames and byte ranges of
+    /// each scene; optionally a mezzfs range spec that mounts each scene as its own file.
+    Scenes(ScenesArgs),
+    /// Encodes a Y4M file (or a directory of scene range files) to AV1; the container
+    /// follows OUT's extension (.ivf or .mp4).
+    Encode(EncodeArgs),
+}
+
+/// Scene length limits shared by both commands.
+#[derive(Debug, Clone, ClapArgs)]
+struct LimitArgs {
+    /// Shortest scene in frames: cuts closer than this are ignored.
+    #[arg(long, default_value_t = 12)]
+    min_scene_len: u64,
+    /// Longest scene in frames (longer scenes are split evenly); default 10 seconds.
+    #[arg(long)]
+    max_scene_len: Option<u64>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct ScenesArgs {
+    /// The Y4M mezzanine (8- or 10-bit 4:2:0).
+    input: PathBuf,
+    /// Write the scene list here instead of printing it.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Also write a mezzfs mount spec (`mezzfs mount --spec FILE`) with one range file per
+    /// scene (scene-0000.y4m, ...) and header.y4m.
+    #[arg(long, value_name = "FILE")]
+    mezzfs_spec: Option<PathBuf>,
+    /// The mezzfs source (object name or s3:// URL) of the mezzanine, for the spec; default
+    /// the input's file name.
+    #[arg(long, value_name = "SOURCE")]
+    mezzfs_source: Option<String>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct EncodeArgs {
+    /// The Y4M mezzanine; omit it with --scene-dir.
+    input: Option<PathBuf>,
+    /// Output file: .ivf or .mp4.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// rav1e speed preset: 0 (slowest, best) to 10 (fastest).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(0..=10))]
+    speed: u8,
+    /// Fixed quantizer 0-255 (lower is better quality); the default rate control.
+    #[arg(long, default_value_t = 100, conflicts_with = "bitrate")]
+    quantizer: u8,
+    /// Target bitrate in kbit/s instead of a fixed quantizer (rate control per scene).
+    #[arg(long, value_name = "KBPS")]
+    bitrate: Option<u32>,
+    /// Parallel workers (scenes encoded at once); default: one per CPU.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Tiles per frame (a power of two). Default: 1 while there are at least as many scenes
+    /// left as workers, more for the last scenes so that idle workers help through tiles.
+    /// The bitstream depends on tiles: give --tiles for output identical across runs with
+    /// different worker counts.
+    #[arg(long)]
+    tiles: Option<usize>,
+    /// Keyframe at most every N frames within a scene; 0: only at scene starts.
+    #[arg(long, default_value_t = 0)]
+    keyint: u64,
+    /// Use this scene list (from `segment-encode scenes`) instead of detecting scenes.
+    #[arg(long, value_name = "FILE")]
+    scenes: Option<PathBuf>,
+    /// Read each scene from its range file in DIR (a mezzfs mount of the scene list's spec);
+    /// needs --scenes.
+    #[arg(long, value_name = "DIR", requires = "scenes")]
+    scene_dir: Option<PathBuf>,
+    /// Work directory holding finished scenes; a rerun with the same settings resumes from it.
+    /// Default: OUT.work, removed after success.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Keep the default work directory after success.
+    #[arg(long)]
+    keep_work: bool,
+    /// Encode the whole clip in one rav1e context (keyframes forced at the scene starts), for
+    /// comparison with the parallel encode.
+    #[arg(long)]
+    single_pass: bool,
+    /// Measure PSNR of each scene against the source.
+    #[arg(long)]
+    psnr: bool,
+    /// Write per-scene stats (frames, bytes, seconds, tiles, PSNR) as JSON here.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Scenes(a) => scenes::run(a),
+        Command::Encode(a) => encode::run(a),
+    }
+}

@@ -50,6 +50,8 @@ pub struct SessionMetrics {
     pub abandoned: u32,
     /// Simulated wall time from the first request to the end of playback.
     pub session_s: f64,
+    /// Simulation steps taken (a cost measure, not a player metric).
+    pub events: u64,
 }
 
 /// Stall penalty of `joint_score`, in utility-seconds per second of stall. Calibrated on

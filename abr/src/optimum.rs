@@ -108,6 +108,11 @@ impl Delivery {
         loops * self.period + self.start[k] + within
     }
 
+    /// Bits the link can carry from time 0 to `t`.
+    pub fn capacity(&self, t: Ms) -> Bits {
+        Bits(self.bits_at(t.0))
+    }
+
     /// When a transfer of `size` starting at `t` (after its latency) ends.
     pub fn finish(&self, t: Ms, size: Bits) -> Ms {
         Ms(self.time_at(self.bits_at(t.0) + size.0).max(t.0))

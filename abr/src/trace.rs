@@ -170,17 +170,18 @@ pub fn parse(
     trace.check(name)
 }
 
+/// A non-negative finite number; `line` is only computed on error (it scans the text).
 fn number(
     file: &str,
-    line: Option<usize>,
+    line: &dyn Fn() -> Option<usize>,
     field: &str,
     v: Option<&serde_json::Value>,
 ) -> Result<f64, ParseError> {
-    let v = v.ok_or_else(|| ParseError::new(file, line, Some(field), "missing"))?;
+    let v = v.ok_or_else(|| ParseError::new(file, line(), Some(field), "missing"))?;
     let x = v.as_f64().ok_or_else(|| {
         ParseError::new(
             file,
-            line,
+            line(),
             Some(field),
             format!("expected a number, found {v}"),
         )
@@ -188,7 +189,7 @@ fn number(
     if !x.is_finite() || x < 0.0 {
         return Err(ParseError::new(
             file,
-            line,
+            line(),
             Some(field),
             format!("must be a finite number >= 0, found {x}"),
         ));
@@ -209,9 +210,9 @@ pub fn parse_sabre_json(name: &str, text: &str) -> Result<Trace, ParseError> {
         let obj = item.as_object().ok_or_else(|| {
             ParseError::new(name, line(), None, format!("period {i} is not an object"))
         })?;
-        let duration = number(name, line(), "duration_ms", obj.get("duration_ms"))?;
-        let bandwidth = number(name, line(), "bandwidth_kbps", obj.get("bandwidth_kbps"))?;
-        let latency = number(name, line(), "latency_ms", obj.get("latency_ms"))?;
+        let duration = number(name, &line, "duration_ms", obj.get("duration_ms"))?;
+        let bandwidth = number(name, &line, "bandwidth_kbps", obj.get("bandwidth_kbps"))?;
+        let latency = number(name, &line, "latency_ms", obj.get("latency_ms"))?;
         periods.push(Period {
             duration: Ms(duration),
             bandwidth: Kbps(bandwidth),

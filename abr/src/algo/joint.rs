@@ -9,11 +9,16 @@
 //!    On the hull each step up buys the most utility per extra bit, so cheap audio upgrades
 //!    come early and audio is the first thing given back when throughput drops.
 //! 3. **Budget.** The highest hull pair whose total bitrate fits in the estimate (the smaller
-//!    of EWMA and harmonic mean) times a safety factor that grows from 0.5 on an empty buffer
-//!    to 0.95 at half the maximum buffer, judged on the *smaller* of the two buffers.
-//! 4. **Audio hysteresis.** Audio goes down at once but up only after `audio_up_votes`
-//!    consecutive audio decisions agree, and never above what the video being fetched
-//!    allows by rule 1.
+//!    of EWMA and harmonic mean) times a factor that grows linearly from 0.6 on an empty
+//!    buffer to 1.5 on a full one, judged on the *smaller* of the two buffers: throughput-led
+//!    when buffers are low, buffer-led (like BOLA) when they are high.
+//! 4. **Audio hysteresis.** Audio goes up one rung at a time after `audio_up_votes`
+//!    consecutive audio decisions want it; it goes down at once when a buffer is below half
+//!    full, otherwise on the second decision in a row that wants it; and never above what
+//!    the video being fetched allows by rule 1.
+//!
+//! The constants were chosen on the Pensieve `val_FCC` set only (see abr/BENCHMARKS.md);
+//! the other sets are held out.
 //!
 //! Video downloads may be abandoned by the same test as the split rules'.
 
@@ -36,9 +41,9 @@ impl Default for JointConfig {
         Self {
             audio_weight: crate::metrics::AUDIO_WEIGHT,
             min_video_ratio: 1.5,
-            audio_up_votes: 3,
-            min_safety: 0.5,
-            max_safety: 0.95,
+            audio_up_votes: 5,
+            min_safety: 0.6,
+            max_safety: 1.5,
         }
     }
 }
@@ -127,6 +132,7 @@ pub struct Joint {
     audio_rates: Vec<Kbps>,
     audio: Option<usize>,
     votes: u32,
+    down_votes: u32,
 }
 
 impl Joint {
@@ -138,6 +144,7 @@ impl Joint {
             cfg,
             audio: None,
             votes: 0,
+            down_votes: 0,
         }
     }
 
@@ -151,7 +158,7 @@ impl Joint {
             (Some(e), None) => e,
             _ => return 0,
         };
-        let fill = (v.min_level() / (v.max_buffer * 0.5)).clamp(0.0, 1.0);
+        let fill = (v.min_level() / v.max_buffer).clamp(0.0, 1.0);
         let safety = self.cfg.min_safety + (self.cfg.max_safety - self.cfg.min_safety) * fill;
         let budget = est * safety;
         self.hull
@@ -176,10 +183,18 @@ impl Abr for Joint {
                     .rposition(|a| a.0 * self.cfg.min_video_ratio <= vb)
                     .unwrap_or(0);
                 let want = self.hull[t].audio.min(cap);
-                let next = if want < current {
+                // With both buffers at least half full a dip is ridden out for one more
+                // decision; below that audio yields at once.
+                let healthy = v.min_level() >= v.max_buffer * 0.5;
+                let next = if want < current && healthy && self.down_votes == 0 {
+                    self.down_votes = 1;
+                    current
+                } else if want < current {
                     self.votes = 0;
+                    self.down_votes = 0;
                     want
                 } else if want > current {
+                    self.down_votes = 0;
                     self.votes += 1;
                     if self.votes >= self.cfg.audio_up_votes {
                         self.votes = 0;
@@ -189,6 +204,7 @@ impl Abr for Joint {
                     }
                 } else {
                     self.votes = 0;
+                    self.down_votes = 0;
                     current
                 };
                 let next = next.min(cap);

@@ -148,11 +148,8 @@ pub fn by_name(
 ) -> Result<Box<dyn Abr>, SimError> {
     let unknown = || SimError::UnknownAlgorithm(name.to_owned());
     if name == "joint" {
-        return Ok(Box::new(joint::Joint::new(
-            video,
-            audio,
-            joint::JointConfig::default(),
-        )));
+        let c = joint::JointConfig::default();
+        return Ok(Box::new(joint::Joint::new(video, audio, c)));
     }
     if name == "joint-nohyst" {
         let cfg = joint::JointConfig {

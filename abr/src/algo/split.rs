@@ -113,6 +113,8 @@ impl Split {
             est.map_or(0, |e| highest_fitting(&audio.bitrates, e * AUDIO_SHARE))
         };
         match self.audio {
+            // Fixed from the first estimate on (parallel requests start without one).
+            AudioPolicy::Fixed if v.throughput.is_none() => 0,
             AudioPolicy::Fixed => *self.fixed_audio.get_or_insert_with(|| pick(v.throughput)),
             AudioPolicy::Independent => pick(v.throughput),
             AudioPolicy::FixedAt(k) => highest_fitting(&audio.bitrates, k),

@@ -8,6 +8,7 @@ use abr_sim::trace;
 use abr_sim::units::{Kbps, Ms};
 use anyhow::Context;
 use clap::Args;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -58,12 +59,15 @@ pub fn main(a: RunArgs) -> anyhow::Result<()> {
     let cfg = a.player.config();
     let mut log = SessionLog::default();
     let m = run_named(&t, &manifest, &a.algo, &cfg, a.log.then_some(&mut log))?;
+    let mut out = std::io::stdout().lock();
     if a.log {
-        println!(
+        writeln!(
+            out,
             "kind\tsegment\trung\tkbps\tbits\trequested_ms\tdone_ms\tabandoned\tvideo_buffer_ms\taudio_buffer_ms\testimate_kbps"
-        );
+        )?;
         for r in &log.segments {
-            println!(
+            writeln!(
+                out,
                 "{}\t{}\t{}\t{}\t{}\t{:.1}\t{:.1}\t{}\t{:.1}\t{:.1}\t{:.0}",
                 r.kind.name(),
                 r.segment,
@@ -76,7 +80,7 @@ pub fn main(a: RunArgs) -> anyhow::Result<()> {
                 r.video_buffer_ms,
                 r.audio_buffer_ms,
                 r.estimate_kbps
-            );
+            )?;
         }
     }
     let opt = if a.optimum {
@@ -95,17 +99,18 @@ pub fn main(a: RunArgs) -> anyhow::Result<()> {
         if let (Some(o), Some(obj)) = (&opt, v.as_object_mut()) {
             obj.insert("optimum_joint_score".into(), o.joint_score.into());
         }
-        println!("{v}");
+        writeln!(out, "{v}")?;
     } else {
         for (k, v) in serde_json::to_value(&m)?.as_object().into_iter().flatten() {
-            println!("{k}: {v}");
+            writeln!(out, "{k}: {v}")?;
         }
         if let Some(o) = opt {
-            println!("optimum_joint_score: {}", o.joint_score);
-            println!(
+            writeln!(out, "optimum_joint_score: {}", o.joint_score)?;
+            writeln!(
+                out,
                 "percent_of_optimum: {:.1}",
                 100.0 * m.joint_score / o.joint_score
-            );
+            )?;
         }
     }
     Ok(())

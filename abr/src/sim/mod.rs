@@ -492,6 +492,7 @@ pub fn simulate<'m>(
     if let Some(l) = log {
         l.samples.push(sample(now, &link, &tracks, pos, false));
     }
+    m.events = events;
     finish(
         &mut m,
         &tracks,
@@ -515,10 +516,9 @@ fn sample(now: Ms, link: &Link<'_>, tracks: &[TrackState<'_>], pos: Ms, stalled:
     Sample {
         t_ms: now.0,
         bandwidth_kbps: link.bandwidth().0,
-        video_buffer_ms: (tracks[0].buffered - pos).max(Ms::ZERO).0,
-        audio_buffer_ms: tracks
-            .get(1)
-            .map_or(0.0, |t| (t.buffered - pos).max(Ms::ZERO).0),
+        // Unclamped, so tests can check the model never lets a buffer go negative.
+        video_buffer_ms: (tracks[0].buffered - pos).0,
+        audio_buffer_ms: tracks.get(1).map_or(0.0, |t| (t.buffered - pos).0),
         video_kbps: rate(tracks.first()),
         audio_kbps: rate(tracks.get(1)),
         stalled,

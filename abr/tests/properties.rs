@@ -1,0 +1,185 @@
+//! Invariants of the session model over random traces, ladders, rules and settings:
+//! buffers never negative, bits conserved (nothing arrives that the link could not carry,
+//! everything downloaded is accounted for), time conserved (session = startup + content +
+//! stalls), and on a constant link above the top pair every rule climbs to the top and never
+//! stalls after startup.
+
+use abr_sim::algo::NAMES;
+use abr_sim::manifest::{Kind, Manifest, Track};
+use abr_sim::optimum::Delivery;
+use abr_sim::sim::{Requests, SessionLog, SimConfig, TraceEnd, run_named};
+use abr_sim::trace::{Period, Trace};
+use abr_sim::units::{Kbps, Ms};
+use proptest::prelude::*;
+
+fn ladder(kind: Kind, seg_s: f64, rates: &[f64], content_s: f64) -> Track {
+    let n = (content_s / seg_s).ceil() as usize;
+    Track::constant(
+        kind,
+        Ms::from_secs(seg_s),
+        &rates.iter().map(|&r| Kbps(r)).collect::<Vec<_>>(),
+        n,
+    )
+    .expect("valid ladder")
+}
+
+fn manifest(video_seg: f64, audio_seg: f64, content_s: f64) -> Manifest {
+    Manifest {
+        video: ladder(
+            Kind::Video,
+            video_seg,
+            &[235.0, 560.0, 1050.0, 2350.0, 4300.0],
+            content_s,
+        ),
+        audio: Some(ladder(
+            Kind::Audio,
+            audio_seg,
+            &[64.0, 128.0, 192.0, 384.0, 640.0],
+            content_s,
+        )),
+    }
+}
+
+fn trace_strategy() -> impl Strategy<Value = Trace> {
+    prop::collection::vec(
+        (
+            100.0..5000.0f64,
+            prop_oneof![Just(0.0), 50.0..20000.0f64],
+            0.0..200.0f64,
+        ),
+        1..20,
+    )
+    .prop_map(|ps| {
+        let mut periods: Vec<Period> = ps
+            .into_iter()
+            .map(|(d, b, l)| Period {
+                duration: Ms(d),
+                bandwidth: Kbps(b),
+                latency: Ms(l),
+            })
+            .collect();
+        // A trace that never delivers again is an error (DeadTrace), not a session: keep the
+        // first and last periods alive.
+        periods[0].bandwidth = Kbps(periods[0].bandwidth.0.max(100.0));
+        let last = periods.len() - 1;
+        periods[last].bandwidth = Kbps(periods[last].bandwidth.0.max(100.0));
+        Trace {
+            name: "random".into(),
+            periods,
+        }
+    })
+}
+
+fn config_strategy() -> impl Strategy<Value = SimConfig> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        8.0..40.0f64,
+        0.0..6.0f64,
+    )
+        .prop_map(|(par, hold, abandon, buf, startup)| SimConfig {
+            max_buffer: Ms::from_secs(buf),
+            startup: Ms::from_secs(startup),
+            requests: if par {
+                Requests::Parallel
+            } else {
+                Requests::Sequential
+            },
+            trace_end: if hold { TraceEnd::Hold } else { TraceEnd::Loop },
+            abandon_every: abandon.then_some(Ms(250.0)),
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn buffers_bits_and_time_are_conserved(
+        trace in trace_strategy(),
+        cfg in config_strategy(),
+        algo in 0..NAMES.len(),
+        segs in prop_oneof![Just((4.0, 2.0)), Just((2.0, 2.0)), Just((3.0, 1.92))],
+    ) {
+        let m = manifest(segs.0, segs.1, 40.0);
+        let mut log = SessionLog::default();
+        let r = run_named(&trace, &m, NAMES[algo], &cfg, Some(&mut log)).expect("session runs");
+        for s in &log.samples {
+            prop_assert!(s.video_buffer_ms >= -1e-6 && s.audio_buffer_ms >= -1e-6, "negative buffer {s:?}");
+            prop_assert!(s.video_buffer_ms <= cfg.max_buffer.0 + 1e-6 && s.audio_buffer_ms <= cfg.max_buffer.0 + 1e-6, "over max {s:?}");
+        }
+        // Bits: what arrived fits in what the link carried over the session, and equals the
+        // completed segments plus the abandoned partial downloads.
+        let cap = Delivery::new(&trace, cfg.trace_end).expect("live trace").capacity(Ms::from_secs(r.session_s));
+        prop_assert!(r.bits_downloaded <= cap.0 * (1.0 + 1e-9) + 1e-3, "{} > {}", r.bits_downloaded, cap.0);
+        let completed: f64 = log.segments.iter().filter(|s| !s.abandoned).map(|s| s.size_bits).sum();
+        prop_assert!((completed + r.bits_wasted - r.bits_downloaded).abs() <= 1e-6 * r.bits_downloaded.max(1.0));
+        // Time: the session is startup, content and stalls, nothing else.
+        let parts = r.startup_delay_s + r.played_s + r.rebuffer_s;
+        prop_assert!((r.session_s - parts).abs() <= 1e-6 * r.session_s.max(1.0), "{} != {}", r.session_s, parts);
+        prop_assert!((r.rebuffer_video_s + r.rebuffer_audio_s - r.rebuffer_s).abs() <= 1e-9 * r.rebuffer_s.max(1.0));
+        prop_assert_eq!(r.rebuffer_video_count + r.rebuffer_audio_count, r.rebuffer_count);
+        // Every segment of both tracks arrived once.
+        for k in [Kind::Video, Kind::Audio] {
+            let t = if k == Kind::Video { &m.video } else { m.audio.as_ref().expect("audio") };
+            let n = log.segments.iter().filter(|s| s.kind == k && !s.abandoned).count();
+            prop_assert_eq!(n, t.segments());
+        }
+    }
+
+    #[test]
+    fn a_constant_link_above_the_top_pair_converges_to_it_without_stalls(
+        algo in 0..NAMES.len(),
+        headroom in 1.0..2.5f64,
+        latency in 0.0..60.0f64,
+        par in any::<bool>(),
+    ) {
+        // Above the top pair for each request: with parallel requests each gets half the link.
+        let headroom = if par { 2.0 * headroom + 0.2 } else { headroom + 0.6 };
+        let m = manifest(4.0, 2.0, 240.0);
+        let top = 4300.0 + 640.0;
+        let trace = Trace { name: "flat".into(), periods: vec![Period { duration: Ms(1000.0), bandwidth: Kbps(top * headroom), latency: Ms(latency) }] };
+        let cfg = SimConfig { requests: if par { Requests::Parallel } else { Requests::Sequential }, ..SimConfig::default() };
+        let mut log = SessionLog::default();
+        let r = run_named(&trace, &m, NAMES[algo], &cfg, Some(&mut log)).expect("session runs");
+        prop_assert_eq!(r.rebuffer_count, 0, "{} stalled", NAMES[algo]);
+        let video: Vec<usize> = log.segments.iter().filter(|s| s.kind == Kind::Video && !s.abandoned).map(|s| s.rung).collect();
+        let tail = &video[video.len() * 3 / 4..];
+        prop_assert!(tail.iter().all(|&q| q == 4), "{}: video tail {:?}", NAMES[algo], tail);
+        let audio: Vec<usize> = log.segments.iter().filter(|s| s.kind == Kind::Audio && !s.abandoned).map(|s| s.rung).collect();
+        let tail = &audio[audio.len() * 3 / 4..];
+        prop_assert!(tail.iter().all(|&q| q == 4), "{}: audio tail {:?}", NAMES[algo], tail);
+    }
+}
+
+#[test]
+fn the_same_session_twice_gives_the_same_result() {
+    let m = manifest(4.0, 2.0, 120.0);
+    let t = abr_sim::scenario::drop_trace(Kbps(6000.0), Ms::from_secs(40.0), Kbps(800.0));
+    for name in NAMES {
+        let a = run_named(&t, &m, name, &SimConfig::default(), None).expect("runs");
+        let b = run_named(&t, &m, name, &SimConfig::default(), None).expect("runs");
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+/// The article's scenario: the joint rule never stalls where fixed high audio does, never
+/// plays video below audio, keeps more audio than a safe static default, and scores higher
+/// than either.
+#[test]
+fn joint_beats_fixed_audio_on_a_sudden_drop() {
+    let m = abr_sim::scenario::manifest(Ms::from_secs(180.0));
+    let t = abr_sim::scenario::drop_trace(Kbps(6000.0), Ms::from_secs(60.0), Kbps(800.0));
+    let cfg = SimConfig::default();
+    let joint = run_named(&t, &m, "joint", &cfg, None).expect("runs");
+    let high = run_named(&t, &m, "bola", &cfg, None).expect("runs");
+    let safe = run_named(&t, &m, "bola+fixed@192", &cfg, None).expect("runs");
+    assert!(
+        high.rebuffer_count > 0 && high.rebuffer_audio_count > 0,
+        "{high:?}"
+    );
+    assert_eq!(joint.rebuffer_count, 0);
+    assert!(joint.video_below_audio_s < 5.0 && high.video_below_audio_s > 60.0);
+    assert!(joint.audio_bitrate_kbps > safe.audio_bitrate_kbps + 50.0);
+    assert!(joint.joint_score > high.joint_score && joint.joint_score > safe.joint_score);
+}

@@ -14,8 +14,9 @@ if ! command -v fusermount3 >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq fuse3
     else sudo apt-get update -qq && sudo apt-get install -y -qq fuse3; fi
 fi
-cargo build --release --quiet -p mezzfs
+cargo build --release --quiet -p mezzfs -p mezz-tools
 mezzfs=$PWD/target/release/mezzfs
+viz=$PWD/target/release/replay-viz
 
 demo=${DEMO_DIR:-$PWD/demo}
 mkdir -p "$demo"
@@ -49,7 +50,8 @@ mnt=$demo/mnt
 mkdir -p "$mnt"
 mountpoint -q "$mnt" && "$mezzfs" unmount --lazy "$mnt"
 "$mezzfs" mount "$mnt" --object sample.bin=demo/sample.bin \
-    --range scenes/scene-0001.bin=demo/sample.bin:100MiB+48MiB --log-file "$demo/mount.log"
+    --range scenes/scene-0001.bin=demo/sample.bin:100MiB+48MiB --log-file "$demo/mount.log" \
+    --replay "$demo/mount.mezzreplay"
 trap '"$mezzfs" unmount --lazy "$mnt" 2>/dev/null || true' EXIT
 ls -lR "$mnt"
 want=$(sha256sum <"$sample" | cut -d' ' -f1)
@@ -61,4 +63,12 @@ echo "mounted scenes/scene-0001.bin: identical to bytes 100MiB+48MiB of the sour
 "$mezzfs" stats "$mnt"
 "$mezzfs" unmount "$mnt"
 trap - EXIT
+# The daemon writes the replay's last chunk as it exits.
+for _ in $(seq 100); do
+    "$mezzfs" replay info --json "$demo/mount.mezzreplay" 2>/dev/null | grep -q '"clean_end": *true' && break
+    sleep 0.1
+done
+"$mezzfs" replay info "$demo/mount.mezzreplay" | head -8
+"$viz" "$demo/mount.mezzreplay" --snapshot-at 60% --width 120 --height 32
+echo "watch the mount's replay: $viz $demo/mount.mezzreplay   (? for keys)"
 echo "store: $MEZZFS_STORE   key: $MEZZFS_KEY_FILE"

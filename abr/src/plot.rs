@@ -88,17 +88,24 @@ impl Panel {
     ) {
         let mut d = String::new();
         let mut last: Option<f64> = None;
+        let mut end_x = None;
         for &(t, v) in pts {
             let (x, y) = (self.x(t), self.y(v));
+            end_x = Some(x);
             match last {
                 None => {
                     let _ = write!(d, "M{x:.1},{y:.1}");
                 }
+                // Sessions have thousands of events; moves under half a pixel are invisible.
+                Some(ly) if (y - ly).abs() < 0.5 => continue,
                 Some(ly) => {
                     let _ = write!(d, "L{x:.1},{ly:.1}L{x:.1},{y:.1}");
                 }
             }
             last = Some(y);
+        }
+        if let (Some(x), Some(ly)) = (end_x, last) {
+            let _ = write!(d, "L{x:.1},{ly:.1}");
         }
         let _ = write!(
             out,

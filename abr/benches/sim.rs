@@ -13,7 +13,9 @@ use std::hint::black_box;
 use std::path::Path;
 
 fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn decisions(c: &mut Criterion) {
@@ -22,7 +24,8 @@ fn decisions(c: &mut Criterion) {
     const N: u64 = 1000;
     g.throughput(Throughput::Elements(N));
     for name in ["throughput", "bba", "bola", "joint", "mpc"] {
-        let mut rule = algo::by_name(name, &m.video, m.audio.as_ref(), Ms(25000.0)).expect("known rule");
+        let mut rule =
+            algo::by_name(name, &m.video, m.audio.as_ref(), Ms(25000.0)).expect("known rule");
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut acc = 0;
@@ -43,7 +46,10 @@ fn decisions(c: &mut Criterion) {
                         max_buffer: Ms(25000.0),
                         playing: true,
                     };
-                    acc += rule.choose(if i % 3 == 0 { Kind::Audio } else { Kind::Video }, black_box(&v));
+                    acc += rule.choose(
+                        if i % 3 == 0 { Kind::Audio } else { Kind::Video },
+                        black_box(&v),
+                    );
                 }
                 acc
             })
@@ -53,7 +59,12 @@ fn decisions(c: &mut Criterion) {
 }
 
 fn sessions(c: &mut Criterion) {
-    let t = trace::load(&data("3g_2010-09-13_1003.json"), None, &TraceOptions::default()).expect("trace");
+    let t = trace::load(
+        &data("3g_2010-09-13_1003.json"),
+        None,
+        &TraceOptions::default(),
+    )
+    .expect("trace");
     let m = manifest::load(&data("bbb.json"))
         .expect("movie")
         .with_default_audio(&manifest::DEFAULT_AUDIO_LADDER_KBPS.map(Kbps), Ms(2000.0))
@@ -62,7 +73,11 @@ fn sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("session");
     g.throughput(Throughput::Elements(segments));
     for name in ["throughput", "bola", "joint", "mpc"] {
-        g.bench_function(name, |b| b.iter(|| sim::run_named(black_box(&t), &m, name, &SimConfig::default(), None).expect("runs")));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                sim::run_named(black_box(&t), &m, name, &SimConfig::default(), None).expect("runs")
+            })
+        });
     }
     g.finish();
 
@@ -70,17 +85,37 @@ fn sessions(c: &mut Criterion) {
     let t4 = trace::load(&data("4g_bus_0001.json"), None, &TraceOptions::default()).expect("trace");
     let mut g = c.benchmark_group("sabre_session");
     g.throughput(Throughput::Elements(movie.video.segments() as u64));
-    for (rule, no_abandon) in [(SabreRule::Bola, false), (SabreRule::Bolae, false), (SabreRule::Throughput, false), (SabreRule::Throughput, true)] {
-        let cfg = SabreConfig { rule, no_abandon, ..SabreConfig::default() };
+    for (rule, no_abandon) in [
+        (SabreRule::Bola, false),
+        (SabreRule::Bolae, false),
+        (SabreRule::Throughput, false),
+        (SabreRule::Throughput, true),
+    ] {
+        let cfg = SabreConfig {
+            rule,
+            no_abandon,
+            ..SabreConfig::default()
+        };
         let name = format!("{rule:?}{}", if no_abandon { "-noa" } else { "" }).to_lowercase();
-        g.bench_function(name, |b| b.iter(|| sabre::run_metrics(black_box(&t4), &movie.video, &cfg).expect("runs")));
+        g.bench_function(name, |b| {
+            b.iter(|| sabre::run_metrics(black_box(&t4), &movie.video, &cfg).expect("runs"))
+        });
     }
     g.finish();
 
     let mut g = c.benchmark_group("optimum");
     g.sample_size(10);
     g.bench_function("dp_100ms", |b| {
-        b.iter(|| abr_sim::optimum::optimum(black_box(&t), &m, Ms(25000.0), sim::TraceEnd::Loop, Ms(100.0)).expect("runs"))
+        b.iter(|| {
+            abr_sim::optimum::optimum(
+                black_box(&t),
+                &m,
+                Ms(25000.0),
+                sim::TraceEnd::Loop,
+                Ms(100.0),
+            )
+            .expect("runs")
+        })
     });
     g.finish();
 }

@@ -16,6 +16,7 @@
 //!   with time shared by `k` transfers counting `1/k` (what the client can measure as the sum
 //!   over its own connections).
 
+mod account;
 mod estimate;
 pub mod link;
 
@@ -25,9 +26,10 @@ pub use link::TraceEnd;
 use crate::algo::{Abr, Done, InFlight, View};
 use crate::error::SimError;
 use crate::manifest::{Kind, Manifest, Track};
-use crate::metrics::{AUDIO_WEIGHT, JOINT_REBUFFER_PENALTY, SABRE_GAMMA_P, SessionMetrics};
+use crate::metrics::SessionMetrics;
 use crate::trace::Trace;
 use crate::units::{Bits, Kbps, Ms};
+use account::{account_playback, finish, record, sample};
 use link::Link;
 use serde::Serialize;
 
@@ -502,136 +504,6 @@ pub fn simulate<'m>(
         now,
     );
     Ok(m)
-}
-
-fn sample(now: Ms, link: &Link<'_>, tracks: &[TrackState<'_>], pos: Ms, stalled: bool) -> Sample {
-    let rate = |t: Option<&TrackState<'_>>| {
-        t.map_or(0.0, |t| {
-            let i = (pos.0 / t.track.segment_duration.0) as usize;
-            t.played_rungs
-                .get(i)
-                .map_or(0.0, |&r| t.track.bitrates[r].0)
-        })
-    };
-    Sample {
-        t_ms: now.0,
-        bandwidth_kbps: link.bandwidth().0,
-        // Unclamped, so tests can check the model never lets a buffer go negative.
-        video_buffer_ms: (tracks[0].buffered - pos).0,
-        audio_buffer_ms: tracks.get(1).map_or(0.0, |t| (t.buffered - pos).0),
-        video_kbps: rate(tracks.first()),
-        audio_kbps: rate(tracks.get(1)),
-        stalled,
-    }
-}
-
-fn record(
-    t: &TrackState<'_>,
-    r: &Request,
-    now: Ms,
-    v: &View<'_>,
-    abandoned: bool,
-) -> SegmentRecord {
-    SegmentRecord {
-        kind: t.kind,
-        segment: r.segment,
-        rung: r.rung,
-        bitrate_kbps: t.track.bitrates[r.rung].0,
-        size_bits: r.size.0,
-        requested_ms: r.started.0,
-        done_ms: now.0,
-        abandoned,
-        video_buffer_ms: v.level[0].0,
-        audio_buffer_ms: v.level[1].0,
-        estimate_kbps: v.throughput.map_or(0.0, |k| k.0),
-    }
-}
-
-/// Time the video plays below the audio during `dt` of playback from `pos`.
-fn account_playback(tracks: &[TrackState<'_>], pos: Ms, dt: Ms, m: &mut SessionMetrics) {
-    let [v, a] = [tracks.first(), tracks.get(1)];
-    let (Some(v), Some(a)) = (v, a) else { return };
-    let at = |t: &TrackState<'_>| {
-        let i = (pos.0 / t.track.segment_duration.0 + 1e-9) as usize;
-        t.played_rungs.get(i).map(|&r| t.track.bitrates[r])
-    };
-    if let (Some(vb), Some(ab)) = (at(v), at(a))
-        && vb < ab
-    {
-        m.video_below_audio_s += dt.secs();
-    }
-}
-
-fn finish(
-    m: &mut SessionMetrics,
-    tracks: &[TrackState<'_>],
-    manifest: &Manifest,
-    content: Ms,
-    started: Ms,
-    end: Ms,
-) {
-    m.played_s = content.secs();
-    m.startup_delay_s = started.secs();
-    m.session_s = end.secs();
-    m.rebuffer_ratio = if m.played_s + m.rebuffer_s > 0.0 {
-        m.rebuffer_s / (m.played_s + m.rebuffer_s)
-    } else {
-        0.0
-    };
-    let mut joint_utility = 0.0;
-    for t in tracks {
-        let utilities = crate::algo::joint::rung_utilities(t.track);
-        let d = t.track.segment_duration;
-        let (mut bitrate_time, mut utility_time, mut played) = (0.0, 0.0, 0.0);
-        let (mut switches, mut switch_kbps) = (0u32, 0.0);
-        for (i, &r) in t.played_rungs.iter().enumerate() {
-            // The last segment may run past the content end.
-            let len = d.min(content - d * i as f64).max(Ms::ZERO).0;
-            bitrate_time += t.track.bitrates[r].0 * len;
-            utility_time += utilities[r] * len;
-            played += len;
-            if i > 0 && t.played_rungs[i - 1] != r {
-                switches += 1;
-                switch_kbps +=
-                    (t.track.bitrates[r].0 - t.track.bitrates[t.played_rungs[i - 1]].0).abs();
-            }
-        }
-        let played = played.max(EPS);
-        joint_utility += utility_time / played
-            * if t.kind == Kind::Audio {
-                AUDIO_WEIGHT
-            } else {
-                1.0
-            };
-        match t.kind {
-            Kind::Video => {
-                m.video_bitrate_kbps = bitrate_time / played;
-                m.video_quality = utility_time / played;
-                m.video_switches = switches;
-                m.video_switch_kbps = switch_kbps;
-                let segs = t.played_rungs.len().max(1) as f64;
-                let u_sum: f64 = t
-                    .played_rungs
-                    .iter()
-                    .map(|&r| (t.track.bitrates[r] / manifest.video.bitrates[0]).ln())
-                    .sum();
-                m.sabre_score = (u_sum - SABRE_GAMMA_P * m.rebuffer_s * 1000.0 / d.0) / segs;
-                let mbps_sum: f64 = t
-                    .played_rungs
-                    .iter()
-                    .map(|&r| t.track.bitrates[r].mbps())
-                    .sum();
-                m.pensieve_qoe = (mbps_sum - 4.3 * m.rebuffer_s - switch_kbps / 1000.0) / segs;
-            }
-            Kind::Audio => {
-                m.audio_bitrate_kbps = bitrate_time / played;
-                m.audio_quality = utility_time / played;
-                m.audio_switches = switches;
-                m.audio_switch_kbps = switch_kbps;
-            }
-        }
-    }
-    m.joint_score = joint_utility - JOINT_REBUFFER_PENALTY * m.rebuffer_s / content.secs().max(EPS);
 }
 
 /// The same session twice must give the same result: nothing here reads a clock or a random

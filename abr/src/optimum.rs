@@ -6,7 +6,8 @@
 //! It is deliberately optimistic next to the session model: one request and one latency per
 //! chunk, no abandonment needed, and it may use pairs the joint rule forbids. State after
 //! chunk `i` is the buffer level, in buckets of `bucket` ms; per bucket the best score is
-//! kept (ties: earliest time), so the result is exact up to that discretisation.
+//! kept with the earliest arrival times that could still beat it (a small Pareto front), so
+//! the result is exact up to that discretisation and cap.
 
 use crate::error::SimError;
 use crate::manifest::Manifest;
@@ -138,6 +139,29 @@ struct Cell {
     pair: u32,
 }
 
+/// States kept per buffer bucket: the Pareto front of (higher score, earlier time), capped.
+/// Keeping only the best score per bucket is not enough: a slow, high-quality first chunk
+/// scores more (start-up is not penalised) but arrives later, which can cost more later.
+const FRONT: usize = 6;
+
+fn insert(front: &mut Vec<Cell>, c: Cell) {
+    if front.iter().any(|o| o.score >= c.score && o.t <= c.t) {
+        return;
+    }
+    front.retain(|o| !(c.score >= o.score && c.t <= o.t));
+    front.push(c);
+    if front.len() > FRONT {
+        // On a front, later means better-scoring; keep the earliest, the best and an even
+        // spread between, not just the best (which would all be the latest).
+        front.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let n = front.len();
+        let keep: Vec<Cell> = (0..FRONT)
+            .map(|j| front[(j * (n - 1) + (FRONT - 1) / 2) / (FRONT - 1)])
+            .collect();
+        *front = keep;
+    }
+}
+
 /// Runs the DP with buffer buckets of `bucket`.
 pub fn optimum(
     trace: &Trace,
@@ -171,30 +195,18 @@ pub fn optimum(
     let buckets = (max_buffer.0 / bucket.0).ceil() as usize + 1;
     // Per chunk, score is utility minus the penalty times the stall over the chunk duration.
     let penalty_per_ms = JOINT_REBUFFER_PENALTY / d.0;
-    let empty = Cell {
-        score: f64::NEG_INFINITY,
-        t: 0.0,
-        level: 0.0,
-        rebuffer: 0.0,
-        parent: 0,
-        pair: 0,
-    };
     let mut layers: Vec<Vec<Cell>> = Vec::with_capacity(n);
-    let mut prev = vec![empty; buckets];
-    prev[0] = Cell {
+    let mut prev = vec![Cell {
         score: 0.0,
         t: 0.0,
         level: 0.0,
         rebuffer: 0.0,
         parent: 0,
         pair: 0,
-    };
+    }];
+    let mut fronts: Vec<Vec<Cell>> = vec![Vec::new(); buckets];
     for i in 0..n {
-        let mut next = vec![empty; buckets];
-        for (b, c) in prev.iter().enumerate() {
-            if c.score == f64::NEG_INFINITY {
-                continue;
-            }
+        for (parent, c) in prev.iter().enumerate() {
             // Wait for room in the buffer.
             let wait = (c.level + d.0 - max_buffer.0).max(0.0);
             let t0 = c.t + wait;
@@ -208,21 +220,22 @@ pub fn optimum(
                 let level = (level0 - dl).max(0.0) + d.0;
                 let score = c.score + uv[x] + AUDIO_WEIGHT * ua[y] - penalty_per_ms * rebuf;
                 let k = ((level / bucket.0) as usize).min(buckets - 1);
-                let slot = &mut next[k];
-                if score > slot.score || (score == slot.score && fin < slot.t) {
-                    *slot = Cell {
+                insert(
+                    &mut fronts[k],
+                    Cell {
                         score,
                         t: fin,
                         level,
                         rebuffer: c.rebuffer + rebuf,
-                        parent: b as u32,
+                        parent: parent as u32,
                         pair: pi as u32,
-                    };
-                }
+                    },
+                );
             }
         }
-        layers.push(next.clone());
-        prev = next;
+        let layer: Vec<Cell> = fronts.iter_mut().flat_map(std::mem::take).collect();
+        layers.push(layer.clone());
+        prev = layer;
     }
     let (mut k, best) = prev
         .iter()

@@ -152,6 +152,20 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// The offline optimum is an upper bound: no rule beats it on its own objective.
+    #[test]
+    fn no_rule_beats_the_offline_optimum(trace in trace_strategy(), algo in 0..NAMES.len(), hold in any::<bool>()) {
+        let m = manifest(4.0, 2.0, 40.0);
+        let cfg = SimConfig { trace_end: if hold { TraceEnd::Hold } else { TraceEnd::Loop }, ..SimConfig::default() };
+        let r = run_named(&trace, &m, NAMES[algo], &cfg, None).expect("session runs");
+        let o = abr_sim::optimum::optimum(&trace, &m, cfg.max_buffer, cfg.trace_end, Ms(100.0)).expect("optimum runs");
+        prop_assert!(r.joint_score <= o.joint_score + 1e-9, "{} scored {} above the optimum {}", NAMES[algo], r.joint_score, o.joint_score);
+    }
+}
+
 #[test]
 fn the_same_session_twice_gives_the_same_result() {
     let m = manifest(4.0, 2.0, 120.0);

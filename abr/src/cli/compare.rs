@@ -86,13 +86,21 @@ const DIFFS: [&str; 6] = [
     "video_below_audio_s",
 ];
 
+/// How far a rule's mean joint_score is from the offline optimum's.
+#[derive(Debug, Serialize)]
+struct OptimumGap {
+    rule: String,
+    gap: f64,
+    percent: Option<f64>,
+}
+
 #[derive(Debug, Serialize)]
 struct SetReport {
     set: String,
     traces: usize,
     summaries: Vec<(String, Vec<(String, Summary)>)>,
     optimum_mean: Option<f64>,
-    percent_of_optimum: Vec<(String, f64)>,
+    optimum: Vec<OptimumGap>,
     differences: Vec<(String, Difference)>,
     baseline: String,
     candidate: String,
@@ -228,12 +236,21 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
         let opt_mean = a
             .optimum
             .then(|| rows.iter().filter_map(|r| r.1).sum::<f64>() / rows.len().max(1) as f64);
-        let percent: Vec<(String, f64)> = match opt_mean {
+        // Gap to the optimum is always meaningful; a percentage only when the optimum's mean
+        // is positive (on sets where stalls dominate, scores are negative).
+        let percent: Vec<OptimumGap> = match opt_mean {
             Some(o) => a
                 .algos
                 .iter()
                 .enumerate()
-                .map(|(i, n)| (n.clone(), 100.0 * summary(&col(i, "joint_score")).mean / o))
+                .map(|(i, n)| {
+                    let mean = summary(&col(i, "joint_score")).mean;
+                    OptimumGap {
+                        rule: n.clone(),
+                        gap: o - mean,
+                        percent: (o > 0.0).then(|| 100.0 * mean / o),
+                    }
+                })
                 .collect(),
             None => Vec::new(),
         };
@@ -263,7 +280,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             traces: rows.len(),
             summaries,
             optimum_mean: opt_mean,
-            percent_of_optimum: percent,
+            optimum: percent,
             differences,
             baseline: a.baseline.clone(),
             candidate: a.candidate.clone(),
@@ -290,7 +307,7 @@ fn table(
     set: &str,
     n: usize,
     summaries: &[(String, Vec<(String, Summary)>)],
-    percent: &[(String, f64)],
+    percent: &[OptimumGap],
     diffs: &[(String, Difference)],
     candidate: &str,
     baseline: &str,
@@ -300,7 +317,7 @@ fn table(
         s.push_str(&format!(" {m} |"));
     }
     if !percent.is_empty() {
-        s.push_str(" % of optimum |");
+        s.push_str(" gap to optimum (% of it) |");
     }
     s.push_str("\n|---|");
     for _ in 0..TABLE.len() + usize::from(!percent.is_empty()) {
@@ -315,8 +332,11 @@ fn table(
                 sm.mean, sm.p10, sm.p90
             ));
         }
-        if let Some((_, p)) = percent.get(i) {
-            s.push_str(&format!(" {p:.1} |"));
+        if let Some(g) = percent.get(i) {
+            match g.percent {
+                Some(p) => s.push_str(&format!(" {:.3} ({p:.1}%) |", g.gap)),
+                None => s.push_str(&format!(" {:.3} |", g.gap)),
+            }
         }
         s.push('\n');
     }

@@ -13,6 +13,11 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 # The replay visualizer's end-to-end test drives the real binary in a tmux pane.
 command -v tmux >/dev/null || need_apt+=(tmux)
+# The encoder's tests make Y4M clips and check encodes with independent decoders; rav1e's
+# assembly needs nasm.
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
+command -v dav1d >/dev/null || need_apt+=(dav1d)
+command -v nasm >/dev/null || need_apt+=(nasm)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -121,7 +121,7 @@ pub fn auto_tiles(unstarted: usize, workers: usize) -> usize {
     if unstarted == 0 || unstarted >= workers {
         return 1;
     }
-    (workers / unstarted).max(1).next_power_of_two()
+    workers.div_ceil(unstarted).next_power_of_two()
 }
 
 #[cfg(test)]
@@ -179,7 +179,7 @@ mod tests {
             prop_assert_eq!(scenes.last().map(|s| s.end), Some(frames));
             for (i, s) in scenes.iter().enumerate() {
                 prop_assert_eq!(s.index, i);
-                prop_assert!(s.len() >= 1 && s.len() <= max);
+                prop_assert!(!s.is_empty() && s.len() <= max);
                 if frames >= min {
                     prop_assert!(s.len() >= min, "scene {:?} shorter than {}", s, min);
                 }

@@ -134,16 +134,14 @@ fn parallel(
     let on_event = |e: Event| match e {
         Event::Resumed { scenes, frames } => {
             bar.inc(frames);
-            bar.println(format!(
-                "resumed: {scenes} scenes ({frames} frames) already done"
-            ));
+            bar.suspend(|| eprintln!("resumed: {scenes} scenes ({frames} frames) already done"));
         }
         Event::Started { .. } => {}
         Event::Frame => bar.inc(1),
         Event::Finished(s) => {
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             bar.set_message(format!("{n} scenes encoded"));
-            bar.println(scene_line(&s));
+            bar.suspend(|| eprintln!("{}", scene_line(&s)));
         }
     };
     let stats = run::encode_scenes(input, scenes, settings, workers, work, &on_event)?;

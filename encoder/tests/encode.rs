@@ -1,0 +1,291 @@
+//! End-to-end encodes of the bikes excerpt through the binary, checked by independent
+//! decoders (dav1d, ffmpeg): frame counts, PSNR, byte-identity with a single pass, the MP4
+//! container, 10-bit input, scene range files, resume after `kill -9`.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use segment_encode::{SceneList, ivf};
+
+/// Settings shared by the exactness tests: fixed quantizer, one tile, fastest preset.
+const FAST: [&str; 6] = ["--speed", "10", "--quantizer", "100", "--tiles", "1"];
+
+fn encode(input: &Path, out: &Path, extra: &[&str]) -> String {
+    let mut args = a!["encode", input, "-o", out].to_vec();
+    args.extend(FAST.iter().map(Into::into));
+    args.extend(extra.iter().map(Into::into));
+    ok(&run(&args))
+}
+
+/// Finished scenes in a work directory (their stats files; not half-written temporaries).
+fn done_marks(work: &Path) -> usize {
+    std::fs::read_dir(work.join("done"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Scenes the run encoded, from its per-scene lines (`scene 3: 40 frames, ...`).
+fn encoded_scenes(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.starts_with("scene ") && l.contains(" frames, "))
+        .count()
+}
+
+#[test]
+fn scenes_are_found_at_the_shot_cuts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "bikes.y4m", 250, "yuv420p");
+    let list_path = dir.path().join("scenes.json");
+    let spec_path = dir.path().join("spec.json");
+    ok(&run(&a![
+        "scenes",
+        &clip,
+        "-o",
+        &list_path,
+        "--mezzfs-spec",
+        &spec_path,
+        "--mezzfs-source",
+        "s3://bucket/bikes.y4m"
+    ]));
+    let (list, header) = SceneList::parse(&std::fs::read_to_string(&list_path).expect("read"))
+        .expect("a valid scene list");
+    assert_eq!(list.detected_cuts, vec![30, 137, 187, 242]);
+    let bounds: Vec<(u64, u64)> = list.scenes.iter().map(|s| (s.start, s.end)).collect();
+    // 242..250 is shorter than the default minimum of 12 frames and joins the scene before.
+    assert_eq!(bounds, vec![(0, 30), (30, 137), (137, 187), (187, 250)]);
+    let bytes = std::fs::read(&clip).expect("read clip");
+    for s in &list.scenes {
+        let at = s.offset as usize;
+        assert_eq!(
+            &bytes[at..at + 6],
+            b"FRAME\n",
+            "scene {} starts at a frame",
+            s.index
+        );
+        assert_eq!(s.len, (s.end - s.start) * header.frame_stride());
+    }
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read")).expect("json");
+    let ranges = spec["ranges"].as_array().expect("ranges");
+    assert_eq!(ranges.len(), 5, "header.y4m and one file per scene");
+    assert_eq!(ranges[2]["file"], "scene-0001.y4m");
+    assert_eq!(ranges[2]["source"], "s3://bucket/bikes.y4m");
+    assert_eq!(ranges[2]["offset"], list.scenes[1].offset);
+}
+
+#[test]
+fn chunked_encode_is_byte_identical_to_a_single_pass_and_decodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 60, "yuv420p");
+    let limits = ["--min-scene-len", "6", "--max-scene-len", "20"];
+    let chunked = dir.path().join("chunked.ivf");
+    let log = encode(
+        &clip,
+        &chunked,
+        &[&limits[..], &["--workers", "2"]].concat(),
+    );
+    // Cut at 30, scenes split to at most 20 frames: 0-15, 15-30, 30-45, 45-60.
+    assert_eq!(encoded_scenes(&log), 4, "{log}");
+    let single = dir.path().join("single.ivf");
+    encode(
+        &clip,
+        &single,
+        &[&limits[..], &["--single-pass", "--workers", "1"]].concat(),
+    );
+
+    let (a, b) = (
+        std::fs::read(&chunked).expect("read"),
+        std::fs::read(&single).expect("read"),
+    );
+    let (ha, fa) = ivf::parse(&a).expect("chunked IVF parses");
+    let (hb, fb) = ivf::parse(&b).expect("single IVF parses");
+    assert_eq!((ha.frames, fa.len()), (60, 60));
+    assert_eq!(ha, hb);
+    for (i, (x, y)) in fa.iter().zip(&fb).enumerate() {
+        assert_eq!(x.pts, i as u64);
+        assert!(x == y, "frame {i} differs between chunked and single pass");
+    }
+    assert!(a == b, "the files are identical");
+
+    let decoded = dir.path().join("decoded.y4m");
+    assert_eq!(dav1d_frames(&chunked, &decoded), 60);
+    let psnr = psnr_y(&decoded, &clip);
+    assert!(psnr > 36.0, "PSNR-Y {psnr:.2} dB at q100");
+}
+
+#[test]
+fn mp4_output_decodes_to_every_frame() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 40, "yuv420p");
+    let out = dir.path().join("out.mp4");
+    encode(
+        &clip,
+        &out,
+        &["--min-scene-len", "5", "--max-scene-len", "10", "--psnr"],
+    );
+    assert_eq!(ffmpeg_frames(&out), 40);
+    let decoded = dir.path().join("decoded.y4m");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(&out)
+        .args(["-strict", "-1"])
+        .arg(&decoded)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    assert_eq!(count_y4m_frames(&decoded), 40);
+    assert!(psnr_y(&decoded, &clip) > 36.0);
+}
+
+#[test]
+fn ten_bit_input_encodes_and_decodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip10.y4m", 12, "yuv420p10le");
+    let out = dir.path().join("out.ivf");
+    encode(
+        &clip,
+        &out,
+        &["--min-scene-len", "3", "--max-scene-len", "6"],
+    );
+    let decoded = dir.path().join("decoded.y4m");
+    assert_eq!(dav1d_frames(&out, &decoded), 12);
+    let header = std::fs::read(&decoded).expect("read");
+    let header = segment_encode::y4m::parse_header(&header).expect("header");
+    assert_eq!(header.depth.0, 10);
+    assert!(psnr_y(&decoded, &clip) > 36.0);
+}
+
+#[test]
+fn scene_range_files_give_the_same_output_as_the_whole_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 45, "yuv420p");
+    let list_path = dir.path().join("scenes.json");
+    ok(&run(&a![
+        "scenes",
+        &clip,
+        "-o",
+        &list_path,
+        "--min-scene-len",
+        "5",
+        "--max-scene-len",
+        "20"
+    ]));
+    let (list, _) =
+        SceneList::parse(&std::fs::read_to_string(&list_path).expect("read")).expect("scene list");
+    // What a mezzfs mount of the spec shows: one file per scene holding exactly its bytes.
+    let mount = dir.path().join("mount");
+    std::fs::create_dir(&mount).expect("mkdir");
+    let bytes = std::fs::read(&clip).expect("read");
+    for s in &list.scenes {
+        let range = &bytes[s.offset as usize..(s.offset + s.len) as usize];
+        std::fs::write(mount.join(&s.file), range).expect("write range file");
+    }
+    let whole = dir.path().join("whole.ivf");
+    encode(
+        &clip,
+        &whole,
+        &["--scenes", list_path.to_str().expect("utf-8")],
+    );
+    let ranged = dir.path().join("ranged.ivf");
+    let mut args = a![
+        "encode",
+        "-o",
+        &ranged,
+        "--scenes",
+        &list_path,
+        "--scene-dir",
+        &mount
+    ]
+    .to_vec();
+    args.extend(FAST.iter().map(Into::into));
+    ok(&run(&args));
+    assert!(
+        std::fs::read(&whole).ok() == std::fs::read(&ranged).ok(),
+        "same stream from ranges"
+    );
+
+    // A range file cut short is refused with the file named.
+    let first = mount.join(&list.scenes[0].file);
+    let len = std::fs::metadata(&first).expect("stat").len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&first)
+        .expect("open")
+        .set_len(len - 7)
+        .expect("truncate");
+    let err = failed(&run(&args));
+    assert!(
+        err.contains("scene-0000.y4m") && err.contains("truncated"),
+        "{err}"
+    );
+}
+
+#[test]
+fn resume_after_kill_encodes_only_the_missing_scenes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 250, "yuv420p");
+    let reference = dir.path().join("reference.ivf");
+    let log = encode(
+        &clip,
+        &reference,
+        &["--workers", "1", "--max-scene-len", "40"],
+    );
+    // Cuts at 30, 137, 187 (242 is too close to the end), scenes split to at most 40 frames.
+    let scenes_total = encoded_scenes(&log);
+    assert_eq!(scenes_total, 8, "{log}");
+
+    let out = dir.path().join("out.ivf");
+    let work = dir.path().join("work");
+    let mut args = a![
+        "encode",
+        &clip,
+        "-o",
+        &out,
+        "--work-dir",
+        &work,
+        "--workers",
+        "1"
+    ]
+    .to_vec();
+    args.extend(FAST.iter().map(Into::into));
+    args.extend(a!["--max-scene-len", "40"]);
+    let mut child = std::process::Command::new(BIN)
+        .args(&args)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill -9 as soon as two scenes are done.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = done_marks(&work);
+        if done >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no scene finished in time");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    let done_before = done_marks(&work);
+    assert!(!out.exists(), "killed before the output was written");
+
+    let log = ok(&run(&args));
+    let resumed = format!("resumed: {done_before} scenes");
+    assert!(log.contains(&resumed), "{log}");
+    assert_eq!(encoded_scenes(&log), scenes_total - done_before, "{log}");
+    assert!(
+        std::fs::read(&out).ok() == std::fs::read(&reference).ok(),
+        "resumed output identical"
+    );
+}

@@ -74,7 +74,7 @@ impl Delivery {
         Ms(self.lat[self.index_at(r)])
     }
 
-    fn bits_at(&self, t: f64) -> f64 {
+    pub(crate) fn bits_at(&self, t: f64) -> f64 {
         let (loops, r) = match self.end {
             TraceEnd::Loop => ((t / self.period).floor(), t.rem_euclid(self.period)),
             TraceEnd::Hold if t >= self.period => {
@@ -86,7 +86,7 @@ impl Delivery {
         loops * self.loop_bits + self.cum[k] + self.bw[k] * (r - self.start[k])
     }
 
-    fn time_at(&self, bits: f64) -> f64 {
+    pub(crate) fn time_at(&self, bits: f64) -> f64 {
         let (loops, rem) = match self.end {
             TraceEnd::Loop => (
                 (bits / self.loop_bits).floor(),
@@ -142,7 +142,7 @@ struct Cell {
 /// States kept per buffer bucket: the Pareto front of (higher score, earlier time), capped.
 /// Keeping only the best score per bucket is not enough: a slow, high-quality first chunk
 /// scores more (start-up is not penalised) but arrives later, which can cost more later.
-const FRONT: usize = 6;
+const FRONT: usize = 4;
 
 fn insert(front: &mut Vec<Cell>, c: Cell) {
     if front.iter().any(|o| o.score >= c.score && o.t <= c.t) {
@@ -211,10 +211,12 @@ pub fn optimum(
             let wait = (c.level + d.0 - max_buffer.0).max(0.0);
             let t0 = c.t + wait;
             let level0 = c.level - wait;
-            let lat = del.latency_at(Ms(t0));
+            let start = t0 + del.latency_at(Ms(t0)).0;
+            // One search for where the transfer starts, one per pair for where it ends.
+            let base = del.bits_at(start);
             for (pi, &(x, y)) in pairs.iter().enumerate() {
                 let size = v.size(i, x) + arates[y] * d;
-                let fin = del.finish(Ms(t0) + lat, size).0;
+                let fin = del.time_at(base + size.0).max(start);
                 let dl = fin - t0;
                 let rebuf = if i == 0 { 0.0 } else { (dl - level0).max(0.0) };
                 let level = (level0 - dl).max(0.0) + d.0;

@@ -179,7 +179,13 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
                     bar.inc(1);
                 }
                 let opt = if a.optimum {
-                    let o = optimum(&t, &manifest, cfg.max_buffer, cfg.trace_end, Ms(100.0))?;
+                    let o = optimum(
+                        &t,
+                        &manifest,
+                        cfg.max_buffer,
+                        cfg.trace_end,
+                        Ms(super::OPTIMUM_BUCKET_MS),
+                    )?;
                     bar.inc(1);
                     Some(o.joint_score)
                 } else {

@@ -104,3 +104,7 @@ pub fn parse_drop(s: &str) -> anyhow::Result<(f64, f64, f64)> {
         ),
     }
 }
+
+/// Buffer bucket of the offline optimum: 200 ms keeps a 200-chunk, 50-pair DP well under a
+/// second while the bound stays within rounding of the 100 ms one (see abr/BENCHMARKS.md).
+pub const OPTIMUM_BUCKET_MS: f64 = 200.0;

@@ -89,7 +89,7 @@ pub fn main(a: RunArgs) -> anyhow::Result<()> {
             &manifest,
             cfg.max_buffer,
             cfg.trace_end,
-            Ms(100.0),
+            Ms(super::OPTIMUM_BUCKET_MS),
         )?)
     } else {
         None

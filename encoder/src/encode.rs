@@ -50,7 +50,7 @@ impl Default for EncodeSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    #[error("invalid encoder settings: {0}")]
+    #[error("invalid encoder settings")]
     Config(#[from] InvalidConfig),
     #[error("rav1e failed: {0:?}")]
     Encoder(EncoderStatus),

@@ -24,10 +24,10 @@ pub enum Container {
 pub enum MuxError {
     #[error("{path}: unknown output type (use .ivf or .mp4)")]
     Extension { path: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     Packets(String),
@@ -65,9 +65,9 @@ where
     I: IntoIterator<Item = Result<Vec<Packet>, String>>,
 {
     let container = Container::from_path(path)?;
-    let io = |source| MuxError::Io {
+    let io = |error| MuxError::Io {
         path: path.into(),
-        source,
+        error,
     };
     let width = u16::try_from(header.width).map_err(|_| MuxError::TooLarge("the width"))?;
     let height = u16::try_from(header.height).map_err(|_| MuxError::TooLarge("the height"))?;

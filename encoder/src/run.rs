@@ -68,10 +68,10 @@ impl SceneSource<'_> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("scene {scene}: {source}")]
-    Encode { scene: usize, source: EncodeError },
-    #[error("scene {scene}: {source}")]
-    Source { scene: usize, source: SourceError },
+    #[error("scene {scene}: {error}")]
+    Encode { scene: usize, error: EncodeError },
+    #[error("scene {scene}: {error}")]
+    Source { scene: usize, error: SourceError },
     #[error(transparent)]
     WorkDir(#[from] WorkDirError),
     #[error("could not start {workers} workers: {reason}")]
@@ -193,9 +193,9 @@ fn encode_one(
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<SceneStats, RunError> {
     let index = scene.index;
-    let source = input.open_scene(scene).map_err(|source| RunError::Source {
+    let source = input.open_scene(scene).map_err(|error| RunError::Source {
         scene: index,
-        source,
+        error,
     })?;
     let held = source.file().frames();
     if held.start > scene.start || held.end < scene.end {
@@ -205,10 +205,10 @@ fn encode_one(
             held,
         });
     }
-    let config = encode::rav1e_config(input.header(), settings, tiles, 0).map_err(|source| {
+    let config = encode::rav1e_config(input.header(), settings, tiles, 0).map_err(|error| {
         RunError::Encode {
             scene: index,
-            source,
+            error,
         }
     })?;
     let frame = || on_event(Event::Frame);
@@ -220,9 +220,9 @@ fn encode_one(
         settings.psnr,
         &frame,
     )
-    .map_err(|source| RunError::Encode {
+    .map_err(|error| RunError::Encode {
         scene: index,
-        source,
+        error,
     })?;
     let stats = SceneStats {
         index,

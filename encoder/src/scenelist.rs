@@ -57,13 +57,13 @@ pub struct SceneEntry {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SceneListError {
-    #[error("scene list: {0}")]
+    #[error("scene list is not valid JSON")]
     Json(#[from] serde_json::Error),
     #[error("scene list: not a scene list (format is '{0}', expected '{FORMAT}')")]
     Format(String),
     #[error("scene list: version {0} is not supported (this build reads version {VERSION})")]
     Version(u32),
-    #[error("scene list: its Y4M header: {0}")]
+    #[error("scene list: its Y4M header")]
     Header(#[from] Y4mError),
     #[error("scene list: {0}")]
     Inconsistent(String),

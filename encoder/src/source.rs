@@ -16,13 +16,13 @@ use crate::y4m::{self, MAX_HEADER_LEN, Y4mError, Y4mHeader};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Format { path: PathBuf, source: Y4mError },
+    #[error("{path}: {error}")]
+    Format { path: PathBuf, error: Y4mError },
     #[error("{path}: frame {frame} is outside the frames {first}..{end} it holds")]
     OutOfRange {
         path: PathBuf,
@@ -147,17 +147,17 @@ fn read_fully_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()
     })
 }
 
-fn io_err(path: &Path, source: std::io::Error) -> SourceError {
+fn io_err(path: &Path, error: std::io::Error) -> SourceError {
     SourceError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
-fn fmt_err(path: &Path, source: Y4mError) -> SourceError {
+fn fmt_err(path: &Path, error: Y4mError) -> SourceError {
     SourceError::Format {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

@@ -45,10 +45,10 @@ pub struct SceneStats {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkDirError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
@@ -176,10 +176,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WorkDirError> {
     fs::rename(&tmp, path).map_err(|e| io(path, e))
 }
 
-fn io(path: &Path, source: std::io::Error) -> WorkDirError {
+fn io(path: &Path, error: std::io::Error) -> WorkDirError {
     WorkDirError::Io {
         path: path.into(),
-        source,
+        error,
     }
 }
 

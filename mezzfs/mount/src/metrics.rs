@@ -17,6 +17,8 @@ pub struct Metrics {
     pub errors: AtomicU64,
     /// Reads answered with an error.
     pub read_errors: AtomicU64,
+    /// Fetches repeated because a segment failed authentication.
+    pub auth_retries: AtomicU64,
     /// Time from a read's arrival to its bytes being ready.
     pub latency: LatencyHistogram,
 }
@@ -32,6 +34,7 @@ pub struct MetricsSnapshot {
     pub in_flight: u64,
     pub errors: u64,
     pub read_errors: u64,
+    pub auth_retries: u64,
     pub latency: LatencySnapshot,
 }
 
@@ -47,6 +50,7 @@ impl Metrics {
             in_flight: l(&self.in_flight),
             errors: l(&self.errors),
             read_errors: l(&self.read_errors),
+            auth_retries: l(&self.auth_retries),
             latency: self.latency.snapshot(),
         }
     }

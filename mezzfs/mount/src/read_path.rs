@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use mezz_format::PartSpan;
+use mezz_format::{FormatError, PartSpan};
 use mezz_object::{ObjectError, ObjectReader};
 use mezz_readahead::{Config as ReadaheadConfig, NetEstimate, ObjectPolicy, Pattern};
 
@@ -35,6 +35,8 @@ pub enum ReadError {
     NoSuchObject(usize),
     #[error(transparent)]
     Object(Arc<ObjectError>),
+    #[error("no answer within the read timeout of {0:?}")]
+    TimedOut(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -42,7 +44,14 @@ pub struct ReadPathConfig {
     pub readahead: ReadaheadConfig,
     /// Bytes of decrypted segments kept in memory.
     pub cache_bytes: u64,
+    /// Longest a read may take before it fails (EIO through FUSE). The store's retry deadline
+    /// should end a fetch first; this also bounds a read queued behind slow fetches.
+    pub read_timeout: Duration,
 }
+
+/// Above the store's default retry deadline (30 s), so that the store's own error, which
+/// says what went wrong, usually reaches the log first.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(40);
 
 impl ReadPathConfig {
     /// Splits a memory budget between the block cache and read-ahead fetches in flight, so the
@@ -68,6 +77,7 @@ impl Default for ReadPathConfig {
         ReadPathConfig {
             readahead: ReadaheadConfig::default(),
             cache_bytes: 256 << 20,
+            read_timeout: DEFAULT_READ_TIMEOUT,
         }
         .with_memory_budget(256 << 20)
     }
@@ -109,6 +119,8 @@ struct Inner {
     net: Mutex<NetEstimate>,
     metrics: Metrics,
     recorder: Option<Arc<Recorder>>,
+    /// Counters of the store wrappers under the readers (retries, caches), for the stats.
+    store_counters: std::sync::OnceLock<mezz_store::StoreCounters>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -135,6 +147,16 @@ enum Lookup {
     Cached(Bytes),
     InFlight(SharedFetch),
     Missing,
+}
+
+fn is_auth_failure(e: &ObjectError) -> bool {
+    matches!(
+        e,
+        ObjectError::Format {
+            cause: FormatError::SegmentAuth { .. },
+            ..
+        }
+    )
 }
 
 impl ReadPath {
@@ -167,8 +189,22 @@ impl ReadPath {
                 net: Mutex::default(),
                 metrics: Metrics::default(),
                 recorder,
+                store_counters: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Lets the statistics include what the store wrappers did (set once, at mount time).
+    pub fn set_store_counters(&self, counters: mezz_store::StoreCounters) {
+        let _ = self.inner.store_counters.set(counters);
+    }
+
+    pub fn store_snapshot(&self) -> mezz_store::StoreSnapshot {
+        self.inner
+            .store_counters
+            .get()
+            .map(mezz_store::StoreCounters::snapshot)
+            .unwrap_or_default()
     }
 
     pub fn object_size(&self, object: usize) -> Option<u64> {
@@ -227,7 +263,12 @@ impl ReadPath {
         bound: Range<u64>,
     ) -> Result<Bytes, ReadError> {
         let started = Instant::now();
-        let result = self.read_clamped(object, range, bound).await;
+        let limit = self.inner.config.read_timeout;
+        let result =
+            match tokio::time::timeout(limit, self.read_clamped(object, range, bound)).await {
+                Ok(r) => r,
+                Err(_) => Err(ReadError::TimedOut(limit)),
+            };
         self.inner.metrics.latency.record(started.elapsed());
         if result.is_err() {
             self.inner
@@ -513,7 +554,16 @@ impl ReadPath {
                 .as_ref()
                 .map(|r| r.fetch_start(object, span.plaintext.clone()));
             let started = Instant::now();
-            let result = o.reader.fetch_span(&span).await;
+            let mut result = o.reader.fetch_span(&span).await;
+            if let Err(e) = &result
+                && is_auth_failure(e)
+            {
+                // Bytes flipped in transit (or in a cache below) fail authentication; one
+                // fresh fetch tells that apart from bytes damaged at rest, which fail again.
+                inner.metrics.auth_retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "segment failed authentication; fetching it again");
+                result = o.reader.fetch_span(&span).await;
+            }
             inner.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
             let segments = span.first_segment..span.first_segment + span.segment_count;
             let result = match result {

@@ -39,6 +39,12 @@ pub struct MountStats {
     pub latency_us_max: Option<u64>,
     /// Non-empty histogram buckets: (upper edge in µs, reads).
     pub latency_histogram: Vec<(u64, u64)>,
+    /// Fetches repeated because a segment failed authentication (bytes damaged in transit).
+    #[serde(default)]
+    pub auth_retries: u64,
+    /// Retries, timeouts and the disk and regional caches, below the fetches.
+    #[serde(default)]
+    pub store: mezz_store::StoreSnapshot,
 }
 
 impl MountStats {
@@ -68,6 +74,8 @@ impl MountStats {
             latency_us_p99: m.latency.quantile_micros(0.99),
             latency_us_max: m.latency.quantile_micros(1.0),
             latency_histogram: m.latency.buckets(),
+            auth_retries: m.auth_retries,
+            store: path.store_snapshot(),
         }
     }
 
@@ -86,6 +94,31 @@ impl MountStats {
         } else {
             0.0
         };
+        let mut extra = String::new();
+        let st = &self.store;
+        if st.retries + st.timeouts + st.gave_up + self.auth_retries > 0 {
+            extra += &format!(
+                "; store: {} retries, {} timeouts, {} gave up, {} refetched after failed authentication",
+                st.retries, st.timeouts, st.gave_up, self.auth_retries
+            );
+        }
+        if let Some(r) = &st.regional {
+            extra += &format!(
+                "; regional cache: {:.1} MiB from the near bucket, {:.1} MiB from the origin, {} copies",
+                mib(r.near_bytes),
+                mib(r.origin_bytes),
+                r.copies_done
+            );
+        }
+        if let Some(d) = &st.disk_cache {
+            let n = |k: &str| d.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            extra += &format!(
+                "; disk cache: {} hits, {} misses, {:.1} MiB from disk",
+                n("hits"),
+                n("misses"),
+                mib(n("bytes_from_disk"))
+            );
+        }
         format!(
             "read {:.1} MiB in {} reads ({:.1} MiB/s over {:.1} s mounted); fetched {:.1} MiB in {} requests (amplification {:.2}); \
              cache {} hits, {} misses, {} evictions; read latency p50 <= {}, p99 <= {}, max <= {}; errors: {} reads, {} fetches",
@@ -104,7 +137,7 @@ impl MountStats {
             ms(self.latency_us_max),
             self.read_errors,
             self.fetch_errors,
-        )
+        ) + &extra
     }
 }
 

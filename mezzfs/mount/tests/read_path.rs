@@ -46,6 +46,7 @@ fn config(strategy: Strategy) -> ReadPathConfig {
             ..ReadaheadConfig::default()
         },
         cache_bytes: 64 << 20,
+        ..ReadPathConfig::default()
     }
 }
 

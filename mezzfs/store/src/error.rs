@@ -36,6 +36,11 @@ pub enum StoreError {
     InvalidKey { key: String, reason: String },
     #[error("invalid store URL '{url}': {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error("{key}: no answer within {after:?}")]
+    TimedOut {
+        key: String,
+        after: std::time::Duration,
+    },
     #[error("{key}: injected fault ({kind})")]
     Injected { key: String, kind: &'static str },
 }
@@ -47,6 +52,7 @@ impl StoreError {
             StoreError::Unreachable { .. }
             | StoreError::Throttled { .. }
             | StoreError::ShortRead { .. }
+            | StoreError::TimedOut { .. }
             | StoreError::Injected { .. } => true,
             StoreError::Remote { status, .. } => *status >= 500 || *status == 429,
             StoreError::Io { error, .. } => matches!(

@@ -9,15 +9,23 @@
 //!   retry of bodies that arrive short.
 //! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
 //!   the embedded default that needs no cloud account.
+//! - [`RetryStore`]: wraps any store; retries transient failures with jittered backoff, bounds
+//!   every attempt (body included) and every operation in time.
+//! - [`RegionalStore`]: a near bucket as a cache of a far one; misses are served from the
+//!   origin and copied nearby in the background under a lease, so other workers read nearby.
 //! - [`FaultyStore`]: wraps any store and injects errors, delays, short reads and corrupt bytes,
 //!   seeded, for tests of everything above it.
 //!
 //! [`StoreUrl`] parses `s3://bucket/prefix`, `file:///path` and plain paths; [`open_store`]
 //! turns one into a store.
 
+mod counters;
+mod disk_cache;
 mod error;
 mod faulty;
 mod local;
+mod regional;
+mod retry;
 mod s3;
 mod shaped;
 mod url;
@@ -28,9 +36,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use counters::{StoreCounters, StoreSnapshot};
+pub use disk_cache::{
+    CacheFileError, CacheFileId, CachedStore, DiskCache, DiskCacheConfig, DiskCacheError,
+    DiskCacheSnapshot, DiskCacheStats, encode_cache_file, parse_cache_file,
+};
 pub use error::StoreError;
 pub use faulty::{FaultConfig, FaultCounts, FaultyStore};
 pub use local::LocalStore;
+pub use regional::{
+    Lease, LeaseDecision, RegionalConfig, RegionalCounters, RegionalSnapshot, RegionalStore,
+    decide as lease_decision,
+};
+pub use retry::{RetryConfig, RetryCounters, RetrySnapshot, RetryStore, backoff};
 pub use s3::{S3Options, S3Store};
 pub use shaped::{Shape, ShapedStore};
 pub use url::StoreUrl;

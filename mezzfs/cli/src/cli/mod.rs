@@ -141,8 +141,19 @@ impl Global {
     }
 
     async fn open_store_url(&self, url: &StoreUrl) -> anyhow::Result<Arc<dyn ObjectStore>> {
+        self.open_store_at(url, None).await
+    }
+
+    /// Opens `url`, through `endpoint` instead of --endpoint-url when given.
+    async fn open_store_at(
+        &self,
+        url: &StoreUrl,
+        endpoint: Option<&str>,
+    ) -> anyhow::Result<Arc<dyn ObjectStore>> {
         let opts = S3Options {
-            endpoint_url: self.endpoint_url.clone(),
+            endpoint_url: endpoint
+                .map(str::to_string)
+                .or_else(|| self.endpoint_url.clone()),
             region: self.region.clone(),
             path_style: self.virtual_hosted.then_some(false),
             max_attempts: self.max_attempts,

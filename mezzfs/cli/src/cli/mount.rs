@@ -17,7 +17,10 @@ use mezz_mount::spec::{self, MountSpec, parse_size};
 use mezz_mount::{FileEntry, MezzFs, MountStats, ReadPath, ReadPathConfig, Tree};
 use mezz_object::ObjectReader;
 use mezz_readahead::Strategy;
-use mezz_store::{ObjectStore, StoreUrl};
+use mezz_store::{
+    CachedStore, DiskCache, DiskCacheConfig, ObjectStore, RegionalConfig, RegionalStore,
+    RetryConfig, RetryStore, StoreCounters, StoreUrl,
+};
 
 use super::Global;
 
@@ -65,6 +68,28 @@ pub struct MountArgs {
     /// Threads receiving kernel requests (reads run concurrently on the async runtime anyway).
     #[arg(long, default_value_t = 2)]
     fuse_threads: usize,
+    /// Longest one request to the store may take, body included; a request stuck longer (a
+    /// dead connection) is retried on a new connection.
+    #[arg(long, default_value = "10s", value_parser = spec::parse_duration)]
+    request_timeout: Duration,
+    /// Longest a read may take, retries included, before the application gets EIO.
+    #[arg(long, default_value = "40s", value_parser = spec::parse_duration)]
+    read_timeout: Duration,
+    /// Keep fetched blocks (still encrypted, authenticated again on every use) in DIR across
+    /// mounts. Several mounts may share one directory.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Most bytes the disk cache keeps (it also keeps 1 GiB of the disk free).
+    #[arg(long, default_value = "10GiB", value_parser = parse_size)]
+    cache_size: u64,
+    /// A bucket near this machine used as a cache of the objects' stores (s3://bucket/prefix
+    /// or a directory): misses are read from the origin and copied there in the background, so
+    /// other workers nearby read the copy. Objects are copied still encrypted.
+    #[arg(long, value_name = "URL")]
+    regional_cache: Option<String>,
+    /// S3 endpoint of the regional cache bucket when it differs from --endpoint-url.
+    #[arg(long, value_name = "URL")]
+    regional_endpoint_url: Option<String>,
     /// Record a replay of the mount into FILE: every open, read, read-ahead window, fetch and
     /// cache change (see `mezzfs replay --help`).
     #[arg(long, value_name = "FILE")]
@@ -101,7 +126,17 @@ impl MountArgs {
         if self.memory < (4 << 20) {
             anyhow::bail!("--memory must be at least 4MiB");
         }
-        let mut c = ReadPathConfig::default();
+        if self.read_timeout <= self.request_timeout {
+            anyhow::bail!(
+                "--read-timeout ({:?}) must be longer than --request-timeout ({:?})",
+                self.read_timeout,
+                self.request_timeout
+            );
+        }
+        let mut c = ReadPathConfig {
+            read_timeout: self.read_timeout,
+            ..ReadPathConfig::default()
+        };
         c.readahead.request_size = self.request_size.max(64 << 10);
         c.readahead.strategy = match self.readahead.as_str() {
             "fixed" => Strategy::Fixed(self.fixed_size),
@@ -221,7 +256,8 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         .max_blocking_threads(std::thread::available_parallelism().map_or(4, |n| n.get() * 2))
         .build()
         .context("starting the async runtime")?;
-    let (readers, files) = rt.block_on(open_sources(global, &spec, None))?;
+    let layers = args.layers()?;
+    let (readers, files, counters) = rt.block_on(open_sources(global, &spec, &layers))?;
     let objects = readers.len();
     let recorder = match &args.replay {
         Some(file) => {
@@ -233,6 +269,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         None => None,
     };
     let path = ReadPath::with_recorder(readers, config, recorder.clone());
+    path.set_store_counters(counters);
     if let Some(rec) = recorder.clone() {
         // A killed mount loses at most the last second of its replay.
         rt.spawn(async move {
@@ -265,6 +302,22 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     let why = rt.block_on(wait_for_end(&mounted))?;
     eprintln!("mezzfs: {why}; unmounting {}", args.mountpoint.display());
     mounted.unmount()?;
+    // Copies to the regional cache still running would be lost work for the next worker.
+    let copying = || {
+        path.store_snapshot()
+            .regional
+            .map_or(0, |r| r.copies_in_progress)
+    };
+    if copying() > 0 {
+        eprintln!(
+            "mezzfs: waiting up to 60 s for {} copies to the regional cache",
+            copying()
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while copying() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
     let stats = MountStats::collect(&path, started.elapsed());
     eprintln!("mezzfs: {}", stats.summary());
     if let (Some(rec), Some(file)) = (&recorder, &args.replay) {
@@ -375,12 +428,127 @@ async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static 
     }
 }
 
+/// The wrappers put around every store a mount reads from, outermost last: a shape (reruns
+/// that imitate a distant store), retries and timeouts, the regional cache bucket, the disk
+/// cache.
+#[derive(Debug, Default)]
+pub(super) struct Layers {
+    pub shape: Option<mezz_store::Shape>,
+    pub retry: Option<RetryConfig>,
+    /// The near bucket and the endpoint to reach it.
+    pub regional: Option<(StoreUrl, Option<String>)>,
+    pub disk: Option<Arc<DiskCache>>,
+}
+
+impl MountArgs {
+    fn layers(&self) -> anyhow::Result<Layers> {
+        let retry = RetryConfig {
+            attempt_timeout: self.request_timeout,
+            // The read timeout also covers waiting behind other fetches; leave it a quarter.
+            deadline: self.read_timeout.mul_f64(0.75).max(self.request_timeout),
+            ..RetryConfig::default()
+        };
+        let regional = match &self.regional_cache {
+            Some(url) => Some((
+                StoreUrl::parse(url).with_context(|| format!("--regional-cache {url}"))?,
+                self.regional_endpoint_url.clone(),
+            )),
+            None => None,
+        };
+        let disk = match &self.cache_dir {
+            Some(dir) => {
+                let mut c = DiskCacheConfig::new(dir);
+                c.max_bytes = self.cache_size;
+                let cache = DiskCache::open(c)
+                    .with_context(|| format!("opening the disk cache in {}", dir.display()))?;
+                Some(cache)
+            }
+            None => None,
+        };
+        Ok(Layers {
+            shape: None,
+            retry: Some(retry),
+            regional,
+            disk,
+        })
+    }
+}
+
+/// A stable name for a store, so that objects of different stores never share keys in a
+/// regional cache bucket (FNV-1a of its description).
+fn store_namespace(store: &dyn ObjectStore) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in store.describe().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The regional cache's view for one origin: its own directory under the near bucket.
+fn near_url(url: &StoreUrl, namespace: &str) -> StoreUrl {
+    match url {
+        StoreUrl::S3 { bucket, prefix } => StoreUrl::S3 {
+            bucket: bucket.clone(),
+            prefix: format!(
+                "{prefix}{}{namespace}/",
+                if prefix.is_empty() || prefix.ends_with('/') {
+                    ""
+                } else {
+                    "/"
+                }
+            ),
+        },
+        StoreUrl::Local(path) => StoreUrl::Local(path.join(namespace)),
+    }
+}
+
+impl Layers {
+    async fn wrap(
+        &self,
+        global: &Global,
+        origin: Arc<dyn ObjectStore>,
+        counters: &mut StoreCounters,
+    ) -> anyhow::Result<Arc<dyn ObjectStore>> {
+        let mut store = origin;
+        if let Some(shape) = self.shape {
+            store = Arc::new(mezz_store::ShapedStore::new(store, shape));
+        }
+        let retry = |s: Arc<dyn ObjectStore>, counters: &mut StoreCounters| match self.retry {
+            Some(cfg) => {
+                let r = RetryStore::new(s, cfg);
+                counters.retry.push(r.counters());
+                Arc::new(r) as Arc<dyn ObjectStore>
+            }
+            None => s,
+        };
+        store = retry(store, counters);
+        if let Some((url, endpoint)) = &self.regional {
+            let ns = store_namespace(store.as_ref());
+            let near_url = near_url(url, &ns);
+            let near = global
+                .open_store_at(&near_url, endpoint.as_deref())
+                .await
+                .with_context(|| format!("opening the regional cache {near_url}"))?;
+            let near = retry(near, counters);
+            let r = RegionalStore::new(near, store, RegionalConfig::default());
+            counters.regional.push(r.counters());
+            store = Arc::new(r);
+        }
+        if let Some(cache) = &self.disk {
+            counters.disk = Some(cache.stats());
+            store = Arc::new(CachedStore::new(store, cache.clone()));
+        }
+        Ok(store)
+    }
+}
+
 /// Opens every source (each store once, the manifests concurrently) and lays out the files.
 pub(super) async fn open_sources(
     global: &Global,
     spec: &MountSpec,
-    shape: Option<mezz_store::Shape>,
-) -> anyhow::Result<(Vec<ObjectReader>, Vec<FileEntry>)> {
+    layers: &Layers,
+) -> anyhow::Result<(Vec<ObjectReader>, Vec<FileEntry>, StoreCounters)> {
+    let mut counters = StoreCounters::default();
     let keys = global.keys()?;
     let mut stores: HashMap<Option<String>, Arc<dyn ObjectStore>> = HashMap::new();
     let sources = spec.sources();
@@ -397,10 +565,7 @@ pub(super) async fn open_sources(
                 global.open_store_url(&url).await?
             }
         };
-        let opened = match shape {
-            Some(shape) => Arc::new(mezz_store::ShapedStore::new(opened, shape)),
-            None => opened,
-        };
+        let opened = layers.wrap(global, opened, &mut counters).await?;
         stores.insert(store, opened);
     }
     let opens = sources.iter().map(|s| {
@@ -446,5 +611,5 @@ pub(super) async fn open_sources(
             range: r.range(),
         });
     }
-    Ok((readers, files))
+    Ok((readers, files, counters))
 }

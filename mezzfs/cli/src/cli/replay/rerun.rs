@@ -224,7 +224,12 @@ pub fn rerun(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (readers, files) = rt.block_on(open_sources(global, &spec, shape))?;
+    let layers = super::super::mount::Layers {
+        shape,
+        retry: Some(mezz_store::RetryConfig::default()),
+        ..Default::default()
+    };
+    let (readers, files, _) = rt.block_on(open_sources(global, &spec, &layers))?;
     let mut report = RerunReport::default();
     for (o, r) in meta.objects.iter().zip(&readers) {
         let now = r.opened().id.to_string();

@@ -175,11 +175,14 @@ impl DiskCache {
             // Written by another mount: count it from now on.
             st.index.insert(id, file_len);
             st.drift = true;
-            self.stats
-                .bytes_on_disk
-                .store(st.index.total(), Ordering::Relaxed);
+            let over = st.index.total() > self.config.max_bytes;
+            drop(st);
+            if over {
+                self.make_room(None, 0);
+            }
+        } else {
+            drop(st);
         }
-        drop(st);
         Some(Bytes::from(raw).slice(HEADER_LEN..))
     }
 
@@ -329,12 +332,16 @@ impl DiskCache {
             match files::write_atomic(&self.config.dir, *id, data) {
                 Ok(written) => {
                     add(&self.stats.writes, 1);
-                    // A rescan while the file was being written dropped its reservation.
+                    // A concurrent writer's eviction or a rescan may have dropped the
+                    // reservation while the file was written: count it again, and evict if
+                    // that takes us over the limit.
                     let mut st = self.state();
+                    let lost = !st.index.touch(*id);
                     st.index.insert(*id, written);
-                    self.stats
-                        .bytes_on_disk
-                        .store(st.index.total(), Ordering::Relaxed);
+                    drop(st);
+                    if lost {
+                        self.make_room(None, 0);
+                    }
                 }
                 Err(e) => {
                     add(&self.stats.write_errors, 1);

@@ -70,6 +70,7 @@ impl LruIndex {
         self.total
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }

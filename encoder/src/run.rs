@@ -100,7 +100,8 @@ pub enum Event {
     Finished(SceneStats),
 }
 
-/// Encodes every scene not yet done in `work`; returns all scenes' stats in scene order.
+/// Encodes every scene of `scenes` (all of a clip's, or a share of them) not yet done in
+/// `work`; returns their stats in the order given.
 pub fn encode_scenes(
     input: &Input,
     scenes: &[Scene],
@@ -112,9 +113,9 @@ pub fn encode_scenes(
     let workers = workers.max(1);
     let mut stats: Vec<Option<SceneStats>> = vec![None; scenes.len()];
     let (mut resumed, mut resumed_frames) = (0, 0);
-    for s in scenes {
+    for (pos, s) in scenes.iter().enumerate() {
         if let Some(done) = work.finished(s.index, s.len()) {
-            stats[s.index] = Some(done);
+            stats[pos] = Some(done);
             resumed += 1;
             resumed_frames += s.len();
         }
@@ -160,7 +161,7 @@ pub fn encode_scenes(
                         .tiles
                         .unwrap_or_else(|| plan::auto_tiles(unstarted, workers));
                     on_event(Event::Started {
-                        scene: index,
+                        scene: scenes[index].index,
                         tiles,
                     });
                     match encode_one(input, &scenes[index], settings, tiles, work, on_event) {

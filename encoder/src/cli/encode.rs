@@ -64,6 +64,28 @@ pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
             "workers_for_tiles": if settings.tiles.is_none() { workers } else { 0 },
         });
         let work = WorkDir::open(&work_path, &job)?;
+        if !a.only.is_empty() {
+            let share: Vec<Scene> = scenes
+                .iter()
+                .filter(|s| a.only.contains(&s.index))
+                .cloned()
+                .collect();
+            if let Some(bad) = a.only.iter().find(|&&i| i >= scenes.len()) {
+                bail!(
+                    "--only {bad}: the clip has scenes 0 to {}",
+                    scenes.len().saturating_sub(1)
+                );
+            }
+            let share_frames = share.iter().map(Scene::len).sum();
+            parallel(&input, &share, &settings, workers, &work, share_frames)?;
+            eprintln!(
+                "scenes {:?} done in {}; {} not written (run again without --only to join)",
+                a.only,
+                work_path.display(),
+                a.output.display()
+            );
+            return Ok(());
+        }
         let stats = parallel(&input, &scenes, &settings, workers, &work, frames)?;
         let batches = scenes
             .iter()

@@ -103,6 +103,16 @@ struct EncodeArgs {
     /// Default: OUT.work, removed after success.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+    /// Encode only these scenes (by index, e.g. `1,3`) into the work directory and stop
+    /// without writing OUT: one machine's share of the work. A later run without --only
+    /// (same work directory) encodes what is missing and writes OUT.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "INDEX,...",
+        requires = "work_dir"
+    )]
+    only: Vec<usize>,
     /// Keep the default work directory after success.
     #[arg(long)]
     keep_work: bool,

@@ -318,6 +318,13 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    if let Some(cache) = &layers.disk {
+        // Blocks still queued for the disk cache would be missing at the next mount.
+        let flushed = rt.block_on(tokio::time::timeout(Duration::from_secs(30), cache.flush()));
+        if flushed.is_err() {
+            eprintln!("mezzfs: gave up waiting for the disk cache's writes after 30 s");
+        }
+    }
     let stats = MountStats::collect(&path, started.elapsed());
     eprintln!("mezzfs: {}", stats.summary());
     if let (Some(rec), Some(file)) = (&recorder, &args.replay) {

@@ -353,7 +353,7 @@ impl ObjectStore for RegionalStore {
                 s.spawn_copy(key);
                 s.read_origin(key, range).await
             }
-            Ok(LeaseDecision::Wait { until_ms }) => {
+            Ok(LeaseDecision::Wait { mut until_ms }) => {
                 s.counters.waited.fetch_add(1, Ordering::Relaxed);
                 while now_ms() < until_ms {
                     tokio::time::sleep(s.config.poll).await;
@@ -362,12 +362,11 @@ impl ObjectStore for RegionalStore {
                         Err(StoreError::NotFound { .. }) => {}
                         Err(_) => break,
                     }
-                    // The holder renews its lease while it makes progress.
+                    // The holder renews its lease while it makes progress: wait longer.
                     if let Some(l) = s.read_lease(key).await
-                        && l.expires_unix_ms > until_ms
                         && l.holder != s.holder
                     {
-                        continue;
+                        until_ms = until_ms.max(l.expires_unix_ms);
                     }
                 }
                 // The holder is gone (its lease expired): copy it ourselves.

@@ -56,6 +56,14 @@ fn far(origin: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
     ))
 }
 
+/// Shows the store's warnings (a failed copy says why) in the test's output.
+fn log() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("mezz_store=debug")
+        .with_test_writer()
+        .try_init();
+}
+
 fn config() -> RegionalConfig {
     RegionalConfig {
         lease_ttl: Duration::from_secs(2),
@@ -66,6 +74,7 @@ fn config() -> RegionalConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_second_worker_reads_nothing_from_the_origin() {
+    log();
     let (origin, near) = (Region::start(), Region::start());
     let (o, n) = (origin.store().await, near.store().await);
     let big = pattern(40 << 20, 1); // copied in 16 MiB pieces (multipart)
@@ -108,6 +117,7 @@ async fn the_second_worker_reads_nothing_from_the_origin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_wait_for_one_copy_instead_of_all_pulling_the_origin() {
+    log();
     let (origin, near) = (Region::start(), Region::start());
     let (o, n) = (origin.store().await, near.store().await);
     let body = pattern(48 << 20, 3);
@@ -141,6 +151,7 @@ async fn concurrent_misses_wait_for_one_copy_instead_of_all_pulling_the_origin()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_holder_blocks_no_one_past_its_lease() {
+    log();
     let (origin, near) = (Region::start(), Region::start());
     let (o, n) = (origin.store().await, near.store().await);
     let body = pattern(1 << 20, 4);
@@ -178,6 +189,7 @@ async fn a_crashed_holder_blocks_no_one_past_its_lease() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifests_come_from_the_origin_and_a_dead_near_bucket_only_costs_speed() {
+    log();
     let (origin, near) = (Region::start(), Region::start());
     let (o, n) = (origin.store().await, near.store().await);
     o.put("m/manifest", Bytes::from_static(b"new"))

@@ -208,7 +208,7 @@ impl Shared {
         self.near.put(&lease_key(key), Bytes::from(body)).await
     }
 
-    /// Takes the lease if no one else holds a live one; true if this worker now holds it.
+    /// Takes the lease unless someone else holds a live one; says whether to copy or to wait.
     async fn try_lease(&self, key: &str) -> Result<LeaseDecision, StoreError> {
         if let d @ LeaseDecision::Wait { .. } =
             decide(self.read_lease(key).await.as_ref(), &self.holder, now_ms())

@@ -13,9 +13,13 @@
 //!   worker pool over scenes; [`workdir`]: the work directory (per-scene packets and done
 //!   marks), the only state, which is what makes `kill -9` and a rerun resume.
 //! - [`ivf`], [`mp4`]: container formats (pure); [`mux`]: joins scenes into the output file.
+//! - [`audio`]: the mezzanine's audio (WAV, FLAC, AAC in MP4 through symphonia) cut
+//!   sample-accurately at the scene or fixed-length segment boundaries, per-segment loudness
+//!   (BS.1770) and peak, segment-aligned WAV files.
 //!
-//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`).
+//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`).
 
+pub mod audio;
 pub mod detect;
 pub mod encode;
 pub mod ivf;
@@ -23,6 +27,7 @@ pub mod mp4;
 pub mod mux;
 pub mod plan;
 pub mod psnr;
+pub mod queue;
 pub mod run;
 pub mod scan;
 pub mod scenelist;

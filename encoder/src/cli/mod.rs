@@ -1,5 +1,6 @@
-//! Command-line arguments and the two commands, `scenes` and `encode`.
+//! Command-line arguments and the commands, `scenes`, `encode` and `audio`.
 
+mod audio;
 mod encode;
 mod progress;
 mod scenes;
@@ -32,7 +33,31 @@ enum Command {
     /// Encodes a Y4M file (or a directory of scene range files) to AV1; the container
     /// follows OUT's extension (.ivf or .mp4).
     Encode(EncodeArgs),
+    /// Probes a file's audio; with --scenes or --segment-seconds, cuts it sample-accurately into
+    /// segments aligned with the video, measures each (loudness, peak) and writes them as WAV.
+    #[command(long_about = AUDIO_ABOUT)]
+    Audio(AudioArgs),
 }
+
+const AUDIO_ABOUT: &str = "Probes a file's audio track (WAV, FLAC, AAC in MP4 or ADTS) and, with \
+--scenes or --segment-seconds, cuts it into segments aligned with the video.
+
+Without --scenes or --segment-seconds: prints codec, sample rate, channels, samples and duration.
+
+With --scenes: segment i holds the audio of scene i. Video frame f starts at sample \
+round(f * rate * den / num) for fps num:den, so segments tile the audio with no gap or overlap \
+and each is within one sample of its scene's duration (44.1 kHz at 25 fps: 1764 samples a \
+frame; 48 kHz at 30000:1001: 1601.6, so 1601 or 1602). Audio shorter than the video is padded \
+with silence, audio longer is dropped; both are reported. MP4 edit lists are applied (the AAC \
+encoder's priming samples are skipped, as ffmpeg does).
+
+With --segment-seconds S: segments of S seconds (the last one shorter), over the audio; with \
+--scenes too, over the video's duration.
+
+Each segment's integrated loudness (BS.1770-4 / EBU R128, LUFS; '-' when the segment is shorter \
+than 400 ms or silent) and sample peak (dBFS) are printed. With -o DIR, segments are written as \
+DIR/segment-0000.wav, ...: PCM and FLAC keep their sample size (bit-exact), lossy codecs are \
+written as 32-bit float.";
 
 /// Scene length limits shared by both commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -130,9 +155,32 @@ struct EncodeArgs {
     limits: LimitArgs,
 }
 
+#[derive(Debug, ClapArgs)]
+struct AudioArgs {
+    /// The media file (WAV, FLAC, MP4/M4A with AAC, ADTS AAC); a video track is ignored.
+    input: PathBuf,
+    /// Which audio track, counting audio tracks only from 0 (default the first).
+    #[arg(long, value_name = "N")]
+    track: Option<usize>,
+    /// Cut at the scenes of this scene list (from `segment-encode scenes`).
+    #[arg(long, value_name = "FILE")]
+    scenes: Option<PathBuf>,
+    /// Cut every S seconds (`4`, `4s`, `2.002`, `1001/500`) instead of at scenes; with
+    /// --scenes, over the video's duration.
+    #[arg(long, value_name = "S")]
+    segment_seconds: Option<String>,
+    /// Write the segments here as segment-0000.wav, ... (without it, only measure).
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Write the per-segment table (and the input's description) as JSON here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Scenes(a) => scenes::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Audio(a) => audio::run(a),
     }
 }

@@ -1,0 +1,364 @@
+//! Streaming decode of one audio track to interleaved chunks (one packet's worth at a time, so
+//! memory does not depend on the file's length).
+//!
+//! Integer sources (PCM, FLAC) stay integers: samples are carried as full-scale `i32` (what
+//! symphonia converts 8-, 16- and 24-bit samples to by shifting left), so the original values
+//! come back exactly by shifting right. Lossy sources (AAC) are `f32`.
+//!
+//! The decoded timeline is the presented one: for MP4, the track's edit list is applied here
+//! (see [`crate::audio::mp4edit`] for why symphonia does not), which drops the AAC encoder's
+//! priming samples and the padding after the edit's duration.
+
+use std::fs::File;
+use std::path::Path;
+
+use symphonia::core::audio::GenericAudioBufferRef;
+use symphonia::core::codecs::audio::well_known::*;
+use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::well_known::FORMAT_ID_ISOMP4;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use super::AudioError;
+use super::mp4edit::{self, EditTrim};
+use super::probe::{AudioInfo, channel_positions};
+
+/// How samples are carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SampleKind {
+    /// Full-scale `i32`; the source has `bits` significant bits (16, 24, ...).
+    Int {
+        bits: u32,
+    },
+    Float,
+}
+
+/// Interleaved samples of one chunk.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Samples {
+    Int(Vec<i32>),
+    Float(Vec<f32>),
+}
+
+impl Samples {
+    pub fn len(&self) -> usize {
+        match self {
+            Samples::Int(v) => v.len(),
+            Samples::Float(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Decoded audio: `frames` frames of `channels` interleaved samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chunk {
+    pub samples: Samples,
+    pub channels: usize,
+}
+
+impl Chunk {
+    pub fn frames(&self) -> usize {
+        self.samples.len() / self.channels.max(1)
+    }
+}
+
+/// An open audio track.
+pub struct Decoder {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    info: AudioInfo,
+    /// Samples still to drop at the start (edit list).
+    skip: u64,
+    /// Samples still to deliver (edit list), if limited.
+    keep: Option<u64>,
+    /// Frames decoded so far, before trimming: where a decode error happened.
+    decoded: u64,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("info", &self.info)
+            .field("decoded", &self.decoded)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short name for a codec, for messages: symphonia's own for the ones it decodes.
+pub fn codec_name(id: AudioCodecId) -> String {
+    if let Some(reg) = symphonia::default::get_codecs().get_audio_decoder(id) {
+        return reg.codec.info.short_name.to_string();
+    }
+    let name = match id {
+        CODEC_ID_AAC => "aac",
+        CODEC_ID_AC3 => "ac3",
+        CODEC_ID_EAC3 => "eac3",
+        CODEC_ID_AC4 => "ac4",
+        CODEC_ID_DCA => "dts",
+        CODEC_ID_TRUEHD => "truehd",
+        CODEC_ID_OPUS => "opus",
+        CODEC_ID_VORBIS => "vorbis",
+        CODEC_ID_MP1 => "mp1",
+        CODEC_ID_MP2 => "mp2",
+        CODEC_ID_MP3 => "mp3",
+        CODEC_ID_ALAC => "alac",
+        CODEC_ID_FLAC => "flac",
+        CODEC_ID_WAVPACK => "wavpack",
+        CODEC_ID_PCM_ALAW => "pcm_alaw",
+        CODEC_ID_PCM_MULAW => "pcm_mulaw",
+        _ => return format!("codec id {id}"),
+    };
+    name.to_string()
+}
+
+/// Integer PCM codecs and FLAC decode to integers that round-trip exactly.
+fn sample_kind(id: AudioCodecId, bits: Option<u32>) -> SampleKind {
+    let int_pcm = (CODEC_ID_PCM_S32LE..=CODEC_ID_PCM_U8_PLANAR).contains(&id);
+    if int_pcm || id == CODEC_ID_FLAC {
+        let width = match id {
+            CODEC_ID_PCM_S8 | CODEC_ID_PCM_S8_PLANAR | CODEC_ID_PCM_U8 | CODEC_ID_PCM_U8_PLANAR => {
+                8
+            }
+            _ => 32,
+        };
+        SampleKind::Int {
+            bits: bits.filter(|b| (1..=32).contains(b)).unwrap_or(width),
+        }
+    } else {
+        SampleKind::Float
+    }
+}
+
+fn not_media(e: SymError) -> AudioError {
+    match e {
+        SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Io(io)
+        }
+        other => AudioError::NotMedia(other.to_string()),
+    }
+}
+
+impl Decoder {
+    /// Opens `path` and its `track`-th audio track (default the first).
+    pub fn open(path: &Path, track: Option<usize>) -> Result<Decoder, AudioError> {
+        let file = File::open(path)?;
+        let ext = path.extension().and_then(|e| e.to_str());
+        Decoder::from_source(Box::new(file), ext, track)
+    }
+
+    /// Opens any seekable source (a file, a `Cursor` of bytes).
+    pub fn from_source(
+        mut source: Box<dyn MediaSource>,
+        extension: Option<&str>,
+        track: Option<usize>,
+    ) -> Result<Decoder, AudioError> {
+        // The edit list is read before symphonia takes the source: it does not expose it.
+        let moov = mp4edit::read_moov(&mut source)?;
+        std::io::Seek::seek(&mut source, std::io::SeekFrom::Start(0))?;
+        let mss = MediaSourceStream::new(source, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = extension {
+            hint.with_extension(ext);
+        }
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(not_media)?;
+        let audio_tracks: Vec<_> = format
+            .tracks()
+            .iter()
+            .filter(|t| t.track_type() == Some(TrackType::Audio))
+            .collect();
+        if audio_tracks.is_empty() {
+            return Err(AudioError::NoAudioTrack);
+        }
+        let wanted = track.unwrap_or(0);
+        let t = *audio_tracks.get(wanted).ok_or(AudioError::NoSuchTrack {
+            wanted,
+            count: audio_tracks.len(),
+        })?;
+        let params = t
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or(AudioError::MissingParameter("codec parameters"))?
+            .clone();
+        let codec = codec_name(params.codec);
+        let rate = params
+            .sample_rate
+            .filter(|r| *r > 0)
+            .ok_or(AudioError::MissingParameter("sample rate"))?;
+        let channels = params
+            .channels
+            .as_ref()
+            .map(|c| c.count())
+            .filter(|c| *c > 0)
+            .ok_or(AudioError::MissingParameter("channel count"))?;
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|e| match e {
+                // symphonia 0.6.1's AAC decoder refuses more than two channels, HE-AAC (SBR)
+                // and 960-sample frames ("aac too complex"); say which limit applies.
+                SymError::Unsupported(what) => AudioError::UnsupportedCodec {
+                    codec: codec.clone(),
+                    detail: if params.codec == CODEC_ID_AAC && channels > 2 {
+                        format!("{channels} channels; symphonia decodes AAC in mono or stereo only")
+                    } else {
+                        what.to_string()
+                    },
+                },
+                other => AudioError::NotMedia(other.to_string()),
+            })?;
+        let is_mp4 = format.format_info().format == FORMAT_ID_ISOMP4;
+        let (edit, edit_ignored) = match moov.filter(|_| is_mp4) {
+            Some(moov) => match mp4edit::parse_moov(&moov).trim(t.id, rate) {
+                Ok(trim) => (trim, false),
+                Err(_) => (None, true),
+            },
+            None => (None, false),
+        };
+        let stored_frames = t.num_frames;
+        let frames = match edit {
+            Some(EditTrim { keep: Some(k), .. }) => Some(k),
+            Some(EditTrim { skip, keep: None }) => stored_frames.map(|n| n.saturating_sub(skip)),
+            None => stored_frames,
+        };
+        let kind = sample_kind(params.codec, params.bits_per_sample);
+        let info = AudioInfo {
+            container: format.format_info().short_name.to_string(),
+            codec,
+            sample_rate: rate,
+            channels,
+            channel_mask: params.channels.as_ref().and_then(channel_positions),
+            bits_per_sample: params.bits_per_sample,
+            kind,
+            frames,
+            seconds: frames.map(|f| f as f64 / f64::from(rate)),
+            track: wanted,
+            audio_tracks: audio_tracks.len(),
+            edit,
+            edit_ignored,
+        };
+        let track_id = t.id;
+        Ok(Decoder {
+            format,
+            decoder,
+            track_id,
+            skip: edit.map_or(0, |e| e.skip),
+            keep: edit.and_then(|e| e.keep),
+            info,
+            decoded: 0,
+        })
+    }
+
+    pub fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    /// The next chunk of presented audio, `None` at the end.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, AudioError> {
+        loop {
+            if self.keep == Some(0) {
+                return Ok(None);
+            }
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(None),
+                Err(SymError::ResetRequired) => {
+                    return Err(AudioError::FormatChanged(self.decoded));
+                }
+                Err(e) => {
+                    return Err(AudioError::Decode {
+                        sample: self.decoded,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let buf = match self.decoder.decode(&packet) {
+                Ok(b) => b,
+                Err(SymError::ResetRequired) => {
+                    return Err(AudioError::FormatChanged(self.decoded));
+                }
+                Err(e) => {
+                    return Err(AudioError::Decode {
+                        sample: self.decoded,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            let frames = buf.frames();
+            let spec = buf.spec();
+            if frames > 0
+                && (spec.rate() != self.info.sample_rate
+                    || spec.channels().count() != self.info.channels)
+            {
+                return Err(AudioError::FormatChanged(self.decoded));
+            }
+            let samples = convert(&buf, self.info.kind);
+            self.decoded += frames as u64;
+            let mut chunk = Chunk {
+                samples,
+                channels: self.info.channels,
+            };
+            self.trim(&mut chunk);
+            if chunk.frames() > 0 {
+                return Ok(Some(chunk));
+            }
+        }
+    }
+
+    /// Applies the edit list: drops leading samples, stops after the kept ones.
+    fn trim(&mut self, chunk: &mut Chunk) {
+        let ch = chunk.channels;
+        let frames = chunk.frames() as u64;
+        let drop = self.skip.min(frames);
+        self.skip -= drop;
+        let mut take = frames - drop;
+        if let Some(k) = &mut self.keep {
+            take = take.min(*k);
+            *k -= take;
+        }
+        let (a, b) = (drop as usize * ch, (drop + take) as usize * ch);
+        match &mut chunk.samples {
+            Samples::Int(v) => {
+                v.truncate(b);
+                v.drain(..a);
+            }
+            Samples::Float(v) => {
+                v.truncate(b);
+                v.drain(..a);
+            }
+        }
+    }
+}
+
+fn convert(buf: &GenericAudioBufferRef<'_>, kind: SampleKind) -> Samples {
+    match kind {
+        SampleKind::Int { .. } => {
+            let mut v: Vec<i32> = Vec::new();
+            buf.copy_to_vec_interleaved(&mut v);
+            Samples::Int(v)
+        }
+        SampleKind::Float => {
+            let mut v: Vec<f32> = Vec::new();
+            buf.copy_to_vec_interleaved(&mut v);
+            Samples::Float(v)
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The driver: streams decoded chunks into per-segment WAV files and loudness meters.
+//!
+//! Chunks are split where segments end, so a chunk's samples go to the segment they belong to
+//! and nothing is buffered beyond one chunk. Audio shorter than the segments is padded with
+//! silence (counted in the report), audio past their end is dropped (counted too).
+
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::cut::{Boundaries, SegmentSpan};
+use super::decode::{Decoder, SampleKind, Samples};
+use super::loudness::{Meter, MeterError};
+use super::wav::{self, WavError, WavFormat, WavSpec};
+use super::{AudioError, AudioInfo};
+
+/// One written (or measured) segment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SegmentStats {
+    pub index: usize,
+    pub start_sample: u64,
+    pub samples: u64,
+    pub seconds: f64,
+    /// Video frames `[start, end)` when the segment comes from a scene.
+    pub video_frames: Option<(u64, u64)>,
+    /// Integrated loudness; `null` when undefined (shorter than 400 ms, or silence).
+    pub lufs: Option<f64>,
+    /// Sample peak; `null` for digital silence.
+    pub peak_dbfs: Option<f64>,
+    /// Silence appended because the audio ended early.
+    pub padded_samples: u64,
+    /// File name in the output directory.
+    pub file: Option<String>,
+}
+
+/// The whole run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SplitReport {
+    pub input: AudioInfo,
+    /// Presented samples decoded from the input.
+    pub decoded_samples: u64,
+    /// Silence added at the end because the audio is shorter than the video.
+    pub padded_samples: u64,
+    /// Samples after the last segment's end, not written.
+    pub dropped_samples: u64,
+    pub segments: Vec<SegmentStats>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SplitError {
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    #[error("writing {path}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Wav(#[from] WavError),
+    #[error(transparent)]
+    Meter(#[from] MeterError),
+}
+
+/// Name of segment `index`'s file.
+pub fn segment_file_name(index: usize) -> String {
+    format!("segment-{index:04}.wav")
+}
+
+/// An open segment: its file (if writing) and meter.
+struct Open {
+    span: SegmentSpan,
+    written: u64,
+    padded: u64,
+    meter: Meter,
+    file: Option<(PathBuf, BufWriter<File>)>,
+}
+
+struct Splitter<'a> {
+    info: AudioInfo,
+    spec: WavSpec,
+    out_dir: Option<&'a Path>,
+    bytes: Vec<u8>,
+}
+
+impl Splitter<'_> {
+    fn open(&self, span: SegmentSpan) -> Result<Open, SplitError> {
+        let meter = Meter::new(
+            self.info.channels,
+            self.info.sample_rate,
+            self.info.channel_mask,
+        )?;
+        let file = match self.out_dir {
+            Some(dir) => {
+                let path = dir.join(segment_file_name(span.index));
+                let werr = |source| SplitError::Write {
+                    path: path.clone(),
+                    source,
+                };
+                let mut w = BufWriter::new(File::create(&path).map_err(werr)?);
+                w.write_all(&self.spec.header(span.len)?).map_err(werr)?;
+                Some((path, w))
+            }
+            None => None,
+        };
+        Ok(Open {
+            span,
+            written: 0,
+            padded: 0,
+            meter,
+            file,
+        })
+    }
+
+    /// Frames `from..to` of interleaved `samples` into segment `seg`.
+    fn write(
+        &mut self,
+        seg: &mut Open,
+        samples: &Samples,
+        from: usize,
+        to: usize,
+    ) -> Result<(), SplitError> {
+        let ch = self.info.channels;
+        let (a, b) = (from * ch, to * ch);
+        self.bytes.clear();
+        match (samples, self.spec.format) {
+            (Samples::Int(v), WavFormat::Int { container, .. }) => {
+                seg.meter.add_int(&v[a..b])?;
+                wav::encode_int(&v[a..b], container, &mut self.bytes);
+            }
+            (Samples::Float(v), _) => {
+                seg.meter.add_f32(&v[a..b])?;
+                wav::encode_f32(&v[a..b], &mut self.bytes);
+            }
+            (Samples::Int(v), WavFormat::Float32) => {
+                let f: Vec<f32> = v[a..b]
+                    .iter()
+                    .map(|&s| (f64::from(s) / 2_147_483_648.0) as f32)
+                    .collect();
+                seg.meter.add_f32(&f)?;
+                wav::encode_f32(&f, &mut self.bytes);
+            }
+        }
+        seg.written += (to - from) as u64;
+        if let Some((path, w)) = &mut seg.file {
+            w.write_all(&self.bytes)
+                .map_err(|source| SplitError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn finish(&self, seg: Open) -> Result<SegmentStats, SplitError> {
+        let file = match seg.file {
+            Some((path, mut w)) => {
+                let werr = |source| SplitError::Write {
+                    path: path.clone(),
+                    source,
+                };
+                if seg.written % 2 == 1 && self.spec.block_align() % 2 == 1 {
+                    w.write_all(&[0]).map_err(werr)?;
+                }
+                // An open-ended last segment is shorter than planned: rewrite its header.
+                if seg.written != seg.span.len {
+                    w.seek(SeekFrom::Start(0)).map_err(werr)?;
+                    w.write_all(&self.spec.header(seg.written)?).map_err(werr)?;
+                }
+                w.into_inner()
+                    .map_err(|e| werr(e.into_error()))?
+                    .sync_all()
+                    .map_err(werr)?;
+                Some(segment_file_name(seg.span.index))
+            }
+            None => None,
+        };
+        let loud = seg.meter.finish();
+        Ok(SegmentStats {
+            index: seg.span.index,
+            start_sample: seg.span.start,
+            samples: seg.written,
+            seconds: seg.written as f64 / f64::from(self.info.sample_rate),
+            video_frames: seg.span.frames,
+            lufs: loud.lufs,
+            peak_dbfs: loud.peak_dbfs,
+            padded_samples: seg.padded,
+            file,
+        })
+    }
+}
+
+/// Decodes everything `decoder` has left into the segments of `bounds`, writing
+/// `segment-NNNN.wav` files into `out_dir` (or only measuring, without it). `progress` gets the
+/// number of samples done after each chunk.
+pub fn split(
+    decoder: &mut Decoder,
+    bounds: &Boundaries,
+    out_dir: Option<&Path>,
+    progress: &dyn Fn(u64),
+) -> Result<SplitReport, SplitError> {
+    let info = decoder.info().clone();
+    let channels = u16::try_from(info.channels).map_err(|_| WavError::Channels(info.channels))?;
+    let spec = match info.kind {
+        SampleKind::Int { bits } => {
+            WavSpec::int(channels, info.sample_rate, bits, info.channel_mask)
+        }
+        SampleKind::Float => WavSpec::float(channels, info.sample_rate, info.channel_mask),
+    };
+    let mut sp = Splitter {
+        info: info.clone(),
+        spec,
+        out_dir,
+        bytes: Vec::new(),
+    };
+    let mut segments = Vec::new();
+    let mut current: Option<Open> = None;
+    let mut next_index = 0;
+    let mut pos = 0u64;
+    let mut dropped = 0u64;
+    while let Some(chunk) = decoder.next_chunk()? {
+        let n = chunk.frames();
+        let mut off = 0;
+        while off < n {
+            let mut seg = match current.take() {
+                Some(s) => s,
+                None => match bounds.span(next_index) {
+                    Some(span) => {
+                        next_index += 1;
+                        sp.open(span)?
+                    }
+                    None => {
+                        dropped += (n - off) as u64;
+                        break;
+                    }
+                },
+            };
+            let room = seg.span.end() - pos;
+            let take = (n - off).min(usize::try_from(room).unwrap_or(usize::MAX));
+            sp.write(&mut seg, &chunk.samples, off, off + take)?;
+            off += take;
+            pos += take as u64;
+            if pos == seg.span.end() {
+                segments.push(sp.finish(seg)?);
+            } else {
+                current = Some(seg);
+            }
+        }
+        progress(pos + dropped);
+    }
+    let decoded = pos + dropped;
+    let mut padded = 0;
+    if let Some(total) = bounds.total() {
+        // The audio ended before the video: silence up to the last segment's end.
+        const PAD: usize = 4096;
+        let silence = match info.kind {
+            SampleKind::Int { .. } => Samples::Int(vec![0; PAD * info.channels]),
+            SampleKind::Float => Samples::Float(vec![0.0; PAD * info.channels]),
+        };
+        while pos < total {
+            let mut seg = match current.take() {
+                Some(s) => s,
+                None => match bounds.span(next_index) {
+                    Some(span) => {
+                        next_index += 1;
+                        sp.open(span)?
+                    }
+                    None => break,
+                },
+            };
+            while pos < seg.span.end() {
+                let take = (seg.span.end() - pos).min(PAD as u64) as usize;
+                sp.write(&mut seg, &silence, 0, take)?;
+                seg.padded += take as u64;
+                padded += take as u64;
+                pos += take as u64;
+            }
+            segments.push(sp.finish(seg)?);
+        }
+    } else if let Some(seg) = current.take() {
+        segments.push(sp.finish(seg)?);
+    }
+    Ok(SplitReport {
+        input: info,
+        decoded_samples: decoded,
+        padded_samples: padded,
+        dropped_samples: dropped,
+        segments,
+    })
+}

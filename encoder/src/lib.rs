@@ -7,10 +7,12 @@
 //!   range. [`source`] reads frames with `pread`, from a whole file or from a *range file*
 //!   holding one scene's frames (what a mezzfs range mount shows).
 //! - [`detect`]: scene cuts from luma thumbnails; [`plan`]: cuts to scenes within a minimum and
-//!   maximum length, longest-first order, tiles for the tail; [`scenelist`]: the scene list JSON
+//!   maximum length (also one cut at a time, while detection runs), longest-first order, tiles
+//!   for the tail; [`scenelist`]: the scene list JSON
 //!   (frames and byte ranges) and the mezzfs range spec written from it.
-//! - [`encode`]: settings to a rav1e configuration and one encode loop; [`run`]: the rayon
-//!   worker pool over scenes; [`workdir`]: the work directory (per-scene packets and done
+//! - [`encode`]: settings to a rav1e configuration and one encode loop; [`queue`]: scenes
+//!   waiting for a worker, fed by the detector while workers take; [`run`]: the rayon worker
+//!   pool over scenes; [`workdir`]: the work directory (per-scene packets and done
 //!   marks), the only state, which is what makes `kill -9` and a rerun resume.
 //! - [`ivf`], [`mp4`]: container formats (pure); [`mux`]: joins scenes into the output file.
 //! - [`audio`]: the mezzanine's audio (WAV, FLAC, AAC in MP4 through symphonia) cut

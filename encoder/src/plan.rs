@@ -63,38 +63,79 @@ impl SceneLimits {
 
 /// Scenes covering frames `0..frames`, cut at `cuts` where the limits allow.
 pub fn plan_scenes(cuts: &[u64], frames: u64, limits: SceneLimits) -> Vec<Scene> {
-    let mut sorted: Vec<u64> = cuts
-        .iter()
-        .copied()
-        .filter(|&c| c > 0 && c < frames)
-        .collect();
+    let mut sorted = cuts.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-
-    let mut bounds = vec![0];
-    for c in sorted {
-        let last = *bounds.last().unwrap_or(&0);
-        if c - last >= limits.min_len && frames - c >= limits.min_len {
-            bounds.push(c);
-        }
-    }
-    bounds.push(frames);
-
+    let mut planner = ScenePlanner::new(frames, limits);
     let mut scenes = Vec::new();
-    for pair in bounds.windows(2) {
-        let (start, end) = (pair[0], pair[1]);
-        if end == start {
-            continue;
-        }
-        for piece in split_evenly(start, end, limits.max_len) {
-            scenes.push(Scene {
-                index: scenes.len(),
-                start: piece.start,
-                end: piece.end,
-            });
+    for c in sorted {
+        scenes.extend(planner.push_cut(c));
+    }
+    scenes.extend(planner.finish());
+    scenes
+}
+
+/// [`plan_scenes`] one cut at a time, for a detector that is still reading the clip: a scene
+/// is final as soon as the next kept cut is seen, so workers can start on it while detection
+/// goes on. Needs the clip's frame count up front (a Y4M file's size gives it), because a cut
+/// too close to the end is dropped.
+#[derive(Clone, Debug)]
+pub struct ScenePlanner {
+    frames: u64,
+    limits: SceneLimits,
+    /// Start of the scene not yet closed by a cut.
+    open: u64,
+    next_index: usize,
+}
+
+impl ScenePlanner {
+    pub fn new(frames: u64, limits: SceneLimits) -> Self {
+        ScenePlanner {
+            frames,
+            limits,
+            open: 0,
+            next_index: 0,
         }
     }
-    scenes
+
+    /// A detected cut, in increasing order; returns the scenes it closes (none if the cut is
+    /// dropped; several if the closed stretch is longer than the maximum).
+    pub fn push_cut(&mut self, cut: u64) -> Vec<Scene> {
+        let keep = cut > self.open
+            && cut < self.frames
+            && cut - self.open >= self.limits.min_len
+            && self.frames - cut >= self.limits.min_len;
+        if !keep {
+            return Vec::new();
+        }
+        self.close(cut)
+    }
+
+    /// The scenes from the last kept cut to the end of the clip.
+    pub fn finish(mut self) -> Vec<Scene> {
+        let end = self.frames;
+        self.close(end)
+    }
+
+    fn close(&mut self, end: u64) -> Vec<Scene> {
+        if end <= self.open {
+            return Vec::new();
+        }
+        let pieces = split_evenly(self.open, end, self.limits.max_len);
+        self.open = end;
+        pieces
+            .into_iter()
+            .map(|piece| {
+                let scene = Scene {
+                    index: self.next_index,
+                    start: piece.start,
+                    end: piece.end,
+                };
+                self.next_index += 1;
+                scene
+            })
+            .collect()
+    }
 }
 
 /// Splits `start..end` into the fewest pieces of at most `max_len`, their lengths differing by

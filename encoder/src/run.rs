@@ -2,17 +2,19 @@
 //! work directory as it finishes.
 //!
 //! Workers are stateless: a worker takes the next scene from a shared queue, reads its frames,
-//! encodes them in a fresh rav1e context and stores the packets and stats. rav1e runs on the
-//! same pool (threads = 0), so when fewer scenes than workers remain, the tiles of the last
-//! scenes are encoded by the otherwise idle workers. Scenes already done in the work directory
-//! are skipped, which is all that resuming takes.
+//! encodes them in a fresh rav1e context and stores the packets and stats. The queue is fed by
+//! a producer thread, so scene detection overlaps with encoding: the first scene encodes while
+//! the detector is still reading the rest of the clip. rav1e runs on the same pool
+//! (threads = 0), so when fewer scenes than workers remain, the tiles of the last scenes are
+//! encoded by the otherwise idle workers. Scenes already done in the work directory are
+//! skipped, which is all that resuming takes.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::encode::{self, EncodeError, EncodeSettings};
 use crate::plan::{self, Scene};
+use crate::queue::SceneQueue;
 use crate::source::{SourceError, Y4mFile};
 use crate::workdir::{SceneStats, WorkDir, WorkDirError};
 use crate::y4m::Y4mHeader;
@@ -74,6 +76,8 @@ pub enum RunError {
     Source { scene: usize, error: SourceError },
     #[error(transparent)]
     WorkDir(#[from] WorkDirError),
+    #[error("scene detection: {0}")]
+    Detect(SourceError),
     #[error("could not start {workers} workers: {reason}")]
     Pool { workers: usize, reason: String },
     #[error("scene {scene} holds {frames} frames, its file holds {held:?}")]
@@ -87,11 +91,13 @@ pub enum RunError {
 /// What the pool reports while it works.
 #[derive(Debug, Clone)]
 pub enum Event {
-    /// Scenes found done in the work directory.
+    /// A scene found done in the work directory.
     Resumed {
-        scenes: usize,
+        scene: usize,
         frames: u64,
     },
+    /// A scene is final and waits for a worker.
+    Queued(Scene),
     Started {
         scene: usize,
         tiles: usize,
@@ -101,7 +107,7 @@ pub enum Event {
 }
 
 /// Encodes every scene of `scenes` (all of a clip's, or a share of them) not yet done in
-/// `work`; returns their stats in the order given.
+/// `work`; returns their stats by scene index.
 pub fn encode_scenes(
     input: &Input,
     scenes: &[Scene],
@@ -110,30 +116,29 @@ pub fn encode_scenes(
     work: &WorkDir,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<Vec<SceneStats>, RunError> {
-    let workers = workers.max(1);
-    let mut stats: Vec<Option<SceneStats>> = vec![None; scenes.len()];
-    let (mut resumed, mut resumed_frames) = (0, 0);
-    for (pos, s) in scenes.iter().enumerate() {
-        if let Some(done) = work.finished(s.index, s.len()) {
-            stats[pos] = Some(done);
-            resumed += 1;
-            resumed_frames += s.len();
-        }
-    }
-    if resumed > 0 {
-        on_event(Event::Resumed {
-            scenes: resumed,
-            frames: resumed_frames,
-        });
-    }
-    let queue: VecDeque<usize> = plan::longest_first(scenes)
-        .into_iter()
-        .filter(|&i| stats[i].is_none())
-        .collect();
-    let queue = Mutex::new(queue);
-    let results = Mutex::new(stats);
-    let first_error: Mutex<Option<RunError>> = Mutex::new(None);
+    let produce = |push: &mut dyn FnMut(Scene)| {
+        scenes.iter().cloned().for_each(push);
+        Ok(())
+    };
+    encode_streamed(input, produce, settings, workers, work, on_event)
+}
 
+/// Encodes the scenes `produce` pushes, starting on each as soon as it is pushed: `produce`
+/// runs on a thread of its own beside the workers (the scene detector, reading the clip while
+/// the first scenes encode). Scenes already done in `work` are skipped. Returns the stats of
+/// every pushed scene by scene index.
+pub fn encode_streamed<P>(
+    input: &Input,
+    produce: P,
+    settings: &EncodeSettings,
+    workers: usize,
+    work: &WorkDir,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<Vec<SceneStats>, RunError>
+where
+    P: FnOnce(&mut dyn FnMut(Scene)) -> Result<(), RunError> + Send,
+{
+    let workers = workers.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("encode-{i}"))
@@ -142,47 +147,80 @@ pub fn encode_scenes(
             workers,
             reason: e.to_string(),
         })?;
-    pool.scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|_| {
-                loop {
-                    if lock(&first_error).is_some() {
-                        return;
-                    }
-                    let (index, unstarted) = {
-                        let mut q = lock(&queue);
-                        let unstarted = q.len();
-                        match q.pop_front() {
-                            Some(i) => (i, unstarted),
-                            None => return,
-                        }
-                    };
-                    let tiles = settings
-                        .tiles
-                        .unwrap_or_else(|| plan::auto_tiles(unstarted, workers));
-                    on_event(Event::Started {
-                        scene: scenes[index].index,
-                        tiles,
-                    });
-                    match encode_one(input, &scenes[index], settings, tiles, work, on_event) {
-                        Ok(s) => {
-                            on_event(Event::Finished(s.clone()));
-                            lock(&results)[index] = Some(s);
-                        }
-                        Err(e) => {
-                            lock(&first_error).get_or_insert(e);
-                            return;
-                        }
-                    }
+    let queue = SceneQueue::new();
+    let results: Mutex<Vec<SceneStats>> = Mutex::new(Vec::new());
+    let first_error: Mutex<Option<RunError>> = Mutex::new(None);
+    let fail = |e: RunError| {
+        lock(&first_error).get_or_insert(e);
+        queue.cancel();
+    };
+
+    std::thread::scope(|threads| {
+        threads.spawn(|| {
+            // Closes the queue even if `produce` panics, so that no worker waits forever.
+            let _close = CloseOnDrop(&queue);
+            let mut push = |scene: Scene| {
+                if queue.is_cancelled() {
+                    return;
                 }
-            });
-        }
+                if let Some(done) = work.finished(scene.index, scene.len()) {
+                    on_event(Event::Resumed {
+                        scene: scene.index,
+                        frames: scene.len(),
+                    });
+                    lock(&results).push(done);
+                } else {
+                    on_event(Event::Queued(scene.clone()));
+                    queue.push(scene);
+                }
+            };
+            if let Err(e) = produce(&mut push) {
+                fail(e);
+            }
+        });
+        pool.scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|_| {
+                    while let Some(taken) = queue.take() {
+                        let tiles = settings.tiles.unwrap_or_else(|| {
+                            taken
+                                .unstarted
+                                .map_or(1, |left| plan::auto_tiles(left, workers))
+                        });
+                        let scene = &taken.scene;
+                        on_event(Event::Started {
+                            scene: scene.index,
+                            tiles,
+                        });
+                        match encode_one(input, scene, settings, tiles, work, on_event) {
+                            Ok(s) => {
+                                on_event(Event::Finished(s.clone()));
+                                lock(&results).push(s);
+                            }
+                            Err(e) => {
+                                fail(e);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
     });
     if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(results.into_iter().flatten().collect())
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|s| s.index);
+    Ok(results)
+}
+
+struct CloseOnDrop<'a>(&'a SceneQueue);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 fn encode_one(
@@ -240,4 +278,83 @@ fn encode_one(
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A worker that panicked has already failed the run; its data is still consistent.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A small synthetic 8-bit 4:2:0 clip: `frames` frames of 64x64, each a flat grey level.
+    fn clip(dir: &std::path::Path, frames: u8) -> Y4mFile {
+        let path = dir.join("clip.y4m");
+        let mut bytes = b"YUV4MPEG2 W64 H64 F25:1 Ip A1:1 C420jpeg\n".to_vec();
+        for f in 0..frames {
+            bytes.extend_from_slice(b"FRAME\n");
+            bytes.extend(std::iter::repeat_n(f.wrapping_mul(9), 64 * 64));
+            bytes.extend(std::iter::repeat_n(128, 2 * 32 * 32));
+        }
+        std::fs::write(&path, bytes).expect("write clip");
+        Y4mFile::open(&path).expect("open clip")
+    }
+
+    fn scene(index: usize, start: u64, end: u64) -> Scene {
+        Scene { index, start, end }
+    }
+
+    #[test]
+    fn a_pushed_scene_encodes_while_the_producer_is_still_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = Input::Whole(clip(dir.path(), 12));
+        let work = WorkDir::open(&dir.path().join("work"), &serde_json::json!(1)).expect("work");
+        let settings = EncodeSettings {
+            speed: 10,
+            tiles: Some(1),
+            ..EncodeSettings::default()
+        };
+        let (finished_tx, finished_rx) = mpsc::channel();
+        let finished_tx = Mutex::new(finished_tx);
+        let on_event = |e: Event| {
+            if let Event::Finished(s) = e {
+                let _ = lock(&finished_tx).send(s.index);
+            }
+        };
+        // The producer holds back the second scene until the first is encoded: with detection
+        // run before encoding (no overlap) this would wait out the timeout and fail.
+        let produce = move |push: &mut dyn FnMut(Scene)| {
+            push(scene(0, 0, 6));
+            let first = finished_rx.recv_timeout(Duration::from_secs(60));
+            assert_eq!(first, Ok(0), "scene 0 was not encoded while producing");
+            push(scene(1, 6, 12));
+            Ok(())
+        };
+        let stats =
+            encode_streamed(&input, produce, &settings, 2, &work, &on_event).expect("encode");
+        let frames: Vec<(usize, u64)> = stats.iter().map(|s| (s.index, s.frames)).collect();
+        assert_eq!(frames, vec![(0, 6), (1, 6)]);
+    }
+
+    #[test]
+    fn a_producer_error_fails_the_run_and_stops_the_workers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = Input::Whole(clip(dir.path(), 4));
+        let work = WorkDir::open(&dir.path().join("work"), &serde_json::json!(1)).expect("work");
+        let produce = |_: &mut dyn FnMut(Scene)| {
+            Err(RunError::Pool {
+                workers: 0,
+                reason: "producer failed".into(),
+            })
+        };
+        let err = encode_streamed(
+            &input,
+            produce,
+            &EncodeSettings::default(),
+            2,
+            &work,
+            &|_| {},
+        )
+        .expect_err("the producer's error");
+        assert!(err.to_string().contains("producer failed"), "{err}");
+    }
 }

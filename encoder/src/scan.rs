@@ -10,21 +10,38 @@ pub fn detect_cuts(
     config: DetectConfig,
     on_frame: &dyn Fn(),
 ) -> Result<Vec<u64>, SourceError> {
+    let mut cuts = Vec::new();
+    scan_cuts(file, config, on_frame, &mut |cut| cuts.push(cut))?;
+    Ok(cuts)
+}
+
+/// Like [`detect_cuts`], but hands each cut to `on_cut` as soon as it is seen, so that scenes
+/// can be encoded while the rest of the clip is still being read.
+pub fn scan_cuts(
+    file: &Y4mFile,
+    config: DetectConfig,
+    on_frame: &dyn Fn(),
+    on_cut: &mut dyn FnMut(u64),
+) -> Result<(), SourceError> {
     let header = file.header();
     let mut detector = CutDetector::new(config);
     let mut buf = Vec::new();
     let mut previous = None;
-    let mut cuts = Vec::new();
+    // The detector numbers frames from 0 at the first one read.
+    let first = file.frames().start;
     for index in file.frames() {
         let luma = file.read_luma(index, &mut buf)?;
         let thumb = detect::thumbnail(luma, header.width, header.height, header.depth.0);
         if let Some(prev) = &previous
-            && detector.push(detect::score(prev, &thumb))
+            && let Some(cut) = detector.push(detect::score(prev, &thumb))
         {
-            cuts.push(index);
+            on_cut(first + cut);
         }
         previous = Some(thumb);
         on_frame();
     }
-    Ok(cuts)
+    if let Some(cut) = detector.finish() {
+        on_cut(first + cut);
+    }
+    Ok(())
 }

@@ -56,10 +56,13 @@ fn scenes_are_found_at_the_shot_cuts() {
     ]));
     let (list, header) = SceneList::parse(&std::fs::read_to_string(&list_path).expect("read"))
         .expect("a valid scene list");
-    assert_eq!(list.detected_cuts, vec![30, 137, 187, 242]);
+    assert_eq!(list.detected_cuts, vec![30, 76, 137, 187, 242]);
     let bounds: Vec<(u64, u64)> = list.scenes.iter().map(|s| (s.start, s.end)).collect();
     // 242..250 is shorter than the default minimum of 12 frames and joins the scene before.
-    assert_eq!(bounds, vec![(0, 30), (30, 137), (137, 187), (187, 250)]);
+    assert_eq!(
+        bounds,
+        vec![(0, 30), (30, 76), (76, 137), (137, 187), (187, 250)]
+    );
     let bytes = std::fs::read(&clip).expect("read clip");
     for s in &list.scenes {
         let at = s.offset as usize;
@@ -74,7 +77,7 @@ fn scenes_are_found_at_the_shot_cuts() {
     let spec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read")).expect("json");
     let ranges = spec["ranges"].as_array().expect("ranges");
-    assert_eq!(ranges.len(), 5, "header.y4m and one file per scene");
+    assert_eq!(ranges.len(), 6, "header.y4m and one file per scene");
     assert_eq!(ranges[2]["file"], "scene-0001.y4m");
     assert_eq!(ranges[2]["source"], "s3://bucket/bikes.y4m");
     assert_eq!(ranges[2]["offset"], list.scenes[1].offset);
@@ -237,9 +240,10 @@ fn resume_after_kill_encodes_only_the_missing_scenes() {
         &reference,
         &["--workers", "1", "--max-scene-len", "40"],
     );
-    // Cuts at 30, 137, 187 (242 is too close to the end), scenes split to at most 40 frames.
+    // Cuts at 30, 76, 137, 187 (242 is too close to the end), scenes split to at most 40
+    // frames: 30, 23+23, 30+31, 25+25, 31+32.
     let scenes_total = encoded_scenes(&log);
-    assert_eq!(scenes_total, 8, "{log}");
+    assert_eq!(scenes_total, 9, "{log}");
 
     let out = dir.path().join("out.ivf");
     let work = dir.path().join("work");

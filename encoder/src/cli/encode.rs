@@ -2,13 +2,17 @@
 //! joined output, a summary.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use segment_encode::detect::DetectConfig;
 use segment_encode::encode::{self, EncodeSettings};
 use segment_encode::mux;
-use segment_encode::run::{self, Event, Input};
+use segment_encode::plan::{SceneLimits, ScenePlanner};
+use segment_encode::run::{self, Event, Input, RunError};
+use segment_encode::scan;
 use segment_encode::workdir::{SceneStats, WorkDir};
 use segment_encode::{Scene, SceneList, Y4mFile, Y4mHeader};
 
@@ -36,73 +40,114 @@ pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
 
-    let (input, list) = open_input(&a)?;
+    let (input, plan) = open_input(&a)?;
     let header = input.header().clone();
-    let scenes = list.scenes();
-    let frames = list.frames;
-    let detect_seconds = started.elapsed().as_secs_f64();
+    let frames = match &plan {
+        Plan::Listed(list) => list.frames,
+        Plan::Detect(_) => match &input {
+            Input::Whole(file) => file.frames().end,
+            Input::Ranges { .. } => bail!("scene detection needs the whole Y4M file"),
+        },
+    };
     let av1c = encode::codec_config(&header, &settings)?;
 
-    let encode_started = Instant::now();
-    let stats = if a.single_pass {
+    if a.single_pass {
         let Input::Whole(file) = &input else {
             bail!("--single-pass reads a whole Y4M file, not --scene-dir");
         };
-        let packets = single_pass(file, &scenes, &settings, workers)?;
+        let list = match plan {
+            Plan::Listed(list) => list,
+            Plan::Detect(_) => super::scenes::detect(file, file.path(), &a.limits)?,
+        };
+        let detect_seconds = started.elapsed().as_secs_f64();
+        let encode_started = Instant::now();
+        let packets = single_pass(file, &list.scenes(), &settings, workers)?;
         mux::write_output(&a.output, &header, &av1c, frames, [Ok(packets)])?;
-        Vec::new()
-    } else {
-        let work_path = a
-            .work_dir
-            .clone()
-            .unwrap_or_else(|| default_work_dir(&a.output));
-        let job = serde_json::json!({
-            "header": header.line,
-            "frames": frames,
-            "scenes": scenes.iter().map(|s| [s.start, s.end]).collect::<Vec<_>>(),
-            "settings": EncodeSettings { psnr: false, ..settings.clone() },
-            "workers_for_tiles": if settings.tiles.is_none() { workers } else { 0 },
-        });
-        let work = WorkDir::open(&work_path, &job)?;
-        if !a.only.is_empty() {
-            let share: Vec<Scene> = scenes
+        let encode_seconds = encode_started.elapsed().as_secs_f64();
+        return summary(&a, &header, frames, &[], detect_seconds, encode_seconds);
+    }
+
+    let work_path = a
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| default_work_dir(&a.output));
+    let scenes_key = match &plan {
+        Plan::Listed(list) => serde_json::json!(
+            list.scenes()
                 .iter()
-                .filter(|s| a.only.contains(&s.index))
-                .cloned()
-                .collect();
-            if let Some(bad) = a.only.iter().find(|&&i| i >= scenes.len()) {
-                bail!(
-                    "--only {bad}: the clip has scenes 0 to {}",
-                    scenes.len().saturating_sub(1)
-                );
-            }
-            let share_frames = share.iter().map(Scene::len).sum();
-            parallel(&input, &share, &settings, workers, &work, share_frames)?;
-            eprintln!(
-                "scenes {:?} done in {}; {} not written (run again without --only to join)",
-                a.only,
-                work_path.display(),
-                a.output.display()
-            );
-            return Ok(());
-        }
-        let stats = parallel(&input, &scenes, &settings, workers, &work, frames)?;
-        let batches = scenes
-            .iter()
-            .map(|s| work.read_packets(s.index).map_err(|e| e.to_string()));
-        mux::write_output(&a.output, &header, &av1c, frames, batches)?;
-        if a.work_dir.is_none() && !a.keep_work {
-            std::fs::remove_dir_all(&work_path)
-                .with_context(|| format!("removing {}", work_path.display()))?;
-        }
-        stats
+                .map(|s| [s.start, s.end])
+                .collect::<Vec<_>>()
+        ),
+        // Detection is deterministic: its settings name the scenes it will find.
+        Plan::Detect(limits) => serde_json::json!({
+            "detect": format!("{:?}", DetectConfig::default()),
+            "min_scene_len": limits.min_len,
+            "max_scene_len": limits.max_len,
+        }),
     };
+    let job = serde_json::json!({
+        "header": header.line,
+        "frames": frames,
+        "scenes": scenes_key,
+        "settings": EncodeSettings { psnr: false, ..settings.clone() },
+        "workers_for_tiles": if settings.tiles.is_none() { workers } else { 0 },
+    });
+    if let Plan::Listed(list) = &plan
+        && let Some(bad) = a.only.iter().find(|&&i| i >= list.scenes.len())
+    {
+        bail!(
+            "--only {bad}: the scene list has scenes 0 to {}",
+            list.scenes.len().saturating_sub(1)
+        );
+    }
+    let work = WorkDir::open(&work_path, &job)?;
+    let encode_started = Instant::now();
+    let run = parallel(&input, &plan, &a.only, &settings, workers, &work, frames)?;
+    if let Some(bad) = a.only.iter().find(|&&i| i >= run.scenes.len()) {
+        bail!(
+            "--only {bad}: the clip has scenes 0 to {}",
+            run.scenes.len().saturating_sub(1)
+        );
+    }
+    if !a.only.is_empty() {
+        eprintln!(
+            "scenes {:?} done in {}; {} not written (run again without --only to join)",
+            a.only,
+            work_path.display(),
+            a.output.display()
+        );
+        return Ok(());
+    }
+    let batches = run
+        .scenes
+        .iter()
+        .map(|s| work.read_packets(s.index).map_err(|e| e.to_string()));
+    mux::write_output(&a.output, &header, &av1c, frames, batches)?;
+    if a.work_dir.is_none() && !a.keep_work {
+        std::fs::remove_dir_all(&work_path)
+            .with_context(|| format!("removing {}", work_path.display()))?;
+    }
     let encode_seconds = encode_started.elapsed().as_secs_f64();
-    summary(&a, &header, frames, &stats, detect_seconds, encode_seconds)
+    summary(
+        &a,
+        &header,
+        frames,
+        &run.stats,
+        run.detect_seconds,
+        encode_seconds,
+    )
 }
 
-/// The input and its scene list (read from --scenes, or detected now).
-fn open_input(a: &EncodeArgs) -> anyhow::Result<(Input, SceneList)> {
+/// Where the scenes come from.
+enum Plan {
+    /// A scene list given with --scenes.
+    Listed(SceneList),
+    /// Detected while encoding, within these limits.
+    Detect(SceneLimits),
+}
+
+/// The input and where its scenes come from.
+fn open_input(a: &EncodeArgs) -> anyhow::Result<(Input, Plan)> {
     let given = match &a.scenes {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -119,11 +164,11 @@ fn open_input(a: &EncodeArgs) -> anyhow::Result<(Input, SceneList)> {
                 header,
                 files,
             };
-            Ok((input, list))
+            Ok((input, Plan::Listed(list)))
         }
         (Some(path), None, given) => {
             let file = Y4mFile::open(path)?;
-            let list = match given {
+            let plan = match given {
                 Some((list, header)) => {
                     if header != *file.header() || list.frames != file.frames().end {
                         bail!(
@@ -133,32 +178,47 @@ fn open_input(a: &EncodeArgs) -> anyhow::Result<(Input, SceneList)> {
                             path.display()
                         );
                     }
-                    list
+                    Plan::Listed(list)
                 }
-                None => super::scenes::detect(&file, path, &a.limits)?,
+                None => Plan::Detect(super::scenes::scene_limits(file.header(), &a.limits)?),
             };
-            Ok((Input::Whole(file), list))
+            Ok((Input::Whole(file), plan))
         }
         _ => bail!("give an input Y4M file, or --scenes with --scene-dir"),
     }
 }
 
+/// What the parallel encode did.
+struct Parallel {
+    /// Every scene of the clip, by index (also those outside an --only share).
+    scenes: Vec<Scene>,
+    /// Stats of the scenes encoded or resumed, by index.
+    stats: Vec<SceneStats>,
+    /// Wall time of scene detection (overlapped with encoding), 0 for a given list.
+    detect_seconds: f64,
+}
+
+/// Encodes the scenes of `plan` (those in `only`, when given) on `workers` workers. Detected
+/// scenes are encoded as soon as the detector closes them.
 fn parallel(
     input: &Input,
-    scenes: &[Scene],
+    plan: &Plan,
+    only: &[usize],
     settings: &EncodeSettings,
     workers: usize,
     work: &WorkDir,
     frames: u64,
-) -> anyhow::Result<Vec<SceneStats>> {
+) -> anyhow::Result<Parallel> {
     let bar = frames_bar(frames, "encode");
     let done = AtomicU64::new(0);
+    let resumed = Mutex::new((0usize, 0u64));
     let on_event = |e: Event| match e {
-        Event::Resumed { scenes, frames } => {
+        Event::Resumed { frames, .. } => {
             bar.inc(frames);
-            bar.suspend(|| eprintln!("resumed: {scenes} scenes ({frames} frames) already done"));
+            let mut r = resumed.lock().unwrap_or_else(|p| p.into_inner());
+            *r = (r.0 + 1, r.1 + frames);
         }
-        Event::Started { .. } => {}
+        Event::Queued(_) | Event::Started { .. } => {}
         Event::Frame => bar.inc(1),
         Event::Finished(s) => {
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -166,9 +226,70 @@ fn parallel(
             bar.suspend(|| eprintln!("{}", scene_line(&s)));
         }
     };
-    let stats = run::encode_scenes(input, scenes, settings, workers, work, &on_event)?;
+    if only.is_empty() {
+        bar.set_length(frames);
+    } else {
+        // An --only share's frames are known only once its scenes are.
+        bar.set_length(0);
+    }
+    let planned: Mutex<Vec<Scene>> = Mutex::new(Vec::new());
+    let detect_seconds = Mutex::new(0.0);
+    let produce = |push: &mut dyn FnMut(Scene)| {
+        let mut planned_scene = |scene: Scene| {
+            planned
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(scene.clone());
+            if only.is_empty() || only.contains(&scene.index) {
+                if !only.is_empty() {
+                    bar.inc_length(scene.len());
+                }
+                push(scene);
+            }
+        };
+        match plan {
+            Plan::Listed(list) => list.scenes().into_iter().for_each(&mut planned_scene),
+            Plan::Detect(limits) => {
+                let Input::Whole(file) = input else {
+                    return Ok(());
+                };
+                let started = Instant::now();
+                let mut planner = ScenePlanner::new(frames, *limits);
+                let mut cuts = Vec::new();
+                scan::scan_cuts(file, DetectConfig::default(), &|| {}, &mut |cut| {
+                    cuts.push(cut);
+                    planner
+                        .push_cut(cut)
+                        .into_iter()
+                        .for_each(&mut planned_scene);
+                })
+                .map_err(RunError::Detect)?;
+                planner.finish().into_iter().for_each(&mut planned_scene);
+                let seconds = started.elapsed().as_secs_f64();
+                *detect_seconds.lock().unwrap_or_else(|p| p.into_inner()) = seconds;
+                bar.suspend(|| {
+                    eprintln!(
+                        "scene detection: {frames} frames in {seconds:.2} s while encoding, \
+                         cuts at {cuts:?}"
+                    )
+                });
+            }
+        }
+        Ok(())
+    };
+    let stats = run::encode_streamed(input, produce, settings, workers, work, &on_event)?;
     bar.finish_and_clear();
-    Ok(stats)
+    let (scenes_resumed, frames_resumed) = resumed.into_inner().unwrap_or_else(|p| p.into_inner());
+    if scenes_resumed > 0 {
+        eprintln!("resumed: {scenes_resumed} scenes ({frames_resumed} frames) already done");
+    }
+    Ok(Parallel {
+        scenes: planned.into_inner().unwrap_or_else(|p| p.into_inner()),
+        stats,
+        detect_seconds: detect_seconds
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner()),
+    })
 }
 
 fn single_pass(

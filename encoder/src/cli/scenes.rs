@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use segment_encode::detect::DetectConfig;
 use segment_encode::plan::{self, SceneLimits};
-use segment_encode::{SceneList, Y4mFile, scan};
+use segment_encode::{SceneList, Y4mFile, Y4mHeader, scan};
 
 use super::progress::frames_bar;
 use super::{LimitArgs, ScenesArgs};
@@ -45,11 +45,7 @@ pub fn run(a: ScenesArgs) -> anyhow::Result<()> {
 pub fn detect(file: &Y4mFile, input: &Path, limits: &LimitArgs) -> anyhow::Result<SceneList> {
     let header = file.header();
     let frames = file.frames().end;
-    let fps = header.fps.num as f64 / header.fps.den as f64;
-    let max = limits
-        .max_scene_len
-        .unwrap_or_else(|| (fps * 10.0).round().max(2.0) as u64);
-    let scene_limits = SceneLimits::new(limits.min_scene_len, max)?;
+    let scene_limits = scene_limits(header, limits)?;
     let started = Instant::now();
     let bar = frames_bar(frames, "scenes");
     let cuts = scan::detect_cuts(file, DetectConfig::default(), &|| bar.inc(1))?;
@@ -67,6 +63,15 @@ pub fn detect(file: &Y4mFile, input: &Path, limits: &LimitArgs) -> anyhow::Resul
         cuts,
         &scenes,
     ))
+}
+
+/// The limits given, the maximum defaulting to 10 seconds of the clip.
+pub fn scene_limits(header: &Y4mHeader, limits: &LimitArgs) -> anyhow::Result<SceneLimits> {
+    let fps = header.fps.num as f64 / header.fps.den as f64;
+    let max = limits
+        .max_scene_len
+        .unwrap_or_else(|| (fps * 10.0).round().max(2.0) as u64);
+    Ok(SceneLimits::new(limits.min_scene_len, max)?)
 }
 
 fn file_name(path: &Path) -> String {

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_segment-encode");
 
-/// The committed excerpt: bikes.mp4 at 320x136, 25 fps, 250 frames, cuts at 30, 137, 187, 242.
+/// The committed excerpt: bikes.mp4 at 320x136, 25 fps, 250 frames, cuts at 30, 76, 137, 187,
+/// 242.
 pub fn excerpt() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/media/bikes-320x136.mp4")
 }

@@ -33,6 +33,10 @@ if [ ! -x "$AVSC" ]; then
     echo "installing the av-scenechange $AVSC_VERSION CLI into $AVSC_ROOT" >&2
     cargo install av-scenechange --version "$AVSC_VERSION" --locked --root "$AVSC_ROOT" >&2
 fi
+# a / b, or 0 when b rounds to 0 (a run faster than the timer's 10 ms resolution).
+ratio() {
+    if (($(echo "$2 <= 0" | bc -l))); then echo 0; else echo "$1 / $2" | bc -l; fi
+}
 if [ -z "${SE:-}" ]; then
     cargo build --release -q -p segment-encode
     SE=$CARGO_TARGET_DIR/release/segment-encode
@@ -119,8 +123,8 @@ for clip in bikes bbb joined; do
         esac
         printf "| %s | %s | %s | %s | %s | %s | %.0f | %.2fx, %.2fx |\n" \
             "$clip ($geometry, $frames fr)" "$label" "[${CUTS[$d]// /, }]" "$(agree "${CUTS[$d]}" "${CUTS[std]}")" \
-            "${WALL[$d]}" "${CPU[$d]}" "$(echo "$frames / ${WALL[$d]}" | bc -l)" \
-            "$(echo "${WALL[std]} / ${WALL[$d]}" | bc -l)" "$(echo "${CPU[std]} / ${CPU[$d]}" | bc -l)"
+            "${WALL[$d]}" "${CPU[$d]}" "$(ratio "$frames" "${WALL[$d]}")" \
+            "$(ratio "${WALL[std]}" "${WALL[$d]}")" "$(ratio "${CPU[std]}" "${CPU[$d]}")"
     done
     # Cut lists only (not timed): ffmpeg's scene score, and a 12-frame minimum on both sides.
     "$SE" scenes "$y4m" --min-scene-len 12 --max-scene-len "$frames" >"$tmp/se12.json" 2>/dev/null

@@ -197,6 +197,15 @@ impl Decoder {
             .ok_or(AudioError::MissingParameter("codec parameters"))?
             .clone();
         let codec = codec_name(params.codec);
+        if symphonia::default::get_codecs()
+            .get_audio_decoder(params.codec)
+            .is_none()
+        {
+            return Err(AudioError::UnsupportedCodec {
+                codec,
+                detail: "no decoder for it in this build".into(),
+            });
+        }
         let rate = params
             .sample_rate
             .filter(|r| *r > 0)

@@ -14,7 +14,8 @@
 //!   waiting for a worker, fed by the detector while workers take; [`run`]: the rayon worker
 //!   pool over scenes; [`workdir`]: the work directory (per-scene packets and done
 //!   marks), the only state, which is what makes `kill -9` and a rerun resume.
-//! - [`ivf`], [`mp4`]: container formats (pure); [`mux`]: joins scenes into the output file.
+//! - [`ivf`], [`mp4`], [`webm`]: container formats (pure), [`obu`]: the temporal delimiters
+//!   MP4 and WebM leave out; [`mux`]: joins scenes into the output file.
 //! - [`audio`]: the mezzanine's audio (WAV, FLAC, AAC in MP4 through symphonia) cut
 //!   sample-accurately at the scene or fixed-length segment boundaries, per-segment loudness
 //!   (BS.1770) and peak, segment-aligned WAV files.
@@ -27,6 +28,7 @@ pub mod encode;
 pub mod ivf;
 pub mod mp4;
 pub mod mux;
+pub mod obu;
 pub mod plan;
 pub mod psnr;
 pub mod queue;
@@ -34,6 +36,7 @@ pub mod run;
 pub mod scan;
 pub mod scenelist;
 pub mod source;
+pub mod webm;
 pub mod workdir;
 pub mod y4m;
 

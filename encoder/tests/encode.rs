@@ -1,6 +1,6 @@
 //! End-to-end encodes of the bikes excerpt through the binary, checked by independent
 //! decoders (dav1d, ffmpeg): frame counts, PSNR, byte-identity with a single pass, the MP4
-//! container, 10-bit input, scene range files, resume after `kill -9`.
+//! and WebM containers, 10-bit input, scene range files, resume after `kill -9`.
 
 mod common;
 
@@ -145,6 +145,56 @@ fn mp4_output_decodes_to_every_frame() {
     assert!(status.success());
     assert_eq!(count_y4m_frames(&decoded), 40);
     assert!(psnr_y(&decoded, &clip) > 36.0);
+}
+
+/// Frames ffmpeg decodes from `path` as raw YUV, and their presentation times in seconds.
+fn ffmpeg_decode(path: &Path) -> (Vec<u8>, Vec<f64>) {
+    let raw = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        raw.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let times = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["frame=pts_time", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    let times = String::from_utf8_lossy(&times.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a time"))
+        .collect();
+    (raw.stdout, times)
+}
+
+#[test]
+fn webm_output_decodes_to_the_ivf_frames_at_the_frame_times() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 40, "yuv420p");
+    let limits = ["--min-scene-len", "5", "--max-scene-len", "10"];
+    let ivf_out = dir.path().join("out.ivf");
+    let webm_out = dir.path().join("out.webm");
+    encode(&clip, &ivf_out, &limits);
+    encode(&clip, &webm_out, &limits);
+    assert_eq!(ffmpeg_frames(&webm_out), 40);
+    let (ivf_frames, _) = ffmpeg_decode(&ivf_out);
+    let (webm_frames, times) = ffmpeg_decode(&webm_out);
+    assert_eq!(ivf_frames.len(), 40 * 320 * 136 * 3 / 2);
+    assert!(
+        ivf_frames == webm_frames,
+        "the WebM holds other frames than the IVF"
+    );
+    let expected: Vec<f64> = (0..40).map(|i| f64::from(i) * 0.04).collect();
+    assert_eq!(times.len(), 40);
+    for (got, want) in times.iter().zip(&expected) {
+        assert!((got - want).abs() < 0.0015, "frame times {times:?}");
+    }
 }
 
 #[test]

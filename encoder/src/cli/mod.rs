@@ -16,7 +16,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
     about = "Parallel scene-based AV1 encoding with rav1e",
     long_about = "Cuts a Y4M mezzanine into scenes, encodes the scenes in parallel with rav1e \
                   (longest first, a keyframe at each scene start) and joins them into one AV1 \
-                  stream (IVF or MP4). A work directory keeps each finished scene, so a killed \
+                  stream (IVF, MP4 or WebM). A work directory keeps each finished scene, so a killed \
                   run resumes where it stopped. Scenes can be read through a mezzfs mount of \
                   the scene list's byte ranges."
 )]
@@ -31,7 +31,7 @@ enum Command {
     /// each scene; optionally a mezzfs range spec that mounts each scene as its own file.
     Scenes(ScenesArgs),
     /// Encodes a Y4M file (or a directory of scene range files) to AV1; the container
-    /// follows OUT's extension (.ivf or .mp4).
+    /// follows OUT's extension (.ivf, .mp4, or .webm/.mkv).
     Encode(EncodeArgs),
     /// Probes a file's audio; with --scenes or --segment-seconds, cuts it sample-accurately into
     /// segments aligned with the video, measures each (loudness, peak) and writes them as WAV.
@@ -93,7 +93,7 @@ struct ScenesArgs {
 struct EncodeArgs {
     /// The Y4M mezzanine; omit it with --scene-dir.
     input: Option<PathBuf>,
-    /// Output file: .ivf or .mp4.
+    /// Output file: .ivf, .mp4, or .webm (also .mkv).
     #[arg(short, long)]
     output: PathBuf,
     /// rav1e speed preset: 0 (slowest, best) to 10 (fastest).

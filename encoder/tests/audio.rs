@@ -359,7 +359,7 @@ fn aac_next_to_a_video_track_matches_ffmpeg() {
 }
 
 #[test]
-fn six_channel_aac_is_refused_by_name() {
+fn six_channel_aac_and_ac3_are_refused_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = make_audio(
         dir.path(),

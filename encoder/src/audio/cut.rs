@@ -301,7 +301,11 @@ mod tests {
         assert_eq!(b.span(3), None);
         let open = Boundaries::every(four, 48000, None).expect("every");
         assert_eq!(open.span(10).map(|s| s.start), Some(1_920_000));
-        assert!(Boundaries::every(Ratio { num: 1, den: 200_001 }, 96000, None).is_err());
+        let tiny = Ratio {
+            num: 1,
+            den: 200_001,
+        };
+        assert!(Boundaries::every(tiny, 96000, None).is_err());
     }
 
     #[test]

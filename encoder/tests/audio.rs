@@ -426,6 +426,44 @@ fn loudness_and_peak_match_ffmpeg() {
         );
     }
 
+    // 5.1: the surrounds weigh 1.41, the LFE not at all, as in ffmpeg's filter.
+    let six = dir.path().join("six.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "aevalsrc=0.1*sin(2*PI*440*t)|0.2*sin(2*PI*550*t)|0.3*sin(2*PI*660*t)|0.9*sin(2*PI*50*t)|0.4*sin(2*PI*1000*t)|0.05*random(0):c=5.1:s=48000:d=3",
+        "-c:a",
+        "pcm_s16le",
+        s(&six),
+    ]);
+    let six_dir = dir.path().join("six");
+    let six_rep = dir.path().join("six.json");
+    ok(&run(&a![
+        "audio",
+        &six,
+        "--segment-seconds",
+        "1.5",
+        "-o",
+        &six_dir,
+        "--report",
+        &six_rep
+    ]));
+    for seg in report(&six_rep)["segments"].as_array().expect("segments") {
+        let file = six_dir.join(seg["file"].as_str().expect("file"));
+        let (lufs, peak) = ffmpeg_ebur128(&file);
+        let ours = seg["lufs"].as_f64().expect("defined");
+        let our_peak = seg["peak_dbfs"].as_f64().expect("peak");
+        assert!(
+            (ours - lufs).abs() <= 0.2,
+            "5.1 LUFS {ours:.2} vs ffmpeg {lufs:.2}"
+        );
+        assert!(
+            (our_peak - peak).abs() <= 0.1,
+            "5.1 peak {our_peak:.2} vs ffmpeg {peak:.2}"
+        );
+    }
+
     // A sine of amplitude 0.5 peaks at 20 log10(0.5) = -6.02 dBFS, and a 1 kHz sine in one
     // channel of a stereo file is 3.01 dB under its RMS level (BS.1770's calibration).
     let sine = dir.path().join("sine.wav");

@@ -523,6 +523,30 @@ fn fixed_length_segments() {
         .flat_map(|i| wav_data(&out_dir.join(format!("segment-{i:04}.wav"))).3)
         .collect();
     assert!(joined == wav_data(&input).3);
+    // With a scene list the segments cover the video (80 frames = 3.2 s): the last one is
+    // padded with silence.
+    let list = scene_list(dir.path(), "25:1", 80, &[40]);
+    let rep = dir.path().join("r2.json");
+    ok(&run(&a![
+        "audio",
+        &input,
+        "--scenes",
+        &list,
+        "--segment-seconds",
+        "1",
+        "--report",
+        &rep
+    ]));
+    let r = report(&rep);
+    let lens: Vec<u64> = r["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| s["samples"].as_u64().expect("samples"))
+        .collect();
+    assert_eq!(lens, [44100, 44100, 44100, 8820]);
+    assert_eq!(r["padded_samples"], 8820);
+    assert_eq!(r["segments"][3]["padded_samples"], 8820);
 }
 
 #[test]

@@ -2,10 +2,16 @@
 //!
 //! Each frame's luma is averaged over 8x8 blocks into a thumbnail (a 1920x1080 frame becomes
 //! 240x135); a frame's score is the mean absolute difference of its thumbnail from the previous
-//! frame's, on an 8-bit scale. A cut is a score that is both large in absolute terms and several
-//! times the recent typical score: camera motion raises every score of a shot, a cut stands out
-//! from its neighbours. Averaging first makes the detector cheap (one pass over luma, no motion
-//! search) and blind to noise and grain, which matter to the encoder but are not cuts.
+//! frame's, on an 8-bit scale. Camera motion raises every score of a shot; a cut stands out from
+//! its neighbours. So a cut is a score that is large in absolute terms and either several times
+//! the recent typical score, or, when a shot ends in fast motion that raised the typical score,
+//! still twice it and several times the next frame's score (a cut is a one-frame peak; motion
+//! is not). A one-frame flash (a camera flash, a white frame) stands out too, but the frames on
+//! either side of it match each other: a candidate whose neighbours differ from each other far
+//! less than from it is a flash, and neither it nor the return from it is a cut. Both lookahead
+//! tests need the next frame, so decisions lag one frame. Averaging first makes the detector
+//! cheap (one pass over luma, no motion search) and blind to noise and grain, which matter to
+//! the encoder but are not cuts.
 
 use std::collections::VecDeque;
 
@@ -22,6 +28,9 @@ pub struct DetectConfig {
     /// ... or at least this many times that mean and `peak_over_next` times the next score.
     pub peak_ratio: f64,
     pub peak_over_next: f64,
+    /// A candidate is a flash when its neighbours' difference from each other times this is
+    /// still under its score.
+    pub flash_ratio: f64,
     /// How many recent non-cut scores form that mean.
     pub window: usize,
 }
@@ -37,6 +46,7 @@ impl Default for DetectConfig {
             ratio: 3.0,
             peak_ratio: 2.0,
             peak_over_next: 3.0,
+            flash_ratio: 3.0,
             window: 8,
         }
     }
@@ -120,6 +130,8 @@ pub struct CutDetector {
     recent: VecDeque<f64>,
     /// The frame awaiting its decision: number, score, typical score before it.
     pending: Option<(u64, f64, f64)>,
+    /// The pending frame is the return from a flash.
+    after_flash: bool,
     frames: u64,
 }
 
@@ -129,14 +141,16 @@ impl CutDetector {
             config,
             recent: VecDeque::with_capacity(config.window),
             pending: None,
+            after_flash: false,
             frames: 0,
         }
     }
 
-    /// The next frame's score (its difference from its predecessor); returns the previous
+    /// The next frame's score (its difference from its predecessor) and, when known, its
+    /// difference from the frame two back (across the frame now decided); returns the previous
     /// frame's number if it starts a scene.
-    pub fn push(&mut self, score: f64) -> Option<u64> {
-        let cut = self.decide(Some(score));
+    pub fn push(&mut self, score: f64, across: Option<f64>) -> Option<u64> {
+        let cut = self.decide(Some((score, across)));
         self.frames += 1;
         self.pending = Some((self.frames, score, self.typical()));
         cut
@@ -147,15 +161,27 @@ impl CutDetector {
         self.decide(None)
     }
 
-    fn decide(&mut self, next: Option<f64>) -> Option<u64> {
+    fn decide(&mut self, next: Option<(f64, Option<f64>)>) -> Option<u64> {
         let (frame, score, typical) = self.pending.take()?;
+        if std::mem::take(&mut self.after_flash) {
+            // Back from a flash: high, but neither a cut nor the shot's motion.
+            return None;
+        }
         let c = &self.config;
         // The +1s keep a static shot (scores ~0) from calling every small change a cut.
         let stands_out = score >= c.ratio * (typical + 1.0);
-        let peak = next.is_some_and(|n| {
+        let peak = next.is_some_and(|(n, _)| {
             score >= c.peak_ratio * (typical + 1.0) && score >= c.peak_over_next * (n + 1.0)
         });
         let cut = score >= c.min_score && (stands_out || peak);
+        let flash = cut
+            && next
+                .and_then(|(_, across)| across)
+                .is_some_and(|a| a * c.flash_ratio < score);
+        if flash {
+            self.after_flash = true;
+            return None;
+        }
         if !cut {
             if self.recent.len() == c.window.max(1) {
                 self.recent.pop_front();
@@ -174,13 +200,59 @@ impl CutDetector {
     }
 }
 
+/// Cut detection over thumbnails: scores each frame against the one before and the one before
+/// that, for the [`CutDetector`].
+#[derive(Clone, Debug)]
+pub struct ThumbnailCuts {
+    detector: CutDetector,
+    two_back: Option<Thumbnail>,
+    previous: Option<Thumbnail>,
+}
+
+impl ThumbnailCuts {
+    pub fn new(config: DetectConfig) -> Self {
+        ThumbnailCuts {
+            detector: CutDetector::new(config),
+            two_back: None,
+            previous: None,
+        }
+    }
+
+    /// The next frame's thumbnail (frames numbered from 0); returns a decided cut.
+    pub fn push(&mut self, thumb: Thumbnail) -> Option<u64> {
+        let cut = self.previous.as_ref().and_then(|prev| {
+            let across = self.two_back.as_ref().map(|t| score(t, &thumb));
+            self.detector.push(score(prev, &thumb), across)
+        });
+        self.two_back = self.previous.replace(thumb);
+        cut
+    }
+
+    /// Decides the last frame.
+    pub fn finish(&mut self) -> Option<u64> {
+        self.detector.finish()
+    }
+}
+
 /// Cuts (frame numbers starting a new scene, never 0) in a sequence of frame scores, where
-/// `scores[i]` is frame `i + 1`'s difference from frame `i`.
+/// `scores[i]` is frame `i + 1`'s difference from frame `i` (no flash test: that needs the
+/// frames themselves, see [`cuts_in`]).
 pub fn cuts_from_scores(scores: &[f64], config: DetectConfig) -> Vec<u64> {
     let mut detector = CutDetector::new(config);
-    let mut cuts: Vec<u64> = scores.iter().filter_map(|&s| detector.push(s)).collect();
+    let mut cuts: Vec<u64> = scores
+        .iter()
+        .filter_map(|&s| detector.push(s, None))
+        .collect();
     cuts.extend(detector.finish());
     cuts
+}
+
+/// Cuts in a sequence of thumbnails, frame 0 first.
+pub fn cuts_in(thumbs: impl IntoIterator<Item = Thumbnail>, config: DetectConfig) -> Vec<u64> {
+    let mut cuts = ThumbnailCuts::new(config);
+    let mut found: Vec<u64> = thumbs.into_iter().filter_map(|t| cuts.push(t)).collect();
+    found.extend(cuts.finish());
+    found
 }
 
 #[cfg(test)]
@@ -236,6 +308,38 @@ mod tests {
         );
     }
 
+    fn flat(levels: &[u8]) -> Vec<Thumbnail> {
+        levels
+            .iter()
+            .map(|&v| Thumbnail {
+                width: 2,
+                height: 1,
+                samples: vec![v, v / 2],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_one_frame_flash_is_not_a_cut_but_a_cut_is() {
+        let mut levels: Vec<u8> = (0..30).map(|i| 60 + (i % 3)).collect();
+        levels[12] = 250; // a white frame inside the shot
+        assert_eq!(
+            cuts_in(flat(&levels), DetectConfig::default()),
+            Vec::<u64>::new()
+        );
+        levels[20..].iter_mut().for_each(|v| *v += 100); // a real cut at 20
+        assert_eq!(cuts_in(flat(&levels), DetectConfig::default()), vec![20]);
+        // Scores alone cannot tell the flash from two cuts.
+        let scores: Vec<f64> = flat(&levels)
+            .windows(2)
+            .map(|w| score(&w[0], &w[1]))
+            .collect();
+        assert_eq!(
+            cuts_from_scores(&scores, DetectConfig::default()),
+            vec![12, 13, 20]
+        );
+    }
+
     #[test]
     fn the_last_frame_can_be_a_cut() {
         let scores = [3.0, 4.0, 3.0, 40.0];
@@ -263,6 +367,13 @@ mod tests {
             for &c in &cuts {
                 prop_assert!(scores[c as usize - 1] >= DetectConfig::default().min_score);
             }
+        }
+
+        #[test]
+        fn thumbnail_cuts_are_increasing_and_in_range(levels in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let cuts = cuts_in(flat(&levels), DetectConfig::default());
+            prop_assert!(cuts.windows(2).all(|w| w[0] < w[1]));
+            prop_assert!(cuts.iter().all(|&c| c >= 1 && c < levels.len() as u64));
         }
 
         #[test]

@@ -1,7 +1,7 @@
 //! Scene detection over a Y4M file: reads each frame's luma plane only and feeds the pure
 //! detector in [`crate::detect`].
 
-use crate::detect::{self, CutDetector, DetectConfig};
+use crate::detect::{self, DetectConfig, ThumbnailCuts};
 use crate::source::{SourceError, Y4mFile};
 
 /// Frames where a new scene starts (never 0), in order. `on_frame` is called per frame read.
@@ -24,23 +24,19 @@ pub fn scan_cuts(
     on_cut: &mut dyn FnMut(u64),
 ) -> Result<(), SourceError> {
     let header = file.header();
-    let mut detector = CutDetector::new(config);
+    let mut cuts = ThumbnailCuts::new(config);
     let mut buf = Vec::new();
-    let mut previous = None;
     // The detector numbers frames from 0 at the first one read.
     let first = file.frames().start;
     for index in file.frames() {
         let luma = file.read_luma(index, &mut buf)?;
         let thumb = detect::thumbnail(luma, header.width, header.height, header.depth.0);
-        if let Some(prev) = &previous
-            && let Some(cut) = detector.push(detect::score(prev, &thumb))
-        {
+        if let Some(cut) = cuts.push(thumb) {
             on_cut(first + cut);
         }
-        previous = Some(thumb);
         on_frame();
     }
-    if let Some(cut) = detector.finish() {
+    if let Some(cut) = cuts.finish() {
         on_cut(first + cut);
     }
     Ok(())

@@ -84,6 +84,27 @@ fn scenes_are_found_at_the_shot_cuts() {
 }
 
 #[test]
+fn one_frame_flashes_are_not_cuts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = dir.path().join("flash.y4m");
+    // Frames 100 and 160 (inside shots) turned near white, as a camera flash would.
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(excerpt())
+        .args(["-vf", "lutyuv=y=235:enable='eq(n,100)+eq(n,160)'"])
+        .args(["-pix_fmt", "yuv420p", "-strict", "-1"])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let list_path = dir.path().join("scenes.json");
+    ok(&run(&a!["scenes", &clip, "-o", &list_path]));
+    let (list, _) = SceneList::parse(&std::fs::read_to_string(&list_path).expect("read"))
+        .expect("a valid scene list");
+    assert_eq!(list.detected_cuts, vec![30, 76, 137, 187, 242]);
+}
+
+#[test]
 fn chunked_encode_is_byte_identical_to_a_single_pass_and_decodes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = y4m(dir.path(), "clip.y4m", 60, "yuv420p");

@@ -610,3 +610,48 @@ fn bad_inputs_fail_with_clear_errors() {
     let err = failed(&run(&a!["audio", dir.path().join("missing.wav")]));
     assert!(err.contains("missing.wav: cannot read the file"), "{err}");
 }
+
+#[test]
+fn flac_output_round_trips_and_refuses_float_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (bits, codec, fmt) in [(16, "pcm_s16le", "s16le"), (24, "pcm_s24le", "s24le")] {
+        let input = make_audio(
+            dir.path(),
+            &format!("in{bits}.wav"),
+            48000,
+            2.0,
+            &["-c:a", codec],
+        );
+        let list = scene_list(dir.path(), "30000:1001", 59, &[1, 20]);
+        let out_dir = dir.path().join(format!("flac{bits}"));
+        ok(&run(&a![
+            "audio", &input, "--scenes", &list, "-o", &out_dir, "--format", "flac"
+        ]));
+        let mut joined = Vec::new();
+        for i in 0..3 {
+            let raw = dir.path().join("seg.raw");
+            let seg = out_dir.join(format!("segment-{i:04}.flac"));
+            ffmpeg(&["-i", s(&seg), "-f", fmt, s(&raw)]);
+            joined.extend(std::fs::read(&raw).expect("raw"));
+        }
+        let total = boundary(59, 48000, 30000, 1001) as usize * 2 * bits / 8;
+        let original = wav_data(&input).3;
+        assert_eq!(joined.len(), total);
+        assert!(
+            joined == original[..total],
+            "{bits}-bit FLAC segments differ from the input"
+        );
+    }
+    let aac = make_audio(dir.path(), "a.mp4", 48000, 1.0, &["-c:a", "aac"]);
+    let err = failed(&run(&a![
+        "audio",
+        &aac,
+        "--segment-seconds",
+        "1",
+        "-o",
+        dir.path().join("x"),
+        "--format",
+        "flac"
+    ]));
+    assert!(err.contains("FLAC output needs integer samples"), "{err}");
+}

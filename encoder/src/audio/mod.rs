@@ -4,12 +4,13 @@
 //!
 //! Pure parts: [`cut`] (segment boundaries in samples, integer arithmetic), [`mp4edit`] (the
 //! MP4 edit list that says which decoded samples are presented), [`wav`] (the WAV header and
-//! sample encoding) and [`loudness`] (BS.1770 integrated loudness and sample peak, through the
+//! sample encoding), [`flac`] (FLAC segments through the `flacenc` crate) and [`loudness`] (BS.1770 integrated loudness and sample peak, through the
 //! `ebur128` crate). I/O at the edges: [`probe`] and [`decode`] read the file, [`segment`]
 //! streams decoded chunks into per-segment files and meters.
 
 pub mod cut;
 pub mod decode;
+pub mod flac;
 pub mod loudness;
 pub mod mp4edit;
 pub mod probe;
@@ -19,7 +20,7 @@ pub mod wav;
 pub use cut::{Boundaries, CutError, SegmentSpan};
 pub use decode::{Chunk, Decoder, SampleKind, Samples};
 pub use probe::{AudioInfo, probe};
-pub use segment::{SegmentStats, SplitReport, split};
+pub use segment::{OutputFormat, SegmentStats, SplitReport, split};
 
 /// What can go wrong reading a file's audio.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! The driver: streams decoded chunks into per-segment WAV files and loudness meters.
+//! The driver: streams decoded chunks into per-segment files (WAV, or FLAC for integer
+//! sources) and loudness meters.
 //!
 //! Chunks are split where segments end, so a chunk's samples go to the segment they belong to
 //! and nothing is buffered beyond one chunk. Audio shorter than the segments is padded with
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::cut::{Boundaries, SegmentSpan};
 use super::decode::{Decoder, SampleKind, Samples};
+use super::flac::{self, FlacError};
 use super::loudness::{Meter, MeterError};
 use super::wav::{self, WavError, WavFormat, WavSpec};
 use super::{AudioError, AudioInfo};
@@ -60,11 +62,38 @@ pub enum SplitError {
     Wav(#[from] WavError),
     #[error(transparent)]
     Meter(#[from] MeterError),
+    #[error(transparent)]
+    Flac(#[from] FlacError),
+}
+
+/// What the segment files are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Wav,
+    /// Integer sources of up to 24 bits only.
+    Flac,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Wav => "wav",
+            OutputFormat::Flac => "flac",
+        }
+    }
 }
 
 /// Name of segment `index`'s file.
-pub fn segment_file_name(index: usize) -> String {
-    format!("segment-{index:04}.wav")
+pub fn segment_file_name(index: usize, format: OutputFormat) -> String {
+    format!("segment-{index:04}.{}", format.extension())
+}
+
+/// Where an open segment's samples go.
+enum Sink {
+    Wav(PathBuf, BufWriter<File>),
+    /// Samples in `bits`-bit range, encoded when the segment is complete.
+    Flac(PathBuf, Vec<i32>),
 }
 
 /// An open segment: its file (if writing) and meter.
@@ -73,13 +102,14 @@ struct Open {
     written: u64,
     padded: u64,
     meter: Meter,
-    file: Option<(PathBuf, BufWriter<File>)>,
+    file: Option<Sink>,
 }
 
 struct Splitter<'a> {
     info: AudioInfo,
     spec: WavSpec,
     out_dir: Option<&'a Path>,
+    format: OutputFormat,
     bytes: Vec<u8>,
 }
 
@@ -92,14 +122,22 @@ impl Splitter<'_> {
         )?;
         let file = match self.out_dir {
             Some(dir) => {
-                let path = dir.join(segment_file_name(span.index));
+                let path = dir.join(segment_file_name(span.index, self.format));
                 let werr = |source| SplitError::Write {
                     path: path.clone(),
                     source,
                 };
-                let mut w = BufWriter::new(File::create(&path).map_err(werr)?);
-                w.write_all(&self.spec.header(span.len)?).map_err(werr)?;
-                Some((path, w))
+                if self.format == OutputFormat::Flac {
+                    let cap = usize::try_from(span.len).unwrap_or(0).min(1 << 24);
+                    Some(Sink::Flac(
+                        path,
+                        Vec::with_capacity(cap * self.info.channels),
+                    ))
+                } else {
+                    let mut w = BufWriter::new(File::create(&path).map_err(werr)?);
+                    w.write_all(&self.spec.header(span.len)?).map_err(werr)?;
+                    Some(Sink::Wav(path, w))
+                }
             }
             None => None,
         };
@@ -142,19 +180,46 @@ impl Splitter<'_> {
             }
         }
         seg.written += (to - from) as u64;
-        if let Some((path, w)) = &mut seg.file {
-            w.write_all(&self.bytes)
-                .map_err(|source| SplitError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+        match &mut seg.file {
+            Some(Sink::Wav(path, w)) => {
+                w.write_all(&self.bytes)
+                    .map_err(|source| SplitError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+            }
+            Some(Sink::Flac(_, kept)) => {
+                // `split` checked that the source is integer: the samples are `Int`.
+                if let (Samples::Int(v), WavFormat::Int { valid, .. }) = (samples, self.spec.format)
+                {
+                    let shift = 32 - u32::from(valid);
+                    kept.extend(v[a..b].iter().map(|&s| s >> shift));
+                }
+            }
+            None => {}
         }
         Ok(())
     }
 
     fn finish(&self, seg: Open) -> Result<SegmentStats, SplitError> {
         let file = match seg.file {
-            Some((path, mut w)) => {
+            Some(Sink::Flac(path, kept)) => {
+                let WavFormat::Int { valid, .. } = self.spec.format else {
+                    return Err(FlacError::Format("float samples".into()).into());
+                };
+                let bytes = flac::encode(
+                    &kept,
+                    self.info.channels,
+                    u32::from(valid),
+                    self.info.sample_rate,
+                )?;
+                std::fs::write(&path, bytes).map_err(|source| SplitError::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some(segment_file_name(seg.span.index, self.format))
+            }
+            Some(Sink::Wav(path, mut w)) => {
                 let werr = |source| SplitError::Write {
                     path: path.clone(),
                     source,
@@ -171,7 +236,7 @@ impl Splitter<'_> {
                     .map_err(|e| werr(e.into_error()))?
                     .sync_all()
                     .map_err(werr)?;
-                Some(segment_file_name(seg.span.index))
+                Some(segment_file_name(seg.span.index, self.format))
             }
             None => None,
         };
@@ -191,12 +256,13 @@ impl Splitter<'_> {
 }
 
 /// Decodes everything `decoder` has left into the segments of `bounds`, writing
-/// `segment-NNNN.wav` files into `out_dir` (or only measuring, without it). `progress` gets the
-/// number of samples done after each chunk.
+/// `segment-NNNN.wav` (or `.flac`) files into `out_dir` (or only measuring, without it).
+/// `progress` gets the number of samples done after each chunk.
 pub fn split(
     decoder: &mut Decoder,
     bounds: &Boundaries,
     out_dir: Option<&Path>,
+    format: OutputFormat,
     progress: &dyn Fn(u64),
 ) -> Result<SplitReport, SplitError> {
     let info = decoder.info().clone();
@@ -207,10 +273,22 @@ pub fn split(
         }
         SampleKind::Float => WavSpec::float(channels, info.sample_rate, info.channel_mask),
     };
+    if format == OutputFormat::Flac && out_dir.is_some() {
+        match info.kind {
+            SampleKind::Int { bits } if bits <= flac::MAX_BITS => {}
+            SampleKind::Int { bits } => {
+                return Err(FlacError::Format(format!("{bits}-bit samples")).into());
+            }
+            SampleKind::Float => {
+                return Err(FlacError::Format(format!("{} (decoded to float)", info.codec)).into());
+            }
+        }
+    }
     let mut sp = Splitter {
         info: info.clone(),
         spec,
         out_dir,
+        format,
         bytes: Vec::new(),
     };
     let mut segments = Vec::new();

@@ -10,7 +10,9 @@ use segment_encode::SceneList;
 use segment_encode::audio::cut::{self, Ratio};
 use segment_encode::audio::{AudioInfo, Boundaries, Decoder, SplitReport, split};
 
-use super::AudioArgs;
+use segment_encode::audio::OutputFormat;
+
+use super::{AudioArgs, AudioFormat};
 
 pub fn run(a: AudioArgs) -> anyhow::Result<()> {
     let input = a.input.display().to_string();
@@ -50,9 +52,17 @@ pub fn run(a: AudioArgs) -> anyhow::Result<()> {
     }
     let bar = samples_bar(info.frames, rate);
     let started = Instant::now();
-    let report = split(&mut decoder, &bounds, a.output.as_deref(), &|done| {
-        bar.set_position(done)
-    })
+    let format = match a.format {
+        AudioFormat::Wav => OutputFormat::Wav,
+        AudioFormat::Flac => OutputFormat::Flac,
+    };
+    let report = split(
+        &mut decoder,
+        &bounds,
+        a.output.as_deref(),
+        format,
+        &|done| bar.set_position(done),
+    )
     .with_context(|| input.clone())?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();

@@ -57,7 +57,7 @@ With --segment-seconds S: segments of S seconds (the last one shorter), over the
 Each segment's integrated loudness (BS.1770-4 / EBU R128, LUFS; '-' when the segment is shorter \
 than 400 ms or silent) and sample peak (dBFS) are printed. With -o DIR, segments are written as \
 DIR/segment-0000.wav, ...: PCM and FLAC keep their sample size (bit-exact), lossy codecs are \
-written as 32-bit float.";
+written as 32-bit float. --format flac writes FLAC segments instead (integer sources only).";
 
 /// Scene length limits shared by both commands.
 #[derive(Debug, Clone, ClapArgs)]
@@ -155,6 +155,12 @@ struct EncodeArgs {
     limits: LimitArgs,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AudioFormat {
+    Wav,
+    Flac,
+}
+
 #[derive(Debug, ClapArgs)]
 struct AudioArgs {
     /// The media file (WAV, FLAC, MP4/M4A with AAC, ADTS AAC); a video track is ignored.
@@ -172,6 +178,10 @@ struct AudioArgs {
     /// Write the segments here as segment-0000.wav, ... (without it, only measure).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
+    /// Segment files: wav (any source; lossy sources as 32-bit float) or flac (integer
+    /// sources of up to 24 bits, bit-exact).
+    #[arg(long, value_enum, default_value_t = AudioFormat::Wav)]
+    format: AudioFormat,
     /// Write the per-segment table (and the input's description) as JSON here.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,

@@ -10,6 +10,8 @@
 //! priming samples and the padding after the edit's duration.
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use symphonia::core::audio::GenericAudioBufferRef;
@@ -138,6 +140,43 @@ fn sample_kind(id: AudioCodecId, bits: Option<u32>) -> SampleKind {
     }
 }
 
+/// Runs a call into symphonia, turning a panic into an error. symphonia 0.6.1 has panics on
+/// malformed input (fuzzing found the one [`wave_mask_overflows`] screens for); a damaged input
+/// file must be an error, not a crash. The failed reader or decoder is not used again.
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, AudioError> {
+    catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| AudioError::NotMedia(format!("symphonia panicked while {what}")))
+}
+
+/// Whether a WAV header would make symphonia 0.6.1 panic: its `fix_wave_channel_mask` shifts
+/// by the number of channels missing from a `WAVE_FORMAT_EXTENSIBLE` channel mask, and past
+/// the mask's top bit, which overflows a `u32` (a panic in builds with overflow checks, a
+/// garbage mask in others) when 32 or more channels are missing or bit 31 is set.
+pub fn wave_mask_overflows(head: &[u8]) -> bool {
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return false;
+    }
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let len = u32::from_le_bytes([head[at + 4], head[at + 5], head[at + 6], head[at + 7]]);
+        if &head[at..at + 4] == b"fmt " {
+            let Some(fmt) = head.get(at + 8..at + 8 + 24) else {
+                return false;
+            };
+            let tag = u16::from_le_bytes([fmt[0], fmt[1]]);
+            let channels = u32::from(u16::from_le_bytes([fmt[2], fmt[3]]));
+            let mask = u32::from_le_bytes([fmt[20], fmt[21], fmt[22], fmt[23]]);
+            let missing = channels.saturating_sub(mask.count_ones());
+            return tag == 0xFFFE && missing > 0 && (missing >= 32 || mask & (1 << 31) != 0);
+        }
+        let Some(next) = (len as usize).checked_add(at + 8 + (len as usize & 1)) else {
+            return false;
+        };
+        at = next;
+    }
+    false
+}
+
 fn not_media(e: SymError) -> AudioError {
     match e {
         SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
@@ -163,20 +202,29 @@ impl Decoder {
     ) -> Result<Decoder, AudioError> {
         // The edit list is read before symphonia takes the source: it does not expose it.
         let moov = mp4edit::read_moov(&mut source)?;
-        std::io::Seek::seek(&mut source, std::io::SeekFrom::Start(0))?;
+        source.seek(SeekFrom::Start(0))?;
+        let mut head = Vec::with_capacity(4096);
+        (&mut source).take(4096).read_to_end(&mut head)?;
+        if wave_mask_overflows(&head) {
+            return Err(AudioError::NotMedia(
+                "WAV channel mask has far fewer speakers than the channel count".into(),
+            ));
+        }
+        source.seek(SeekFrom::Start(0))?;
         let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = extension {
             hint.with_extension(ext);
         }
-        let format = symphonia::default::get_probe()
-            .probe(
+        let format = guarded("probing", || {
+            symphonia::default::get_probe().probe(
                 &hint,
                 mss,
                 FormatOptions::default(),
                 MetadataOptions::default(),
             )
-            .map_err(not_media)?;
+        })?
+        .map_err(not_media)?;
         let audio_tracks: Vec<_> = format
             .tracks()
             .iter()
@@ -216,21 +264,23 @@ impl Decoder {
             .map(|c| c.count())
             .filter(|c| *c > 0)
             .ok_or(AudioError::MissingParameter("channel count"))?;
-        let decoder = symphonia::default::get_codecs()
-            .make_audio_decoder(&params, &AudioDecoderOptions::default())
-            .map_err(|e| match e {
-                // symphonia 0.6.1's AAC decoder refuses more than two channels, HE-AAC (SBR)
-                // and 960-sample frames ("aac too complex"); say which limit applies.
-                SymError::Unsupported(what) => AudioError::UnsupportedCodec {
-                    codec: codec.clone(),
-                    detail: if params.codec == CODEC_ID_AAC && channels > 2 {
-                        format!("{channels} channels; symphonia decodes AAC in mono or stereo only")
-                    } else {
-                        what.to_string()
-                    },
+        let decoder = guarded("opening the decoder", || {
+            symphonia::default::get_codecs()
+                .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        })?
+        .map_err(|e| match e {
+            // symphonia 0.6.1's AAC decoder refuses more than two channels, HE-AAC (SBR)
+            // and 960-sample frames ("aac too complex"); say which limit applies.
+            SymError::Unsupported(what) => AudioError::UnsupportedCodec {
+                codec: codec.clone(),
+                detail: if params.codec == CODEC_ID_AAC && channels > 2 {
+                    format!("{channels} channels; symphonia decodes AAC in mono or stereo only")
+                } else {
+                    what.to_string()
                 },
-                other => AudioError::NotMedia(other.to_string()),
-            })?;
+            },
+            other => AudioError::NotMedia(other.to_string()),
+        })?;
         let is_mp4 = format.format_info().format == FORMAT_ID_ISOMP4;
         let (edit, edit_ignored) = match moov.filter(|_| is_mp4) {
             Some(moov) => match mp4edit::parse_moov(&moov).trim(t.id, rate) {
@@ -283,7 +333,10 @@ impl Decoder {
             if self.keep == Some(0) {
                 return Ok(None);
             }
-            let packet = match self.format.next_packet() {
+            let sample = self.decoded;
+            let packet = match guarded(&format!("reading at sample {sample}"), || {
+                self.format.next_packet()
+            })? {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
                 Err(SymError::ResetRequired) => {
@@ -299,7 +352,13 @@ impl Decoder {
             if packet.track_id != self.track_id {
                 continue;
             }
-            let buf = match self.decoder.decode(&packet) {
+            let kind = self.info.kind;
+            let decoded = guarded(&format!("decoding at sample {sample}"), || {
+                self.decoder
+                    .decode(&packet)
+                    .map(|buf| (buf.frames(), buf.spec().clone(), convert(&buf, kind)))
+            })?;
+            let (frames, spec, samples) = match decoded {
                 Ok(b) => b,
                 Err(SymError::ResetRequired) => {
                     return Err(AudioError::FormatChanged(self.decoded));
@@ -311,15 +370,12 @@ impl Decoder {
                     });
                 }
             };
-            let frames = buf.frames();
-            let spec = buf.spec();
             if frames > 0
                 && (spec.rate() != self.info.sample_rate
                     || spec.channels().count() != self.info.channels)
             {
                 return Err(AudioError::FormatChanged(self.decoded));
             }
-            let samples = convert(&buf, self.info.kind);
             self.decoded += frames as u64;
             let mut chunk = Chunk {
                 samples,
@@ -419,5 +475,30 @@ mod tests {
         let mut damaged = bytes.clone();
         damaged[22] = 0; // zero channels
         assert!(Decoder::from_source(Box::new(Cursor::new(damaged)), None, None).is_err());
+    }
+
+    #[test]
+    fn channel_masks_that_crash_symphonia_are_refused() {
+        // Found by fuzzing: 65535 channels with a two-speaker extensible mask made symphonia
+        // 0.6.1 shift a u32 by 65533 and panic.
+        let (mut bytes, _) = wav_bytes(100);
+        bytes[22..24].copy_from_slice(&65535u16.to_le_bytes());
+        bytes[40..44].copy_from_slice(&3u32.to_le_bytes());
+        assert!(wave_mask_overflows(&bytes));
+        let err = Decoder::from_source(Box::new(Cursor::new(bytes.clone())), None, None)
+            .expect_err("refused");
+        assert!(err.to_string().contains("channel mask"), "{err}");
+        // Bit 31 set and a speaker missing: the shift past the top bit.
+        bytes[22..24].copy_from_slice(&3u16.to_le_bytes());
+        bytes[40..44].copy_from_slice(&(1u32 << 31).to_le_bytes());
+        assert!(wave_mask_overflows(&bytes));
+        // What our writer makes is fine.
+        assert!(!wave_mask_overflows(&wav_bytes(10).0));
+    }
+
+    #[test]
+    fn a_panic_in_symphonia_is_an_error() {
+        let r: Result<(), AudioError> = guarded("testing", || panic!("inside a decoder"));
+        assert!(matches!(r, Err(AudioError::NotMedia(m)) if m.contains("panicked while testing")));
     }
 }

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
+# The encoder's optional FDK AAC decoder (feature fdk-aac) is C++ built from source.
+command -v c++ >/dev/null || need_apt+=(g++)
 # The mount tests make real FUSE mounts (fuser mounts and unmounts through fusermount3).
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 # The replay visualizer's end-to-end test drives the real binary in a tmux pane.
@@ -32,5 +34,8 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p segment-encode --features fdk-aac --all-targets --quiet -- -D warnings
 echo "== tests"
 cargo test --workspace
+echo "== tests: segment-encode's audio with the optional FDK AAC decoder (multichannel AAC)"
+cargo test -p segment-encode --features fdk-aac --test audio

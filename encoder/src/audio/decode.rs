@@ -16,7 +16,9 @@ use std::path::Path;
 
 use symphonia::core::audio::GenericAudioBufferRef;
 use symphonia::core::codecs::audio::well_known::*;
-use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{
+    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
+};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::well_known::FORMAT_ID_ISOMP4;
@@ -75,7 +77,7 @@ impl Chunk {
 /// An open audio track.
 pub struct Decoder {
     format: Box<dyn FormatReader>,
-    decoder: Box<dyn AudioDecoder>,
+    decoder: PacketDecoder,
     track_id: u32,
     info: AudioInfo,
     /// Samples still to drop at the start (edit list).
@@ -264,23 +266,10 @@ impl Decoder {
             .map(|c| c.count())
             .filter(|c| *c > 0)
             .ok_or(AudioError::MissingParameter("channel count"))?;
-        let decoder = guarded("opening the decoder", || {
-            symphonia::default::get_codecs()
-                .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        })?
-        .map_err(|e| match e {
-            // symphonia 0.6.1's AAC decoder refuses more than two channels, HE-AAC (SBR)
-            // and 960-sample frames ("aac too complex"); say which limit applies.
-            SymError::Unsupported(what) => AudioError::UnsupportedCodec {
-                codec: codec.clone(),
-                detail: if params.codec == CODEC_ID_AAC && channels > 2 {
-                    format!("{channels} channels; symphonia decodes AAC in mono or stereo only")
-                } else {
-                    what.to_string()
-                },
-            },
-            other => AudioError::NotMedia(other.to_string()),
-        })?;
+        let decoder = match fdk_decoder(&params, &codec)? {
+            Some(d) => d,
+            None => PacketDecoder::Symphonia(symphonia_decoder(&params, &codec, channels)?),
+        };
         let is_mp4 = format.format_info().format == FORMAT_ID_ISOMP4;
         let (edit, edit_ignored) = match moov.filter(|_| is_mp4) {
             Some(moov) => match mp4edit::parse_moov(&moov).trim(t.id, rate) {
@@ -338,7 +327,7 @@ impl Decoder {
                 self.format.next_packet()
             })? {
                 Ok(Some(p)) => p,
-                Ok(None) => return Ok(None),
+                Ok(None) => return self.flushed(),
                 Err(SymError::ResetRequired) => {
                     return Err(AudioError::FormatChanged(self.decoded));
                 }
@@ -354,26 +343,21 @@ impl Decoder {
             }
             let kind = self.info.kind;
             let decoded = guarded(&format!("decoding at sample {sample}"), || {
-                self.decoder
-                    .decode(&packet)
-                    .map(|buf| (buf.frames(), buf.spec().clone(), convert(&buf, kind)))
+                self.decoder.decode(&packet, kind)
             })?;
-            let (frames, spec, samples) = match decoded {
+            let (frames, rate, channels, samples) = match decoded {
                 Ok(b) => b,
-                Err(SymError::ResetRequired) => {
+                Err(DecodeFailure::Reset) => {
                     return Err(AudioError::FormatChanged(self.decoded));
                 }
-                Err(e) => {
+                Err(DecodeFailure::Other(message)) => {
                     return Err(AudioError::Decode {
                         sample: self.decoded,
-                        message: e.to_string(),
+                        message,
                     });
                 }
             };
-            if frames > 0
-                && (spec.rate() != self.info.sample_rate
-                    || spec.channels().count() != self.info.channels)
-            {
+            if frames > 0 && (rate != self.info.sample_rate || channels != self.info.channels) {
                 return Err(AudioError::FormatChanged(self.decoded));
             }
             self.decoded += frames as u64;
@@ -386,6 +370,22 @@ impl Decoder {
                 return Ok(Some(chunk));
             }
         }
+    }
+
+    /// At the end of the stream: the samples a decoder still held, as a last chunk.
+    fn flushed(&mut self) -> Result<Option<Chunk>, AudioError> {
+        let Some((samples, channels)) =
+            self.decoder.flush().map_err(|message| AudioError::Decode {
+                sample: self.decoded,
+                message,
+            })?
+        else {
+            return Ok(None);
+        };
+        let mut chunk = Chunk { samples, channels };
+        self.decoded += chunk.frames() as u64;
+        self.trim(&mut chunk);
+        Ok((chunk.frames() > 0).then_some(chunk))
     }
 
     /// Applies the edit list: drops leading samples, stops after the kept ones.
@@ -411,6 +411,111 @@ impl Decoder {
             }
         }
     }
+}
+
+/// The decoder of a track: symphonia's, or FDK's for AAC in a build with `fdk-aac`.
+enum PacketDecoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    #[cfg(feature = "fdk-aac")]
+    Fdk(super::fdk::FdkAac),
+}
+
+enum DecodeFailure {
+    /// The stream changed its parameters.
+    Reset,
+    Other(String),
+}
+
+impl PacketDecoder {
+    /// One packet's samples: frames, sample rate, channels, samples.
+    fn decode(
+        &mut self,
+        packet: &symphonia::core::packet::Packet,
+        kind: SampleKind,
+    ) -> Result<(usize, u32, usize, Samples), DecodeFailure> {
+        match self {
+            PacketDecoder::Symphonia(d) => match d.decode(packet) {
+                Ok(buf) => Ok((
+                    buf.frames(),
+                    buf.spec().rate(),
+                    buf.spec().channels().count(),
+                    convert(&buf, kind),
+                )),
+                Err(SymError::ResetRequired) => Err(DecodeFailure::Reset),
+                Err(e) => Err(DecodeFailure::Other(e.to_string())),
+            },
+            #[cfg(feature = "fdk-aac")]
+            PacketDecoder::Fdk(d) => {
+                let out = d.decode(&packet.data).map_err(DecodeFailure::Other)?;
+                let frames = out.samples.len() / out.channels.max(1);
+                Ok((frames, out.rate, out.channels, Samples::Float(out.samples)))
+            }
+        }
+    }
+
+    /// Samples a decoder holds back at the end of the stream (FDK's output delay).
+    fn flush(&mut self) -> Result<Option<(Samples, usize)>, String> {
+        match self {
+            PacketDecoder::Symphonia(_) => Ok(None),
+            #[cfg(feature = "fdk-aac")]
+            PacketDecoder::Fdk(d) => {
+                Ok(d.flush()?.map(|t| (Samples::Float(t.samples), t.channels)))
+            }
+        }
+    }
+}
+
+/// symphonia's decoder for the track.
+fn symphonia_decoder(
+    params: &AudioCodecParameters,
+    codec: &str,
+    channels: usize,
+) -> Result<Box<dyn AudioDecoder>, AudioError> {
+    guarded("opening the decoder", || {
+        symphonia::default::get_codecs().make_audio_decoder(params, &AudioDecoderOptions::default())
+    })?
+    .map_err(|e| match e {
+        // symphonia 0.6.1's AAC decoder refuses more than two channels, HE-AAC (SBR)
+        // and 960-sample frames ("aac too complex"); say which limit applies.
+        SymError::Unsupported(what) => AudioError::UnsupportedCodec {
+            codec: codec.to_string(),
+            detail: if params.codec == CODEC_ID_AAC && channels > 2 {
+                format!(
+                    "{channels} channels; symphonia decodes AAC in mono or stereo only, a \
+                     build with `--features fdk-aac` decodes multichannel AAC"
+                )
+            } else {
+                what.to_string()
+            },
+        },
+        other => AudioError::NotMedia(other.to_string()),
+    })
+}
+
+/// FDK's decoder for an AAC track that carries its AudioSpecificConfig (MP4); `None` for other
+/// tracks (ADTS AAC carries it in every frame header, which symphonia's reader strips).
+#[cfg(feature = "fdk-aac")]
+fn fdk_decoder(
+    params: &AudioCodecParameters,
+    codec: &str,
+) -> Result<Option<PacketDecoder>, AudioError> {
+    match &params.extra_data {
+        Some(asc) if params.codec == CODEC_ID_AAC => super::fdk::FdkAac::new(asc)
+            .map(|d| Some(PacketDecoder::Fdk(d)))
+            .map_err(|detail| AudioError::UnsupportedCodec {
+                codec: codec.to_string(),
+                detail,
+            }),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(not(feature = "fdk-aac"))]
+fn fdk_decoder(
+    _params: &AudioCodecParameters,
+    _codec: &str,
+) -> Result<Option<PacketDecoder>, AudioError> {
+    Ok(None)
 }
 
 fn convert(buf: &GenericAudioBufferRef<'_>, kind: SampleKind) -> Samples {

@@ -4,12 +4,16 @@
 //!
 //! Pure parts: [`cut`] (segment boundaries in samples, integer arithmetic), [`mp4edit`] (the
 //! MP4 edit list that says which decoded samples are presented), [`wav`] (the WAV header and
-//! sample encoding), [`flac`] (FLAC segments through the `flacenc` crate) and [`loudness`] (BS.1770 integrated loudness and sample peak, through the
-//! `ebur128` crate). I/O at the edges: [`probe`] and [`decode`] read the file, [`segment`]
-//! streams decoded chunks into per-segment files and meters.
+//! sample encoding), [`flac`] (FLAC segments through the `flacenc` crate) and [`loudness`]
+//! (BS.1770 integrated loudness and sample peak, through the `ebur128` crate). I/O at the
+//! edges: [`probe`] and [`decode`] read the file (with the `fdk-aac` feature, `fdk` decodes
+//! the AAC that symphonia cannot: multichannel, HE-AAC), [`segment`] streams decoded chunks
+//! into per-segment files and meters.
 
 pub mod cut;
 pub mod decode;
+#[cfg(feature = "fdk-aac")]
+pub mod fdk;
 pub mod flac;
 pub mod loudness;
 pub mod mp4edit;
@@ -35,7 +39,8 @@ pub enum AudioError {
     #[error("audio track {wanted} does not exist (the file has {count} audio tracks)")]
     NoSuchTrack { wanted: usize, count: usize },
     #[error(
-        "unsupported audio codec: {codec} ({detail}; supported: PCM, FLAC, mono or stereo AAC-LC)"
+        "unsupported audio codec: {codec} ({detail}; supported: PCM, FLAC, AAC-LC (mono or \
+         stereo; any layout and HE-AAC with the fdk-aac feature))"
     )]
     UnsupportedCodec { codec: String, detail: String },
     #[error("the audio track does not say its {0}")]

@@ -410,6 +410,23 @@ fn ffmpeg_ebur128(path: &Path) -> (f64, f64) {
     (value("I:"), value("Peak:"))
 }
 
+/// A reported segment's loudness within 0.2 LU and peak within 0.1 dB of ffmpeg's `ebur128`
+/// on the segment file written in `dir`.
+fn assert_matches_ffmpeg_ebur128(seg: &serde_json::Value, dir: &Path, what: &str) {
+    let file = dir.join(seg["file"].as_str().expect("file"));
+    let (lufs, peak) = ffmpeg_ebur128(&file);
+    let ours = seg["lufs"].as_f64().expect("defined");
+    let our_peak = seg["peak_dbfs"].as_f64().expect("peak");
+    assert!(
+        (ours - lufs).abs() <= 0.2,
+        "{what} LUFS {ours:.2} vs ffmpeg {lufs:.2}"
+    );
+    assert!(
+        (our_peak - peak).abs() <= 0.1,
+        "{what} peak {our_peak:.2} vs ffmpeg {peak:.2}"
+    );
+}
+
 #[test]
 fn loudness_and_peak_match_ffmpeg() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -423,21 +440,7 @@ fn loudness_and_peak_match_ffmpeg() {
         "0.32 s has no integrated loudness"
     );
     for seg in &segs[1..] {
-        let file = dir
-            .path()
-            .join("segments")
-            .join(seg["file"].as_str().expect("file"));
-        let (lufs, peak) = ffmpeg_ebur128(&file);
-        let ours = seg["lufs"].as_f64().expect("defined");
-        let our_peak = seg["peak_dbfs"].as_f64().expect("peak");
-        assert!(
-            (ours - lufs).abs() <= 0.2,
-            "LUFS {ours:.2} vs ffmpeg {lufs:.2}"
-        );
-        assert!(
-            (our_peak - peak).abs() <= 0.1,
-            "peak {our_peak:.2} vs ffmpeg {peak:.2}"
-        );
+        assert_matches_ffmpeg_ebur128(seg, &dir.path().join("segments"), "stereo");
     }
 
     // 5.1: the surrounds weigh 1.41, the LFE not at all, as in ffmpeg's filter.
@@ -464,18 +467,7 @@ fn loudness_and_peak_match_ffmpeg() {
         &six_rep
     ]));
     for seg in report(&six_rep)["segments"].as_array().expect("segments") {
-        let file = six_dir.join(seg["file"].as_str().expect("file"));
-        let (lufs, peak) = ffmpeg_ebur128(&file);
-        let ours = seg["lufs"].as_f64().expect("defined");
-        let our_peak = seg["peak_dbfs"].as_f64().expect("peak");
-        assert!(
-            (ours - lufs).abs() <= 0.2,
-            "5.1 LUFS {ours:.2} vs ffmpeg {lufs:.2}"
-        );
-        assert!(
-            (our_peak - peak).abs() <= 0.1,
-            "5.1 peak {our_peak:.2} vs ffmpeg {peak:.2}"
-        );
+        assert_matches_ffmpeg_ebur128(seg, &six_dir, "5.1");
     }
 
     // A sine of amplitude 0.5 peaks at 20 log10(0.5) = -6.02 dBFS, and a 1 kHz sine in one

@@ -226,9 +226,7 @@ fn parallel(
             bar.suspend(|| eprintln!("{}", scene_line(&s)));
         }
     };
-    if only.is_empty() {
-        bar.set_length(frames);
-    } else {
+    if !only.is_empty() {
         // An --only share's frames are known only once its scenes are.
         bar.set_length(0);
     }

@@ -112,6 +112,16 @@ fn report(path: &Path) -> serde_json::Value {
 }
 
 /// Runs `audio IN --scenes LIST -o DIR --report R`; returns the report and segments' data.
+/// Samples in each segment of a report.
+fn segment_lengths(r: &serde_json::Value) -> Vec<u64> {
+    r["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| s["samples"].as_u64().expect("samples"))
+        .collect()
+}
+
 fn split_scenes(input: &Path, list: &Path, dir: &Path) -> (serde_json::Value, Vec<Vec<u8>>) {
     let out_dir = dir.join("segments");
     let rep = dir.join("report.json");
@@ -517,12 +527,7 @@ fn fixed_length_segments() {
         &rep
     ]));
     let r = report(&rep);
-    let lens: Vec<u64> = r["segments"]
-        .as_array()
-        .expect("segments")
-        .iter()
-        .map(|s| s["samples"].as_u64().expect("samples"))
-        .collect();
+    let lens = segment_lengths(&r);
     // round(k * 1.001 * 44100): 44144, 88288, 132432 > 132300 -> the last one is shorter.
     assert_eq!(lens, [44144, 44144, 132300 - 88288]);
     let joined: Vec<u8> = (0..3)
@@ -544,12 +549,7 @@ fn fixed_length_segments() {
         &rep
     ]));
     let r = report(&rep);
-    let lens: Vec<u64> = r["segments"]
-        .as_array()
-        .expect("segments")
-        .iter()
-        .map(|s| s["samples"].as_u64().expect("samples"))
-        .collect();
+    let lens = segment_lengths(&r);
     assert_eq!(lens, [44100, 44100, 44100, 8820]);
     assert_eq!(r["padded_samples"], 8820);
     assert_eq!(r["segments"][3]["padded_samples"], 8820);

@@ -255,6 +255,23 @@ impl Splitter<'_> {
     }
 }
 
+/// The segment being filled, or else the next one of `bounds` opened; `None` past the last.
+fn current_or_next(
+    sp: &Splitter<'_>,
+    current: &mut Option<Open>,
+    bounds: &Boundaries,
+    next_index: &mut usize,
+) -> Result<Option<Open>, SplitError> {
+    if let Some(seg) = current.take() {
+        return Ok(Some(seg));
+    }
+    let Some(span) = bounds.span(*next_index) else {
+        return Ok(None);
+    };
+    *next_index += 1;
+    Ok(Some(sp.open(span)?))
+}
+
 /// Decodes everything `decoder` has left into the segments of `bounds`, writing
 /// `segment-NNNN.wav` (or `.flac`) files into `out_dir` (or only measuring, without it).
 /// `progress` gets the number of samples done after each chunk.
@@ -300,18 +317,9 @@ pub fn split(
         let n = chunk.frames();
         let mut off = 0;
         while off < n {
-            let mut seg = match current.take() {
-                Some(s) => s,
-                None => match bounds.span(next_index) {
-                    Some(span) => {
-                        next_index += 1;
-                        sp.open(span)?
-                    }
-                    None => {
-                        dropped += (n - off) as u64;
-                        break;
-                    }
-                },
+            let Some(mut seg) = current_or_next(&sp, &mut current, bounds, &mut next_index)? else {
+                dropped += (n - off) as u64;
+                break;
             };
             let room = seg.span.end() - pos;
             let take = (n - off).min(usize::try_from(room).unwrap_or(usize::MAX));
@@ -336,15 +344,8 @@ pub fn split(
             SampleKind::Float => Samples::Float(vec![0.0; PAD * info.channels]),
         };
         while pos < total {
-            let mut seg = match current.take() {
-                Some(s) => s,
-                None => match bounds.span(next_index) {
-                    Some(span) => {
-                        next_index += 1;
-                        sp.open(span)?
-                    }
-                    None => break,
-                },
+            let Some(mut seg) = current_or_next(&sp, &mut current, bounds, &mut next_index)? else {
+                break;
             };
             while pos < seg.span.end() {
                 let take = (seg.span.end() - pos).min(PAD as u64) as usize;

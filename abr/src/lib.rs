@@ -16,6 +16,7 @@
 //!   DYNAMIC, robust MPC with fixed or independent audio, and our [`algo::joint`] rule.
 //! - [`optimum`]: the offline dynamic-programming bound. [`metrics`] and [`stats`]: session
 //!   metrics, quantiles, bootstrap confidence intervals. [`plot`]: SVG charts.
+//! - [`synth`]: seeded synthetic trace sets (high-bandwidth fades, LTE-like cellular).
 //!
 //! ```
 //! use abr_sim::{scenario, sim};
@@ -40,6 +41,7 @@ pub mod sabre;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod synth;
 pub mod trace;
 pub mod units;
 

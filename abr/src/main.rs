@@ -30,6 +30,8 @@ enum Command {
     Plot(cli::plot::PlotArgs),
     /// Sabre compatibility mode: Sabre's model and rules, printing what Sabre prints.
     Sabre(cli::sabre::SabreArgs),
+    /// Write a seeded synthetic trace set (high-bandwidth fades, or LTE-like in mahimahi format).
+    Synth(cli::synth::SynthArgs),
     /// List the rule names `run` and `compare` accept.
     Algorithms,
 }
@@ -41,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         Command::Compare(a) => cli::compare::main(a),
         Command::Plot(a) => cli::plot::main(a),
         Command::Sabre(a) => cli::sabre::main(a),
+        Command::Synth(a) => cli::synth::main(a),
         Command::Algorithms => {
             for n in abr_sim::algo::NAMES {
                 println!("{n}");

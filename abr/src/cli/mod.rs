@@ -4,6 +4,7 @@ pub mod compare;
 pub mod plot;
 pub mod run;
 pub mod sabre;
+pub mod synth;
 
 use abr_sim::manifest::{self, DEFAULT_AUDIO_LADDER_KBPS, Manifest};
 use abr_sim::sim::{Requests, SimConfig, TraceEnd};

@@ -39,6 +39,7 @@ fn decisions(c: &mut Criterion) {
                         level: [Ms(1000.0 + 200.0 * x), Ms(1500.0 + 150.0 * x)],
                         next: [(i % 100) as usize, (i % 200) as usize],
                         last: [Some((i % 9) as usize), Some((i % 5) as usize)],
+                        rungs: [&[], &[]],
                         throughput: Some(Kbps(500.0 + 60.0 * x)),
                         harmonic: Some(Kbps(450.0 + 55.0 * x)),
                         max_error: 0.1,

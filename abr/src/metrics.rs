@@ -39,8 +39,9 @@ pub struct SessionMetrics {
     /// divided by the number of segments.
     pub pensieve_qoe: f64,
     /// Our combined score: time-average of video utility + `AUDIO_WEIGHT` x audio utility,
-    /// minus `JOINT_REBUFFER_PENALTY` x stall seconds / content seconds (what `optimum`
-    /// maximises).
+    /// minus (`JOINT_REBUFFER_PENALTY` x stall seconds + `AUDIO_SWITCH_PENALTY` x audio
+    /// switches) / content seconds. `optimum` maximises it without the switch charge, which
+    /// keeps the optimum an upper bound.
     pub joint_score: f64,
     /// Time the video was played at a lower bitrate than the audio, seconds.
     pub video_below_audio_s: f64,
@@ -58,6 +59,13 @@ pub struct SessionMetrics {
 /// Pensieve's QoE_lin, where a second of stall costs 4.3 Mbps-chunks, i.e. about the whole
 /// utility of the top pair (~5) for one 4 s chunk.
 pub const JOINT_REBUFFER_PENALTY: f64 = 20.0;
+/// Charge per audio switch in `joint_score`, in utility-seconds. A listener hears every
+/// audio switch (a codec reconfiguration, 5.1 folding to stereo and back) where most video
+/// switches pass unnoticed, so one switch is priced like playing the lowest audio rung
+/// instead of the highest for about two 2 s segments (2 x 0.5 x ln 10 = 2.3), or a tenth
+/// of a second of stall: 13 switches in a 3-minute session cost 0.14, the size of the
+/// differences between rules. Video switches stay free, as in issue 6's score.
+pub const AUDIO_SWITCH_PENALTY: f64 = 2.0;
 /// Weight of audio utility against video utility in `joint_score` and the joint rule's hull:
 /// the audio ladder's log range (64-640 kbps) counts half as much as video's.
 pub const AUDIO_WEIGHT: f64 = 0.5;

@@ -1,7 +1,8 @@
 //! Offline optimum: dynamic programming over a trace known in advance, an upper bound to
 //! report rules as a percentage of.
 //!
-//! The DP maximises `joint_score` (see [`crate::metrics`]) over every (video, audio) rung pair
+//! The DP maximises `joint_score` (see [`crate::metrics`]) without its audio-switch charge
+//! (so it stays an upper bound for rules that pay it) over every (video, audio) rung pair
 //! for every chunk, a chunk being one video segment and the audio for the same content time.
 //! It is deliberately optimistic next to the session model: one request and one latency per
 //! chunk, no abandonment needed, and it may use pairs the joint rule forbids. State after

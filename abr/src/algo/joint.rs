@@ -1,37 +1,79 @@
 //! Our joint audio-video rule. It chooses (video rung, audio rung) pairs, not two rungs.
 //!
-//! 1. **Candidate pairs.** Every pair where video is not below audio and where audio above
-//!    its lowest rung comes with video at least `min_video_ratio` times the audio bitrate
-//!    (raise audio only while video quality holds).
+//! 1. **Candidate pairs.** Every pair where audio above its lowest rung comes with video at
+//!    least `min_video_ratio` times the audio bitrate (raise audio only while video quality
+//!    holds).
 //! 2. **Hull.** The upper convex hull of combined utility against total bitrate, utility
 //!    being `ln(b / b_lowest)` per track (audio weighted by `audio_weight`), or the
 //!    manifest's mean quality score per rung / 20 when it has scores (VMAF 0-100 to 0-5).
 //!    On the hull each step up buys the most utility per extra bit, so cheap audio upgrades
 //!    come early and audio is the first thing given back when throughput drops.
 //! 3. **Budget.** The highest hull pair whose total bitrate fits in the estimate (the smaller
-//!    of EWMA and harmonic mean) times a factor that grows linearly from 0.6 on an empty
-//!    buffer to 1.5 on a full one, judged on the *smaller* of the two buffers: throughput-led
-//!    when buffers are low, buffer-led (like BOLA) when they are high.
-//! 4. **Audio hysteresis.** Audio goes up one rung at a time after `audio_up_votes`
-//!    consecutive audio decisions want it; it goes down at once when a buffer is below half
-//!    full, otherwise on the second decision in a row that wants it; and never above what
-//!    the video being fetched allows by rule 1.
+//!    of EWMA and harmonic mean) times a factor that grows linearly from `min_safety` on an
+//!    empty buffer to `max_safety` on a full one, judged on the *smaller* of the two
+//!    buffers: throughput-led when buffers are low, buffer-led (like BOLA) when they are high.
+//! 4. **Audio stability.** Video follows the hull pair at every decision; audio does not.
+//!    Audio moves straight to the hull pair's audio rung (one switch, never a staircase of
+//!    one-rung steps), and only when the move is wanted for `up_votes` consecutive audio
+//!    decisions and `dwell_s` of content have passed since the last audio switch (up), or
+//!    for `down_votes` consecutive decisions (down). When the smaller buffer is below
+//!    `danger` of the maximum, audio goes down at once: stalls cost far more than switches.
+//!    A listener hears every audio switch (codec reconfiguration, 5.1 to stereo), so the
+//!    score charges each one (`metrics::AUDIO_SWITCH_PENALTY`).
 //!
-//! The constants were chosen on the Pensieve `val_FCC` set only (see abr/BENCHMARKS.md);
-//! the other sets are held out.
+//! ## The played-pair invariant
 //!
-//! Video downloads may be abandoned by the same test as the split rules'.
+//! **Video never plays below audio.** Every decision keeps it for the content time the
+//! segment covers, against the segments of the other track already requested (downloaded
+//! or in flight; [`View::rung_of`]):
+//!
+//! - a video segment is never below any audio segment it overlaps (the *video floor*);
+//! - an audio segment is never above any video segment it overlaps (the *audio cap*);
+//! - an abandoned video download is replaced at or above the floor.
+//!
+//! Whichever of two overlapping segments is chosen second respects the first, so every
+//! played instant has video at or above audio, by construction, on any trace and any
+//! ladder whose lowest audio rung is not above the lowest video rung (then it cannot hold
+//! at all). When throughput collapses after high audio was fetched ahead, video's fall is
+//! capped at the audio already buffered; we cap rather than drop audio's queued segments
+//! because the session model (like MSE players' simple path) cannot discard buffered
+//! media, and because the cap is cheap: audio is at most 640 kbps, about 7% of the time a
+//! video rung above it would take at typical ladders, and the audio stability rule steps
+//! audio down before video needs to go that low. `tests/properties.rs::joint_never_plays_video_below_audio`
+//! checks it on random traces, ladders and settings.
+//!
+//! ## Constants and the data they come from
+//!
+//! The budget factors (0.6 to 1.5) were chosen on Pensieve `val_FCC` (issue 6). The audio
+//! stability constants (`up_votes` 5, `down_votes` 3, `dwell_s` 60, `danger` 0.4) were
+//! chosen on the tuning split of issue 22: `val_FCC` plus synthetic high-bandwidth traces
+//! with seed 22, indices 0-29 (`abr/scripts/issue22-tune.sh`). Every other set (val_Norway,
+//! Sabre 3G, 4G, FCC sd/hd, high-bandwidth indices 100-129, cellular) is held out for
+//! evaluation (abr/BENCHMARKS.md section 5).
+//!
+//! Variants for tuning and ablation: `joint:key=value:...` with keys `up`, `down`,
+//! `dwell`, `danger`, `minsafety`, `maxsafety`, `ratio` (see [`JointConfig::parse`]).
 
 use super::split::video_abandon;
 use super::{Abr, InFlight, View};
 use crate::manifest::{Kind, Track};
+#[cfg(doc)]
+use crate::metrics;
 use crate::units::Kbps;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct JointConfig {
     pub audio_weight: f64,
     pub min_video_ratio: f64,
-    pub audio_up_votes: u32,
+    /// Consecutive audio decisions wanting a higher rung before audio goes up.
+    pub up_votes: u32,
+    /// Consecutive audio decisions wanting a lower rung before audio goes down (outside
+    /// danger).
+    pub down_votes: u32,
+    /// Content seconds since the last audio switch before audio may go up again.
+    pub dwell_s: f64,
+    /// Below this fraction of the maximum buffer (smaller buffer) audio goes down at once.
+    pub danger: f64,
     pub min_safety: f64,
     pub max_safety: f64,
 }
@@ -41,10 +83,39 @@ impl Default for JointConfig {
         Self {
             audio_weight: crate::metrics::AUDIO_WEIGHT,
             min_video_ratio: 1.5,
-            audio_up_votes: 5,
+            up_votes: 5,
+            down_votes: 3,
+            dwell_s: 60.0,
+            danger: 0.4,
             min_safety: 0.6,
             max_safety: 1.5,
         }
+    }
+}
+
+impl JointConfig {
+    /// `key=value` settings separated by `:` over the defaults, e.g. `dwell=30:up=3`;
+    /// `None` on an unknown key or a value that is not a finite non-negative number.
+    pub fn parse(spec: &str) -> Option<Self> {
+        let mut c = Self::default();
+        for kv in spec.split(':').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=')?;
+            let x: f64 = v
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x >= 0.0)?;
+            match k {
+                "up" => c.up_votes = x as u32,
+                "down" => c.down_votes = x as u32,
+                "dwell" => c.dwell_s = x,
+                "danger" => c.danger = x,
+                "minsafety" => c.min_safety = x,
+                "maxsafety" => c.max_safety = x,
+                "ratio" => c.min_video_ratio = x,
+                _ => return None,
+            }
+        }
+        Some(c)
     }
 }
 
@@ -128,23 +199,38 @@ pub fn hull(video: &Track, audio: Option<&Track>, cfg: &JointConfig) -> Vec<Pair
 pub struct Joint {
     cfg: JointConfig,
     hull: Vec<Pair>,
-    rates: Vec<f64>,
+    video_rates: Vec<Kbps>,
     audio_rates: Vec<Kbps>,
     audio: Option<usize>,
-    votes: u32,
+    up_votes: u32,
     down_votes: u32,
+    /// Audio segment index of the last audio switch.
+    switched_at: usize,
+    /// Whether the last audio choice was held below the rule's own by the audio cap: then
+    /// audio rises as soon as the cap lets it (start-up, where the first video segment is
+    /// fetched before any estimate, caps the first audio segments).
+    capped: bool,
+}
+
+/// Segments of a track with segments of `d` that overlap `[from, to)`.
+fn overlapping(from: f64, to: f64, d: f64) -> std::ops::Range<usize> {
+    let lo = (from / d + 1e-9).floor() as usize;
+    let hi = (to / d - 1e-9).ceil().max(0.0) as usize;
+    lo..hi.max(lo + 1)
 }
 
 impl Joint {
     pub fn new(video: &Track, audio: Option<&Track>, cfg: JointConfig) -> Self {
         Self {
             hull: hull(video, audio, &cfg),
-            rates: video.bitrates.iter().map(|b| b.0).collect(),
+            video_rates: video.bitrates.clone(),
             audio_rates: audio.map(|a| a.bitrates.clone()).unwrap_or_default(),
             cfg,
             audio: None,
-            votes: 0,
+            up_votes: 0,
             down_votes: 0,
+            switched_at: 0,
+            capped: false,
         }
     }
 
@@ -152,11 +238,17 @@ impl Joint {
         &self.hull
     }
 
+    /// The smaller of the EWMA and harmonic-mean estimates.
+    fn estimate(v: &View<'_>) -> Option<Kbps> {
+        match (v.throughput, v.harmonic) {
+            (Some(e), Some(h)) => Some(e.min(h)),
+            (e, _) => e,
+        }
+    }
+
     fn target(&self, v: &View<'_>) -> usize {
-        let est = match (v.throughput, v.harmonic) {
-            (Some(e), Some(h)) => e.min(h),
-            (Some(e), None) => e,
-            _ => return 0,
+        let Some(est) = Self::estimate(v) else {
+            return 0;
         };
         let fill = (v.min_level() / v.max_buffer).clamp(0.0, 1.0);
         let safety = self.cfg.min_safety + (self.cfg.max_safety - self.cfg.min_safety) * fill;
@@ -166,56 +258,112 @@ impl Joint {
             .rposition(|p| p.bitrate <= budget)
             .unwrap_or(0)
     }
+
+    /// The lowest video rung not below any requested audio segment overlapping video
+    /// segment `s` (the top rung if audio is above every rung).
+    fn video_floor(&self, v: &View<'_>, s: usize) -> usize {
+        let Some(a) = v.audio else { return 0 };
+        let dv = v.video.segment_duration.0;
+        let top = overlapping(s as f64 * dv, (s + 1) as f64 * dv, a.segment_duration.0)
+            .filter_map(|j| v.rung_of(Kind::Audio, j))
+            .map(|r| self.audio_rates[r])
+            .fold(Kbps::ZERO, Kbps::max);
+        self.video_rates
+            .iter()
+            .position(|&b| b >= top)
+            .unwrap_or(self.video_rates.len() - 1)
+    }
+
+    /// The highest audio rung not above any requested video segment overlapping audio
+    /// segment `s`.
+    fn audio_cap(&self, v: &View<'_>, s: usize) -> usize {
+        let Some(a) = v.audio else { return 0 };
+        let da = a.segment_duration.0;
+        let low = overlapping(
+            s as f64 * da,
+            (s + 1) as f64 * da,
+            v.video.segment_duration.0,
+        )
+        .filter_map(|j| v.rung_of(Kind::Video, j))
+        .map(|r| self.video_rates[r])
+        .fold(Kbps(f64::INFINITY), Kbps::min);
+        self.audio_rates
+            .iter()
+            .rposition(|&b| b <= low)
+            .unwrap_or(0)
+    }
+
+    fn choose_audio(&mut self, t: usize, v: &View<'_>) -> usize {
+        let seg = v.next[1];
+        let pair = self.hull[t];
+        // Audio moves only across a band: up to a rung the estimate itself (not the
+        // buffer-scaled budget) pays for next to the hull's video, down only when the
+        // current rung no longer fits so. A budget that breathes with the buffer moves video,
+        // not audio.
+        let est = Self::estimate(v).map_or(0.0, |e| e.0);
+        let fits = |a: usize| self.video_rates[pair.video].0 + self.audio_rates[a].0 <= est;
+        let want = (0..=pair.audio).rev().find(|&a| fits(a)).unwrap_or(0);
+        let next = match self.audio {
+            None => want,
+            Some(current) if self.capped && want > current => want,
+            Some(current) if pair.audio < current && !fits(current) => {
+                self.up_votes = 0;
+                self.down_votes += 1;
+                let danger = v.min_level() < v.max_buffer * self.cfg.danger;
+                if danger || self.down_votes >= self.cfg.down_votes {
+                    want
+                } else {
+                    current
+                }
+            }
+            Some(current) => {
+                let danger = v.min_level() < v.max_buffer * self.cfg.danger;
+                let dwelt = (seg.saturating_sub(self.switched_at)) as f64
+                    * v.audio.map_or(0.0, |a| a.segment_duration.secs())
+                    >= self.cfg.dwell_s;
+                if want > current {
+                    self.down_votes = 0;
+                    self.up_votes += 1;
+                    if self.up_votes >= self.cfg.up_votes && dwelt && !danger {
+                        want
+                    } else {
+                        current
+                    }
+                } else {
+                    self.up_votes = 0;
+                    self.down_votes = 0;
+                    current
+                }
+            }
+        };
+        let cap = self.audio_cap(v, seg);
+        self.capped = next > cap;
+        let next = next.min(cap);
+        if self.audio.is_some_and(|c| c != next) {
+            self.switched_at = seg;
+            self.up_votes = 0;
+            self.down_votes = 0;
+        }
+        self.audio = Some(next);
+        next
+    }
 }
 
 impl Abr for Joint {
     fn choose(&mut self, kind: Kind, v: &View<'_>) -> usize {
         let t = self.target(v);
         match kind {
-            Kind::Video => self.hull[t].video,
-            Kind::Audio => {
-                let current = self.audio.unwrap_or(self.hull[t].audio);
-                // Rule 1 against the video actually being fetched.
-                let vb = v.video.bitrates[v.last[0].unwrap_or(0)].0;
-                let cap = self
-                    .audio_rates
-                    .iter()
-                    .rposition(|a| a.0 * self.cfg.min_video_ratio <= vb)
-                    .unwrap_or(0);
-                let want = self.hull[t].audio.min(cap);
-                // With both buffers at least half full a dip is ridden out for one more
-                // decision; below that audio yields at once.
-                let healthy = v.min_level() >= v.max_buffer * 0.5;
-                let next = if want < current && healthy && self.down_votes == 0 {
-                    self.down_votes = 1;
-                    current
-                } else if want < current {
-                    self.votes = 0;
-                    self.down_votes = 0;
-                    want
-                } else if want > current {
-                    self.down_votes = 0;
-                    self.votes += 1;
-                    if self.votes >= self.cfg.audio_up_votes {
-                        self.votes = 0;
-                        current + 1
-                    } else {
-                        current
-                    }
-                } else {
-                    self.votes = 0;
-                    self.down_votes = 0;
-                    current
-                };
-                let next = next.min(cap);
-                self.audio = Some(next);
-                next
-            }
+            Kind::Video => self.hull[t].video.max(self.video_floor(v, v.next[0])),
+            Kind::Audio => self.choose_audio(t, v),
         }
     }
 
     fn abandon(&mut self, f: &InFlight, v: &View<'_>) -> Option<usize> {
-        video_abandon(f, v, &self.rates)
+        let rates: Vec<f64> = self.video_rates.iter().map(|b| b.0).collect();
+        let floor = self.video_floor(v, f.segment);
+        video_abandon(f, v, &rates)
+            .map(|q| q.max(floor))
+            .filter(|&q| q != f.rung)
     }
 }
 

@@ -9,7 +9,8 @@
 //!   article's "before"; the default) or `indep` (its own throughput share, re-chosen for
 //!   every segment without regard to video) or `fixed@KBPS` (the highest rung at or below
 //!   KBPS for the whole session, a static default such as 192 kbps 5.1).
-//! - `joint`: our joint audio-video rule ([`joint`]).
+//! - `joint`: our joint audio-video rule ([`joint`]); `joint-nohyst` without its audio
+//!   hysteresis; `joint:key=value:...` with other constants (tuning, ablation).
 
 pub mod joint;
 mod split;
@@ -34,6 +35,9 @@ pub struct View<'a> {
     pub next: [usize; 2],
     /// Rung of the last segment requested per track.
     pub last: [Option<usize>; 2],
+    /// Rungs of the segments downloaded so far per track, in segment order. Segments below
+    /// `next` that are not here are in flight, at rung `last`.
+    pub rungs: [&'a [usize]; 2],
     /// Conservative EWMA of the link throughput; `None` before the first download.
     pub throughput: Option<Kbps>,
     /// Harmonic mean of recent samples.
@@ -74,6 +78,16 @@ impl View<'_> {
     /// The throughput left for video once the current audio is paid for.
     pub fn video_budget(&self, est: Kbps) -> Kbps {
         (est - self.audio_bitrate()).max(Kbps(est.0 * 0.1))
+    }
+
+    /// The rung segment `s` of `kind` has or will have, if it was requested already.
+    pub fn rung_of(&self, kind: Kind, s: usize) -> Option<usize> {
+        let i = slot(kind);
+        if s >= self.next[i] {
+            None
+        } else {
+            self.rungs[i].get(s).copied().or(self.last[i])
+        }
     }
 
     /// The smaller of the two buffers (only video without audio).
@@ -153,9 +167,15 @@ pub fn by_name(
     }
     if name == "joint-nohyst" {
         let cfg = joint::JointConfig {
-            audio_up_votes: 1,
+            up_votes: 1,
+            down_votes: 1,
+            dwell_s: 0.0,
             ..Default::default()
         };
+        return Ok(Box::new(joint::Joint::new(video, audio, cfg)));
+    }
+    if let Some(spec) = name.strip_prefix("joint:") {
+        let cfg = joint::JointConfig::parse(spec).ok_or_else(unknown)?;
         return Ok(Box::new(joint::Joint::new(video, audio, cfg)));
     }
     let (v, a) = name.split_once('+').unwrap_or((name, "fixed"));

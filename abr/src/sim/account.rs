@@ -5,7 +5,9 @@ use super::link::Link;
 use super::{EPS, Request, Sample, SegmentRecord, TrackState};
 use crate::algo::View;
 use crate::manifest::{Kind, Manifest};
-use crate::metrics::{AUDIO_WEIGHT, JOINT_REBUFFER_PENALTY, SABRE_GAMMA_P, SessionMetrics};
+use crate::metrics::{
+    AUDIO_SWITCH_PENALTY, AUDIO_WEIGHT, JOINT_REBUFFER_PENALTY, SABRE_GAMMA_P, SessionMetrics,
+};
 use crate::units::Ms;
 
 pub(super) fn sample(
@@ -141,5 +143,7 @@ pub(super) fn finish(
             }
         }
     }
-    m.joint_score = joint_utility - JOINT_REBUFFER_PENALTY * m.rebuffer_s / content.secs().max(EPS);
+    m.joint_score = joint_utility
+        - (JOINT_REBUFFER_PENALTY * m.rebuffer_s + AUDIO_SWITCH_PENALTY * m.audio_switches as f64)
+            / content.secs().max(EPS);
 }

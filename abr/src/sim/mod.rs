@@ -208,29 +208,6 @@ pub fn simulate<'m>(
     };
     let mut events = 0u64;
 
-    let view =
-        |tracks: &[TrackState<'_>], est: &Estimator, now: Ms, pos: Ms, playing: bool| -> View<'_> {
-            let level = |i: usize| {
-                tracks
-                    .get(i)
-                    .map_or(Ms::ZERO, |t| (t.buffered - pos).max(Ms::ZERO))
-            };
-            View {
-                now,
-                video: &manifest.video,
-                audio: manifest.audio.as_ref(),
-                level: [level(0), level(1)],
-                next: [tracks[0].next, tracks.get(1).map_or(0, |t| t.next)],
-                last: [tracks[0].last, tracks.get(1).and_then(|t| t.last)],
-                throughput: est.ewma(),
-                harmonic: est.harmonic(),
-                max_error: est.max_error(),
-                latency: est.latency(),
-                max_buffer: cfg.max_buffer,
-                playing,
-            }
-        };
-
     loop {
         events += 1;
         if events > MAX_EVENTS {
@@ -278,7 +255,7 @@ pub fn simulate<'m>(
         }
         for i in 0..tracks.len() {
             if to_issue[i] {
-                let v = view(&tracks, &est, now, pos, playing);
+                let v = make_view(manifest, cfg, &tracks, &est, now, pos, playing);
                 let kind = tracks[i].kind;
                 let rung = abr.choose(kind, &v).min(tracks[i].track.rungs() - 1);
                 let t = &mut tracks[i];
@@ -405,7 +382,7 @@ pub fn simulate<'m>(
                     time: now - r.started,
                     latency: r.latency,
                 };
-                let v = view(&tracks, &est, now, pos, playing);
+                let v = make_view(manifest, cfg, &tracks, &est, now, pos, playing);
                 abr.on_download(&done, &v);
                 if let Some(l) = log.as_deref_mut() {
                     l.segments.push(record(&tracks[i], &r, now, &v, false));
@@ -420,7 +397,7 @@ pub fn simulate<'m>(
                     elapsed: now - r.started,
                     latency: r.latency,
                 };
-                let v = view(&tracks, &est, now, pos, playing);
+                let v = make_view(manifest, cfg, &tracks, &est, now, pos, playing);
                 let decision = abr
                     .abandon(&f, &v)
                     .filter(|&q| q != r.rung && q < tracks[i].track.rungs());
@@ -504,6 +481,41 @@ pub fn simulate<'m>(
         now,
     );
     Ok(m)
+}
+
+/// What the rule sees: buffers, progress and estimates at `now`.
+fn make_view<'a>(
+    manifest: &'a Manifest,
+    cfg: &SimConfig,
+    tracks: &'a [TrackState<'a>],
+    est: &Estimator,
+    now: Ms,
+    pos: Ms,
+    playing: bool,
+) -> View<'a> {
+    let level = |i: usize| {
+        tracks
+            .get(i)
+            .map_or(Ms::ZERO, |t| (t.buffered - pos).max(Ms::ZERO))
+    };
+    View {
+        now,
+        video: &manifest.video,
+        audio: manifest.audio.as_ref(),
+        level: [level(0), level(1)],
+        next: [tracks[0].next, tracks.get(1).map_or(0, |t| t.next)],
+        last: [tracks[0].last, tracks.get(1).and_then(|t| t.last)],
+        rungs: [
+            &tracks[0].played_rungs,
+            tracks.get(1).map_or(&[][..], |t| &t.played_rungs),
+        ],
+        throughput: est.ewma(),
+        harmonic: est.harmonic(),
+        max_error: est.max_error(),
+        latency: est.latency(),
+        max_buffer: cfg.max_buffer,
+        playing,
+    }
 }
 
 /// The same session twice must give the same result: nothing here reads a clock or a random

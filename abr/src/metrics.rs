@@ -78,6 +78,7 @@ pub type Getter = fn(&SessionMetrics) -> f64;
 /// Field names and getters, in order, for CSV and tables.
 pub fn numeric_fields() -> Vec<(&'static str, Getter)> {
     vec![
+        ("played_s", |m| m.played_s),
         ("startup_delay_s", |m| m.startup_delay_s),
         ("rebuffer_count", |m| m.rebuffer_count as f64),
         ("rebuffer_s", |m| m.rebuffer_s),
@@ -90,6 +91,9 @@ pub fn numeric_fields() -> Vec<(&'static str, Getter)> {
         ("audio_quality", |m| m.audio_quality),
         ("video_switches", |m| m.video_switches as f64),
         ("audio_switches", |m| m.audio_switches as f64),
+        ("audio_switches_per_min", |m| {
+            m.audio_switches as f64 * 60.0 / m.played_s.max(1e-9)
+        }),
         ("video_switch_kbps", |m| m.video_switch_kbps),
         ("audio_switch_kbps", |m| m.audio_switch_kbps),
         ("sabre_score", |m| m.sabre_score),

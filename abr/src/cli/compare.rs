@@ -68,12 +68,13 @@ pub struct CompareArgs {
 }
 
 /// Metrics the table and the difference report show.
-const TABLE: [&str; 7] = [
+const TABLE: [&str; 8] = [
     "video_bitrate_kbps",
     "audio_bitrate_kbps",
     "rebuffer_count",
     "rebuffer_s",
     "audio_switches",
+    "audio_switches_per_min",
     "video_below_audio_s",
     "joint_score",
 ];
@@ -94,6 +95,14 @@ struct OptimumGap {
     percent: Option<f64>,
 }
 
+/// The played-pair invariant per rule: sessions that played video below audio.
+#[derive(Debug, Serialize)]
+struct Invariant {
+    rule: String,
+    violating_sessions: usize,
+    mean_video_below_audio_s: f64,
+}
+
 #[derive(Debug, Serialize)]
 struct SetReport {
     set: String,
@@ -101,6 +110,7 @@ struct SetReport {
     summaries: Vec<(String, Vec<(String, Summary)>)>,
     optimum_mean: Option<f64>,
     optimum: Vec<OptimumGap>,
+    invariant: Vec<Invariant>,
     differences: Vec<(String, Difference)>,
     baseline: String,
     candidate: String,
@@ -260,6 +270,19 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
                 .collect(),
             None => Vec::new(),
         };
+        let invariant: Vec<Invariant> = a
+            .algos
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let below = col(i, "video_below_audio_s");
+                Invariant {
+                    rule: n.clone(),
+                    violating_sessions: below.iter().filter(|&&s| s > 0.0).count(),
+                    mean_video_below_audio_s: summary(&below).mean,
+                }
+            })
+            .collect();
         let (bi, ci) = (idx(&a.baseline), idx(&a.candidate));
         let differences: Vec<(String, Difference)> = DIFFS
             .iter()
@@ -275,6 +298,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             rows.len(),
             &summaries,
             &percent,
+            &invariant,
             &differences,
             &a.candidate,
             &a.baseline,
@@ -287,6 +311,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             summaries,
             optimum_mean: opt_mean,
             optimum: percent,
+            invariant,
             differences,
             baseline: a.baseline.clone(),
             candidate: a.candidate.clone(),
@@ -314,6 +339,7 @@ fn table(
     n: usize,
     summaries: &[(String, Vec<(String, Summary)>)],
     percent: &[OptimumGap],
+    invariant: &[Invariant],
     diffs: &[(String, Difference)],
     candidate: &str,
     baseline: &str,
@@ -346,6 +372,22 @@ fn table(
         }
         s.push('\n');
     }
+    s.push_str("\nPlayed-pair invariant (video never plays below audio), sessions violating it:");
+    for (i, v) in invariant.iter().enumerate() {
+        s.push_str(&format!(
+            "{} {} {}/{n}",
+            if i == 0 { "" } else { ";" },
+            v.rule,
+            v.violating_sessions
+        ));
+        if v.violating_sessions > 0 {
+            s.push_str(&format!(
+                " ({:.2} s per session)",
+                v.mean_video_below_audio_s
+            ));
+        }
+    }
+    s.push_str(".\n");
     s.push_str(&format!("\n{candidate} minus {baseline}, mean paired difference [95% bootstrap CI]:\n\n| metric | difference | CI low | CI high |\n|---|---:|---:|---:|\n"));
     for (m, d) in diffs {
         s.push_str(&format!(

@@ -293,19 +293,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        let md = table(
-            &set_name,
-            rows.len(),
-            &summaries,
-            &percent,
-            &invariant,
-            &differences,
-            &a.candidate,
-            &a.baseline,
-        );
-        print!("{md}");
-        markdown.push_str(&md);
-        reports.push(SetReport {
+        let report = SetReport {
             set: set_name,
             traces: rows.len(),
             summaries,
@@ -315,7 +303,11 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             differences,
             baseline: a.baseline.clone(),
             candidate: a.candidate.clone(),
-        });
+        };
+        let md = table(&report);
+        print!("{md}");
+        markdown.push_str(&md);
+        reports.push(report);
         if a.json.is_some() {
             all_sessions.extend(rows.into_iter().flat_map(|r| r.0));
         }
@@ -334,16 +326,10 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn table(
-    set: &str,
-    n: usize,
-    summaries: &[(String, Vec<(String, Summary)>)],
-    percent: &[OptimumGap],
-    invariant: &[Invariant],
-    diffs: &[(String, Difference)],
-    candidate: &str,
-    baseline: &str,
-) -> String {
+fn table(r: &SetReport) -> String {
+    let (set, n, summaries, percent) = (&r.set, r.traces, &r.summaries, &r.optimum);
+    let (invariant, diffs, candidate, baseline) =
+        (&r.invariant, &r.differences, &r.candidate, &r.baseline);
     let mut s = format!("\n### {set} ({n} traces): means (p10 / p90)\n\n| rule |");
     for m in TABLE {
         s.push_str(&format!(" {m} |"));

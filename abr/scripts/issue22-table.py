@@ -3,6 +3,10 @@
 
 Usage: issue22-table.py OUT.csv [CANDIDATE]
 
+CHARGE=2.0 subtracts 2 utility-seconds per audio switch from every session's joint_score
+(for CSVs written before joint_score charged audio switches, so "before" and "after" are
+scored alike); the optimum column is left as is (it never charges them).
+
 Per trace set: candidate minus bola+fixed@192 and candidate minus the best baseline (the
 non-joint rule with the highest mean joint_score on that set), mean paired difference of
 joint_score with a 95% percentile bootstrap CI (2000 resamples, Python's Mersenne Twister
@@ -11,6 +15,7 @@ of the offline optimum's mean joint_score; audio switches per session and per mi
 (bola+indep in brackets); video below audio, s per session.
 """
 import csv
+import os
 import random
 import sys
 from collections import defaultdict
@@ -31,8 +36,11 @@ def main():
     rows = defaultdict(lambda: defaultdict(dict))
     opt = defaultdict(dict)
     order = []
+    charge = float(os.environ.get("CHARGE", "0"))
     with open(path) as f:
         for r in csv.DictReader(f):
+            played = float(r.get("played_s") or 180.0)
+            r["joint_score"] = str(float(r["joint_score"]) - charge * float(r["audio_switches"]) / played)
             s = r["set"]
             if s not in order:
                 order.append(s)

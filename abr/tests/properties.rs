@@ -199,7 +199,7 @@ proptest! {
             video: ladder(Kind::Video, segs.0, &video, 60.0),
             audio: Some(ladder(Kind::Audio, segs.1, &audio, 60.0)),
         };
-        for name in ["joint", "joint-nohyst"] {
+        for name in ["joint", "joint-nohyst", "joint:mpc=5"] {
             let r = run_named(&trace, &m, name, &cfg, None).expect("session runs");
             prop_assert_eq!(r.video_below_audio_s, 0.0, "{} {:?}", name, r);
         }

@@ -1,6 +1,7 @@
 //! The binary end to end: malformed inputs give an error naming file, line and field (and a
 //! non-zero exit, never a panic); `run --json` prints one object with the documented fields;
-//! `sabre` prints what Sabre prints; `compare` writes its CSV.
+//! `sabre` prints what Sabre prints; `compare` writes its CSV and reports the played-pair
+//! invariant; `synth` is reproducible.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -128,4 +129,82 @@ fn compare_writes_a_row_per_session() {
     let text = std::fs::read_to_string(&csv).expect("csv written");
     assert_eq!(text.lines().count(), 1 + 2 * 2);
     assert!(String::from_utf8_lossy(&out.stdout).contains("joint minus bola"));
+}
+
+/// Issue 22: `synth` writes the same files for the same seed, and `compare` over them reports
+/// audio switches per minute and the played-pair invariant.
+#[test]
+fn synth_is_reproducible_and_compare_reports_the_invariant() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for d in [&a, &b] {
+        let out = abr_sim(&[
+            "synth",
+            "--kind",
+            "high-bandwidth",
+            "-n",
+            "3",
+            "--seed",
+            "7",
+            "--duration-s",
+            "60",
+            "-o",
+            d.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3);
+    for n in &names {
+        assert_eq!(
+            std::fs::read(a.join(n)).expect("read"),
+            std::fs::read(b.join(n)).expect("read")
+        );
+    }
+    let out = abr_sim(&[
+        "compare",
+        "-t",
+        a.to_str().expect("utf-8"),
+        "--algos",
+        "bola+indep,joint",
+        "--baseline",
+        "bola+indep",
+        "--duration-s",
+        "60",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("audio_switches_per_min"), "{text}");
+    assert!(
+        text.contains("Played-pair invariant") && text.contains("joint 0/3"),
+        "{text}"
+    );
+
+    let out = abr_sim(&[
+        "synth",
+        "--kind",
+        "cellular",
+        "--duration-s",
+        "0",
+        "-o",
+        "x",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration-s"));
+    let out = abr_sim(&["run", "--drop", "6000,60,800", "--algo", "joint:dwell=x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("joint:dwell=x"));
 }

@@ -46,9 +46,11 @@ pub struct SessionMetrics {
     /// Time the video was played at a lower bitrate than the audio, seconds.
     pub video_below_audio_s: f64,
     pub bits_downloaded: f64,
-    /// Bits of abandoned downloads.
+    /// Bits of abandoned downloads and of replaced segments.
     pub bits_wasted: f64,
     pub abandoned: u32,
+    /// Downloaded segments dropped before they played and fetched again ([`crate::algo::Abr::replace`]).
+    pub replaced: u32,
     /// Simulated wall time from the first request to the end of playback.
     pub session_s: f64,
     /// Simulation steps taken (a cost measure, not a player metric).
@@ -101,6 +103,7 @@ pub fn numeric_fields() -> Vec<(&'static str, Getter)> {
         ("joint_score", |m| m.joint_score),
         ("video_below_audio_s", |m| m.video_below_audio_s),
         ("bits_wasted", |m| m.bits_wasted),
+        ("replaced", |m| m.replaced as f64),
         ("session_s", |m| m.session_s),
     ]
 }

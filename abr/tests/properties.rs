@@ -251,3 +251,54 @@ fn joint_beats_fixed_audio_on_a_sudden_drop() {
     assert!(joint.audio_bitrate_kbps > safe.audio_bitrate_kbps + 50.0);
     assert!(joint.joint_score > high.joint_score && joint.joint_score > safe.joint_score);
 }
+
+/// Issue 22's start-up: on a fast link the joint rule drops the blind first video segment
+/// (lowest rung, fetched before any estimate) before anything plays and fetches it again at
+/// the measured rung, so audio starts at its top rung and never switches; the dropped bits
+/// count as downloaded and wasted. No baseline replaces anything, and on a slow link (where
+/// the refetch would take more than a second) joint does not either.
+#[test]
+fn joint_replaces_the_blind_first_segment_only_when_it_is_cheap() {
+    let m = manifest(4.0, 2.0, 120.0);
+    let flat = |kbps: f64| Trace {
+        name: "flat".into(),
+        periods: vec![Period {
+            duration: Ms(1000.0),
+            bandwidth: Kbps(kbps),
+            latency: Ms(20.0),
+        }],
+    };
+    let cfg = SimConfig::default();
+    let mut log = SessionLog::default();
+    let fast = run_named(&flat(50_000.0), &m, "joint", &cfg, Some(&mut log)).expect("runs");
+    assert_eq!(fast.replaced, 1, "{fast:?}");
+    assert_eq!(fast.audio_switches, 0, "{fast:?}");
+    assert!(fast.video_below_audio_s == 0.0 && fast.rebuffer_count == 0);
+    let first = &log.segments[0];
+    assert!(first.kind == Kind::Video && first.segment == 0 && first.rung == 0 && first.abandoned);
+    assert!(
+        (fast.bits_wasted - first.size_bits).abs() < 1e-6,
+        "{fast:?}"
+    );
+    let video: Vec<_> = log
+        .segments
+        .iter()
+        .filter(|s| s.kind == Kind::Video && !s.abandoned)
+        .collect();
+    assert!(video[0].segment == 0 && video[0].rung > 0, "{video:?}");
+    let audio: Vec<_> = log
+        .segments
+        .iter()
+        .filter(|s| s.kind == Kind::Audio)
+        .map(|s| s.rung)
+        .collect();
+    assert!(audio.iter().all(|&r| r == 4), "{audio:?}");
+    for name in NAMES.iter().filter(|n| !n.starts_with("joint")) {
+        let r = run_named(&flat(50_000.0), &m, name, &cfg, None).expect("runs");
+        assert_eq!(r.replaced, 0, "{name}");
+    }
+    let slow = run_named(&flat(3_000.0), &m, "joint", &cfg, None).expect("runs");
+    assert_eq!(slow.replaced, 0, "{slow:?}");
+    let off = run_named(&flat(50_000.0), &m, "joint:refetch=0", &cfg, None).expect("runs");
+    assert_eq!((off.replaced, off.bits_wasted), (0, 0.0), "{off:?}");
+}

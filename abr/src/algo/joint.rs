@@ -94,6 +94,10 @@ pub struct JointConfig {
     /// throughput the harmonic mean over one plus its largest recent error, maximising
     /// utility minus `JOINT_REBUFFER_PENALTY` per stall second.
     pub mpc_horizon: usize,
+    /// Replace the first video segment (fetched before any estimate, at the lowest rung)
+    /// when the hull wants a higher rung once it is measured and the new download is
+    /// predicted to take at most this many seconds; 0 never replaces.
+    pub refetch_s: f64,
 }
 
 impl Default for JointConfig {
@@ -109,6 +113,7 @@ impl Default for JointConfig {
             min_safety: 0.6,
             max_safety: 1.5,
             mpc_horizon: 0,
+            refetch_s: 1.0,
         }
     }
 }
@@ -134,6 +139,7 @@ impl JointConfig {
                 "maxsafety" => c.max_safety = x,
                 "ratio" => c.min_video_ratio = x,
                 "mpc" => c.mpc_horizon = x as usize,
+                "refetch" => c.refetch_s = x,
                 _ => return None,
             }
         }
@@ -232,6 +238,8 @@ pub struct Joint {
     /// audio rises as soon as the cap lets it (start-up, where the first video segment is
     /// fetched before any estimate, caps the first audio segments).
     capped: bool,
+    /// Whether the first video segment was replaced already (once per session).
+    refetched: bool,
 }
 
 /// Segments of a track with segments of `d` that overlap `[from, to)`.
@@ -253,6 +261,7 @@ impl Joint {
             down_votes: 0,
             switched_at: 0,
             capped: false,
+            refetched: false,
         }
     }
 
@@ -409,6 +418,30 @@ impl Abr for Joint {
             Kind::Video => self.hull[t].video.max(self.video_floor(v, v.next[0])),
             Kind::Audio => self.choose_audio(t, v),
         }
+    }
+
+    /// The start-up probe: the first video segment was fetched blind at the lowest rung. If,
+    /// measured, the hull wants video higher and the segment can be fetched again at that
+    /// rung within `refetch_s`, drop it before anything plays and before any audio is
+    /// requested, so the first audio segments are not capped at the blind rung.
+    fn replace(&mut self, v: &View<'_>) -> Option<Kind> {
+        if self.refetched
+            || self.cfg.refetch_s <= 0.0
+            || v.playing
+            || v.next != [1, 0]
+            || v.rungs[0].len() != 1
+        {
+            return None;
+        }
+        let est = Self::estimate(v)?;
+        let want = self.hull[self.target(v)].video;
+        let have = v.rungs[0][0];
+        let secs = (v.video.size(0, want) / est + v.latency).secs();
+        if want <= have || secs > self.cfg.refetch_s {
+            return None;
+        }
+        self.refetched = true;
+        Some(Kind::Video)
     }
 
     fn abandon(&mut self, f: &InFlight, v: &View<'_>) -> Option<usize> {

@@ -133,6 +133,13 @@ pub trait Abr: Send + std::fmt::Debug {
         None
     }
     fn on_download(&mut self, _d: &Done, _v: &View<'_>) {}
+    /// Before the next request: drop the last downloaded segment of this track, which has not
+    /// started playing, and fetch it again (asking [`Abr::choose`] for its rung)? Its bits
+    /// stay counted as downloaded and are counted as wasted. The default never does; only
+    /// the general player model asks (Sabre-exact mode has no such step).
+    fn replace(&mut self, _v: &View<'_>) -> Option<Kind> {
+        None
+    }
 }
 
 /// Every rule name [`by_name`] takes, for help texts and comparisons.

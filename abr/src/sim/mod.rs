@@ -76,6 +76,8 @@ pub struct SegmentRecord {
     pub size_bits: f64,
     pub requested_ms: f64,
     pub done_ms: f64,
+    /// Abandoned in flight, or dropped from the buffer before it played ([`Abr::replace`]):
+    /// its bits are wasted.
     pub abandoned: bool,
     pub video_buffer_ms: f64,
     pub audio_buffer_ms: f64,
@@ -252,6 +254,27 @@ pub fn simulate<'m>(
                 }
             }
             Requests::Sequential => {}
+        }
+        if to_issue.iter().any(|&x| x) {
+            let v = make_view(manifest, cfg, &tracks, &est, now, pos, playing);
+            if let Some(kind) = abr.replace(&v)
+                && let Some(t) = tracks.iter_mut().find(|t| t.kind == kind)
+                && drop_last_queued(t, pos, playing, &mut m)
+            {
+                if let Some(l) = log.as_deref_mut()
+                    && let Some(rec) = l
+                        .segments
+                        .iter_mut()
+                        .rev()
+                        .find(|s| s.kind == kind && !s.abandoned)
+                {
+                    // Logged like an abandoned download: its bits are wasted.
+                    rec.abandoned = true;
+                }
+                // Issue again with the segment back in the queue (sequential mode may now
+                // pick the other track).
+                continue;
+            }
         }
         for i in 0..tracks.len() {
             if to_issue[i] {
@@ -481,6 +504,30 @@ pub fn simulate<'m>(
         now,
     );
     Ok(m)
+}
+
+/// Drops `t`'s last downloaded segment if nothing of it has played and no request of the
+/// track is in flight, so it is fetched again; its bits were downloaded for nothing.
+fn drop_last_queued(
+    t: &mut TrackState<'_>,
+    pos: Ms,
+    playing: bool,
+    m: &mut SessionMetrics,
+) -> bool {
+    let Some(&rung) = t.played_rungs.last() else {
+        return false;
+    };
+    let start = t.buffered - t.track.segment_duration;
+    let unplayed = start.0 > pos.0 + EPS || (!playing && start.0 >= pos.0 - EPS);
+    if t.req.is_some() || !unplayed || t.next != t.played_rungs.len() {
+        return false;
+    }
+    t.played_rungs.pop();
+    t.next -= 1;
+    t.buffered = start;
+    m.bits_wasted += t.track.size(t.next, rung).0;
+    m.replaced += 1;
+    true
 }
 
 /// What the rule sees: buffers, progress and estimates at `now`.

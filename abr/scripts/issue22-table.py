@@ -6,6 +6,9 @@ Usage: issue22-table.py OUT.csv [CANDIDATE]
 CHARGE=2.0 subtracts 2 utility-seconds per audio switch from every session's joint_score
 (for CSVs written before joint_score charged audio switches, so "before" and "after" are
 scored alike); the optimum column is left as is (it never charges them).
+STARTUP_CHARGE=20 subtracts that many utility-seconds per second of start-up delay from every
+rule's joint_score (joint_score does not charge start-up delay; this shows that a rule's
+lead does not come from waiting longer before playback, as joint's start-up probe does).
 
 Per trace set: candidate minus bola+fixed@192 and candidate minus the best baseline (the
 non-joint rule with the highest mean joint_score on that set), mean paired difference of
@@ -37,10 +40,15 @@ def main():
     opt = defaultdict(dict)
     order = []
     charge = float(os.environ.get("CHARGE", "0"))
+    startup_charge = float(os.environ.get("STARTUP_CHARGE", "0"))
     with open(path) as f:
         for r in csv.DictReader(f):
             played = float(r.get("played_s") or 180.0)
-            r["joint_score"] = str(float(r["joint_score"]) - charge * float(r["audio_switches"]) / played)
+            startup = float(r.get("startup_delay_s") or 0.0)
+            r["joint_score"] = str(
+                float(r["joint_score"])
+                - (charge * float(r["audio_switches"]) + startup_charge * startup) / played
+            )
             s = r["set"]
             if s not in order:
                 order.append(s)
@@ -50,9 +58,9 @@ def main():
     print(
         f"| trace set | {cand} − bola+fixed@192, joint_score | {cand} − best baseline (which) "
         f"| {cand} / bola+fixed / bola+indep, % of the optimum | {cand} audio switches per "
-        f"session (per minute; bola+indep) | {cand} video below audio, s per session |"
+        f"session (per minute; bola+indep) | {cand} video below audio, s per session | {cand} / best baseline start-up delay, s |"
     )
-    print("|---|--:|--:|--:|--:|--:|")
+    print("|---|--:|--:|--:|--:|--:|--:|")
     for s in order:
         algos = rows[s]
         traces = sorted(algos[cand])
@@ -74,7 +82,8 @@ def main():
             f"| {s}, {len(traces)} traces | {diff(FIXED)} | {diff(best)} ({best}) "
             f"| {pct(cand)} / {pct(FIXED)} / {pct(INDEP)} "
             f"| {sw:.1f} ({sw / minutes:.2f}/min; {mean(INDEP, 'audio_switches'):.1f}) "
-            f"| {mean(cand, 'video_below_audio_s'):.2f} |"
+            f"| {mean(cand, 'video_below_audio_s'):.2f} "
+            f"| {mean(cand, 'startup_delay_s'):.2f} / {mean(best, 'startup_delay_s'):.2f} |"
         )
 
 

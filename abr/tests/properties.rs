@@ -256,7 +256,8 @@ fn joint_beats_fixed_audio_on_a_sudden_drop() {
 /// (lowest rung, fetched before any estimate) before anything plays and fetches it again at
 /// the measured rung, so audio starts at its top rung and never switches; the dropped bits
 /// count as downloaded and wasted. No baseline replaces anything, and on a slow link (where
-/// the refetch would take more than a second) joint does not either.
+/// the refetch's start-up delay, priced like a stall, costs more than it gains) joint does
+/// not either.
 #[test]
 fn joint_replaces_the_blind_first_segment_only_when_it_is_cheap() {
     let m = manifest(4.0, 2.0, 120.0);
@@ -299,6 +300,6 @@ fn joint_replaces_the_blind_first_segment_only_when_it_is_cheap() {
     }
     let slow = run_named(&flat(3_000.0), &m, "joint", &cfg, None).expect("runs");
     assert_eq!(slow.replaced, 0, "{slow:?}");
-    let off = run_named(&flat(50_000.0), &m, "joint:refetch=0", &cfg, None).expect("runs");
+    let off = run_named(&flat(50_000.0), &m, "joint:probe=0", &cfg, None).expect("runs");
     assert_eq!((off.replaced, off.bits_wasted), (0, 0.0), "{off:?}");
 }

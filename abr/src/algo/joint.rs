@@ -62,7 +62,7 @@
 //!
 //! Variants for tuning and ablation: `joint:key=value:...` with keys `up`, `down`,
 //! `dwell`, `danger`, `band`, `minsafety`, `maxsafety`, `ratio`, `mpc` (see
-//! [`JointConfig::parse`]).
+//! [`JointConfig::parse`]), and `probe` (0 turns the start-up probe off).
 
 use super::split::video_abandon;
 use super::{Abr, InFlight, View};
@@ -94,10 +94,9 @@ pub struct JointConfig {
     /// throughput the harmonic mean over one plus its largest recent error, maximising
     /// utility minus `JOINT_REBUFFER_PENALTY` per stall second.
     pub mpc_horizon: usize,
-    /// Replace the first video segment (fetched before any estimate, at the lowest rung)
-    /// when the hull wants a higher rung once it is measured and the new download is
-    /// predicted to take at most this many seconds; 0 never replaces.
-    pub refetch_s: f64,
+    /// The start-up probe ([`Joint`]'s `replace`): the first video segment, fetched blind at
+    /// the lowest rung, may be fetched again once measured.
+    pub probe: bool,
 }
 
 impl Default for JointConfig {
@@ -113,7 +112,7 @@ impl Default for JointConfig {
             min_safety: 0.6,
             max_safety: 1.5,
             mpc_horizon: 0,
-            refetch_s: 1.0,
+            probe: true,
         }
     }
 }
@@ -139,7 +138,7 @@ impl JointConfig {
                 "maxsafety" => c.max_safety = x,
                 "ratio" => c.min_video_ratio = x,
                 "mpc" => c.mpc_horizon = x as usize,
-                "refetch" => c.refetch_s = x,
+                "probe" => c.probe = x != 0.0,
                 _ => return None,
             }
         }
@@ -238,8 +237,11 @@ pub struct Joint {
     /// audio rises as soon as the cap lets it (start-up, where the first video segment is
     /// fetched before any estimate, caps the first audio segments).
     capped: bool,
-    /// Whether the first video segment was replaced already (once per session).
-    refetched: bool,
+    /// The rung the first video segment is fetched again at, once [`Abr::replace`] dropped it
+    /// (once per session).
+    refetch: Option<usize>,
+    video_utility: Vec<f64>,
+    audio_utility: Vec<f64>,
 }
 
 /// Segments of a track with segments of `d` that overlap `[from, to)`.
@@ -261,7 +263,9 @@ impl Joint {
             down_votes: 0,
             switched_at: 0,
             capped: false,
-            refetched: false,
+            refetch: None,
+            video_utility: rung_utilities(video),
+            audio_utility: audio.map(rung_utilities).unwrap_or_default(),
         }
     }
 
@@ -415,32 +419,63 @@ impl Abr for Joint {
     fn choose(&mut self, kind: Kind, v: &View<'_>) -> usize {
         let t = self.target(v);
         match kind {
+            Kind::Video if v.next[0] == 0 && self.refetch.is_some() => {
+                self.refetch.unwrap_or(0).max(self.video_floor(v, 0))
+            }
             Kind::Video => self.hull[t].video.max(self.video_floor(v, v.next[0])),
             Kind::Audio => self.choose_audio(t, v),
         }
     }
 
-    /// The start-up probe: the first video segment was fetched blind at the lowest rung. If,
-    /// measured, the hull wants video higher and the segment can be fetched again at that
-    /// rung within `refetch_s`, drop it before anything plays and before any audio is
-    /// requested, so the first audio segments are not capped at the blind rung.
+    /// The start-up probe: the first video segment was fetched blind at the lowest rung.
+    /// Once it is measured, drop it (before anything plays and before any audio is requested)
+    /// and fetch it again at the rung, up to the hull's, with the largest predicted gain in
+    /// joint_score's utility-seconds net of the added start-up delay priced like a stall
+    /// (`JOINT_REBUFFER_PENALTY` per second, though joint_score charges start-up delay
+    /// nothing): the video segment's utility, plus, when the new rung lets the hull's audio
+    /// through the audio cap, the audio switch saved and the capped audio's lost utility.
     fn replace(&mut self, v: &View<'_>) -> Option<Kind> {
-        if self.refetched
-            || self.cfg.refetch_s <= 0.0
-            || v.playing
-            || v.next != [1, 0]
-            || v.rungs[0].len() != 1
-        {
+        if self.refetch.is_some() || !self.cfg.probe || v.playing || v.next != [1, 0] {
             return None;
         }
+        let (&[have], Some(a)) = (v.rungs[0], v.audio) else {
+            return None;
+        };
         let est = Self::estimate(v)?;
-        let want = self.hull[self.target(v)].video;
-        let have = v.rungs[0][0];
-        let secs = (v.video.size(0, want) / est + v.latency).secs();
-        if want <= have || secs > self.cfg.refetch_s {
-            return None;
-        }
-        self.refetched = true;
+        let pair = self.hull[self.target(v)];
+        let d = v.video.segment_duration.secs();
+        let audio_at = |r: usize| {
+            self.audio_rates
+                .iter()
+                .rposition(|&b| b <= self.video_rates[r])
+                .unwrap_or(0)
+                .min(pair.audio)
+        };
+        let held = audio_at(have);
+        let gain = |r: usize| {
+            let video = (self.video_utility[r] - self.video_utility[have]) * d;
+            let audio = if audio_at(r) > held {
+                let switch = if audio_at(r) == pair.audio {
+                    crate::metrics::AUDIO_SWITCH_PENALTY
+                } else {
+                    0.0
+                };
+                switch
+                    + self.cfg.audio_weight
+                        * (self.audio_utility[audio_at(r)] - self.audio_utility[held])
+                        * d.min(a.duration().secs())
+            } else {
+                0.0
+            };
+            let delay = (v.video.size(0, r) / est + v.latency).secs();
+            video + audio - crate::metrics::JOINT_REBUFFER_PENALTY * delay
+        };
+        let r = (have + 1..=pair.video)
+            .map(|r| (gain(r), r))
+            .filter(|&(g, _)| g > 0.0)
+            .max_by(|x, y| x.0.total_cmp(&y.0))?
+            .1;
+        self.refetch = Some(r);
         Some(Kind::Video)
     }
 

@@ -20,6 +20,17 @@
 //!    `danger` of the maximum, audio goes down at once: stalls cost far more than switches.
 //!    A listener hears every audio switch (codec reconfiguration, 5.1 to stereo), so the
 //!    score charges each one (`metrics::AUDIO_SWITCH_PENALTY`).
+//! 5. **Start-up probe.** The first video segment goes out before any estimate, at the
+//!    lowest rung (235 kbps on the built-in ladder), and by the invariant below it caps the
+//!    audio under it (192 kbps), which then costs one audio switch up once video rises. Once
+//!    that segment is measured, the rule drops it before anything plays or any audio is
+//!    requested and fetches it again ([`Abr::replace`]; the player counts the dropped bits
+//!    as wasted) at the rung with the largest predicted gain in joint_score's
+//!    utility-seconds: the segment's video utility, plus the capped audio's utility and the
+//!    audio switch saved when the new rung lets the hull's audio through, minus the added
+//!    start-up delay (download time at the measured throughput plus latency) priced like a
+//!    stall, `JOINT_REBUFFER_PENALTY` per second. joint_score itself charges start-up delay
+//!    nothing; pricing it like a stall keeps the probe from buying score with waiting.
 //!
 //! ## The played-pair invariant
 //!
@@ -30,6 +41,9 @@
 //! - a video segment is never below any audio segment it overlaps (the *video floor*);
 //! - an audio segment is never above any video segment it overlaps (the *audio cap*);
 //! - an abandoned video download is replaced at or above the floor.
+//!
+//! The start-up probe replaces the first video segment only before any audio is requested,
+//! so it never leaves audio above video either.
 //!
 //! Whichever of two overlapping segments is chosen second respects the first, so every
 //! played instant has video at or above audio, by construction, on any trace and any
@@ -53,6 +67,17 @@
 //! and 5 -> 3 votes added 0.002; bands 1.3-1.6 and dwells 20-30 s are within 0.01 of each
 //! other. Every other set (val_Norway, Sabre 3G and 4G, FCC sd/hd, high-bandwidth indices
 //! 100-129, cellular) is held out for evaluation (abr/BENCHMARKS.md section 5).
+//!
+//! The start-up probe has no constant of its own: its price of start-up delay is the
+//! score's stall penalty. On the tuning split it leaves val_FCC unchanged (no replacement:
+//! at FCC rates a refetch costs more than it gains; mean score 1.690) and raises
+//! high-bandwidth 3.964 -> 4.045 (audio switches 1.00 -> 0.00 per session, start-up delay
+//! 0.07 -> 0.31 s; 3.956 -> 4.010 with start-up delay charged like a stall). It replaced an
+//! earlier form with a time budget `refetch_s` (refetch at the highest rung predicted
+//! within it): 0.25 / 0.5 / 0.75 / 1.5 s gave 4.010 / 4.005 / 4.002 / 4.001 on
+//! high-bandwidth with start-up charged, and at 1 s it replaced on 15% of val_FCC sessions
+//! for -0.002. Evaluation (abr/BENCHMARKS.md section 5): it replaces on every high-bandwidth
+//! session, 53% of Sabre 4G and 70% of cellular sessions, and on none of the others.
 //!
 //! A robust-MPC choice of the pair (`joint:mpc=H`, horizon H video segments, in place of
 //! rule 3) was tried on the same tuning split and lost: val_FCC mean score 1.402 / 1.435 /

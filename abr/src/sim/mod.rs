@@ -12,6 +12,9 @@
 //! - A track requests only while its buffer has room for one more segment below the maximum.
 //! - Playback starts once every track holds `startup` of content (or all of what is left),
 //!   stalls when either buffer runs dry (recording which), and resumes by the same test.
+//! - Before a request the rule may drop the last downloaded segment of a track that has not
+//!   started playing ([`Abr::replace`]); it is fetched again and its bits count as wasted.
+//!   Only the joint rule's start-up probe uses it; every other rule never replaces.
 //! - The estimator sees one sample per download: bits over the link time the download had,
 //!   with time shared by `k` transfers counting `1/k` (what the client can measure as the sum
 //!   over its own connections).

@@ -16,7 +16,7 @@ SHARED=${SHARED:-$(cd "$HERE/../../.." && pwd)/shared/abr}
 [ -d "$SHARED" ] || SHARED=/work/shared/abr
 mkdir -p "$OUT"
 "$B" synth --kind high-bandwidth --seed 22 --first 0 -n 30 -o "$OUT/high-bandwidth-tune"
-ALGOS=$(IFS=,; echo "bola+indep,joint,$*")
+ALGOS=$(IFS=,; echo "bola+indep,joint${*:+,$*}")
 "$B" compare -t "$SHARED/pensieve-format/val_FCC" -t "$OUT/high-bandwidth-tune" \
   --algos "$ALGOS" --baseline bola+indep --quiet --csv "$OUT/tune.csv" > /dev/null
 python3 - "$OUT/tune.csv" <<'PY'

@@ -364,6 +364,7 @@ fn the_same_message_twice_is_done_once() {
         let client = segment_encode::fleet::sqs::client(&segment_encode::fleet::sqs::SqsConfig {
             endpoint_url: Some(f.moto.endpoint.clone()),
             region: Some(REGION.into()),
+            static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
         })
         .await;
         let q = segment_encode::fleet::sqs::Queue::new(client, &f.queue);
@@ -580,6 +581,7 @@ fn idle_exit_and_clear_errors_for_bad_queues_and_missing_jobs() {
         let client = segment_encode::fleet::sqs::client(&segment_encode::fleet::sqs::SqsConfig {
             endpoint_url: Some(f.moto.endpoint.clone()),
             region: Some(REGION.into()),
+            static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
         })
         .await;
         let q = segment_encode::fleet::sqs::Queue::new(client, &f.queue);

@@ -21,6 +21,8 @@ use super::FleetError;
 pub struct SqsConfig {
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
+    /// A fixed access key and secret instead of the credential chain (tests, scripts).
+    pub static_credentials: Option<(String, String)>,
 }
 
 /// An SQS client, for any queue.
@@ -36,6 +38,15 @@ pub async fn client(config: &SqsConfig) -> Client {
         );
     if let Some(e) = &config.endpoint_url {
         loader = loader.endpoint_url(e);
+    }
+    if let Some((id, secret)) = &config.static_credentials {
+        loader = loader.credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            id,
+            secret,
+            None,
+            None,
+            "segment-encode-static",
+        ));
     }
     if let Some(r) = &config.region {
         loader = loader.region(aws_config::Region::new(r.clone()));
@@ -83,7 +94,10 @@ where
 {
     match e {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            format!("cannot reach the queue service ({e})")
+            format!(
+                "cannot reach the queue service: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
         }
         _ => match (e.code(), e.message()) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),

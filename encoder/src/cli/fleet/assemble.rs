@@ -59,7 +59,7 @@ pub fn run(a: AssembleArgs) -> anyhow::Result<()> {
         }
     });
     let written = mux::write_output(
-        partial.path(),
+        partial.writing(),
         &header,
         &av1c,
         record.scenes.frames,
@@ -141,7 +141,8 @@ impl Partial {
         }
     }
 
-    fn path(&self) -> &Path {
+    /// Where the output is written until it is complete.
+    fn writing(&self) -> &Path {
         &self.tmp
     }
 

@@ -271,6 +271,7 @@ impl SqsOpts {
         sqs::client(&SqsConfig {
             endpoint_url: self.sqs_endpoint_url.clone(),
             region: None,
+            static_credentials: None,
         })
         .await
     }
@@ -300,7 +301,7 @@ async fn read_job(
         .get(&key)
         .await?
         .with_context(|| format!("no job {job}: {key} is not in {}", store.url()))?;
-    Ok(segment_encode::fleet::job::JobRecord::parse(&bytes).with_context(|| key.clone())?)
+    segment_encode::fleet::job::JobRecord::parse(&bytes).with_context(|| key.clone())
 }
 
 #[cfg(test)]

@@ -117,10 +117,10 @@ async fn read_all<T: serde::de::DeserializeOwned>(
         .await;
     let mut out = Vec::new();
     for r in reads {
-        if let Some(bytes) = r? {
-            if let Ok(v) = serde_json::from_slice(&bytes) {
-                out.push(v);
-            }
+        if let Some(bytes) = r?
+            && let Ok(v) = serde_json::from_slice(&bytes)
+        {
+            out.push(v);
         }
     }
     Ok(out)

@@ -91,7 +91,7 @@ impl Fleet {
     fn new(frames: u32, visibility: &str, max_receives: u32) -> Fleet {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        let s3 = S3TestServer::start(&d.join("s3"), &["media"]).expect("S3 test server");
+        let s3 = S3TestServer::start(&d.join("s3"), &["media", "near"]).expect("S3 test server");
         let moto = Moto::start(d);
         segment_encode::fleet::store::generate_key_file(&d.join("key")).expect("key");
         let clip = y4m(d, "clip.y4m", frames, "yuv420p");
@@ -602,4 +602,38 @@ fn idle_exit_and_clear_errors_for_bad_queues_and_missing_jobs() {
     );
     let err = failed(&f.run(&["status", "00000000deadbeef"]));
     assert!(err.contains("no job 00000000deadbeef"), "{err}");
+}
+
+#[test]
+fn a_worker_reads_through_a_regional_cache_bucket() {
+    let f = Fleet::new(60, "20s", 3);
+    let job = f.submit(&FAST);
+    let mut w = f.worker(
+        "r",
+        &["--idle-exit", "3s", "--regional-cache", "s3://near/cache"],
+    );
+    assert!(wait(&mut w, Duration::from_secs(120)).success());
+    let (out, path) = f.assemble(&job);
+    ok(&out);
+    assert!(
+        std::fs::read(&path).ok() == Some(f.reference(&FAST)),
+        "streams differ"
+    );
+    // The parts the worker read were copied to the near bucket for the next worker.
+    let mut copied = 0u64;
+    let mut stack = vec![f.s3.root().join("near")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.display().to_string().contains("bikes.y4m.mezz/") {
+                copied += e.metadata().map_or(0, |m| m.len());
+            }
+        }
+    }
+    assert!(
+        copied > 1 << 20,
+        "{copied} bytes in the regional cache bucket"
+    );
 }

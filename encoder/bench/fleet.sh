@@ -10,7 +10,8 @@
 # record's seconds from receive to delete, minus its encode seconds: receive, job record, range
 # read through mezzfs, chunk upload, delete), and bytes fetched from the store against the
 # scenes' bytes. The fleet's wall time runs from the first worker's start to the last scene's
-# finish (the idle exit's wait is not counted).
+# finish (the idle exit's wait is not counted). Each worker process runs rav1e on one thread
+# (--threads 1), as each of `encode --workers N`'s workers does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,7 +19,10 @@ CLIP=${1:-encoder/tests/media/bikes-320x136.mp4}
 SPEED=${SPEED:-6}
 MOTO=${MOTO:-${MEZZ_MOTO_SERVER:-moto_server}}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build -q -p segment-encode -p mezz-s3-server -p mezzfs
+# One package at a time: built together, their features unify differently and rebuild the AWS SDK.
+for p in segment-encode mezz-s3-server mezzfs; do
+    [ -x "$CARGO_TARGET_DIR/debug/$p" ] || cargo build -q -p "$p"
+done
 SE=$CARGO_TARGET_DIR/debug/segment-encode   # opt-level 3 in the dev profile, like its deps
 
 tmp=$(mktemp -d)
@@ -69,7 +73,7 @@ PY
     t0=$(now)
     wp=()
     for i in $(seq "$w"); do
-        "$SE" worker --queue "$Q" --idle-exit 3s --endpoint-url "$S3" 2>"$tmp/w$w-$i.log" & wp+=($!)
+        "$SE" worker --queue "$Q" --threads 1 --idle-exit 3s --endpoint-url "$S3" 2>"$tmp/w$w-$i.log" & wp+=($!)
     done
     wait "${wp[@]}"
     "$SE" assemble "$j" -o "$tmp/fleet$w.ivf" --endpoint-url "$S3" -q

@@ -39,6 +39,8 @@ pub struct WorkerConfig {
     /// Time to finish the current scene after SIGTERM.
     pub grace: Duration,
     pub name: String,
+    /// rav1e threads for a scene; 0: all cores (a worker per machine).
+    pub threads: usize,
 }
 
 /// Why the worker stopped.
@@ -292,6 +294,7 @@ async fn handle(
             .await?;
         let (header, settings) = (header.clone(), record.settings.clone());
         let tiles = settings.tiles.unwrap_or(1);
+        let threads = config.threads;
         let s = scene.clone();
         let encoded = tokio::task::spawn_blocking(move || {
             let file = Y4mFile::open_range(&scratch, header.clone(), s.start)
@@ -303,7 +306,7 @@ async fn handle(
                     s.frames()
                 )));
             }
-            let config = encode::rav1e_config(&header, &settings, tiles, 0)
+            let config = encode::rav1e_config(&header, &settings, tiles, threads)
                 .map_err(|e| FleetError::Other(e.to_string()))?;
             encode::encode_frames(&config, &file, s.frames(), &[], false, &|| {})
                 .map_err(|e| FleetError::Other(e.to_string()))

@@ -125,6 +125,9 @@ pub struct WorkerArgs {
     /// `mezzfs mount --regional-cache` does: each part crosses regions once for the fleet.
     #[arg(long, value_name = "URL")]
     regional_cache: Option<String>,
+    /// rav1e threads per scene [default: 0, all cores: one worker per machine or container].
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// This worker's name in done and error records [default: host/pid].
     #[arg(long)]
     name: Option<String>,

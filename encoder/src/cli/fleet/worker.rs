@@ -17,6 +17,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
         idle_exit: a.idle_exit,
         max_scenes: a.max_scenes,
         grace: a.grace,
+        threads: a.threads,
         name: a
             .name
             .clone()

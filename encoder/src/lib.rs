@@ -20,11 +20,17 @@
 //!   sample-accurately at the scene or fixed-length segment boundaries, per-segment loudness
 //!   (BS.1770) and peak, segment-aligned WAV files.
 //!
-//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`).
+//! - [`fleet`]: the same encode spread over machines: scenes as SQS messages, stateless
+//!   workers reading their scene's bytes through mezzfs, checked chunks in the store, one
+//!   join.
+//!
+//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`, and the
+//! fleet's `submit`, `worker`, `status`, `assemble`, `requeue`, `setup-queue`).
 
 pub mod audio;
 pub mod detect;
 pub mod encode;
+pub mod fleet;
 pub mod ivf;
 pub mod mp4;
 pub mod mux;

@@ -2,6 +2,7 @@
 
 mod audio;
 mod encode;
+mod fleet;
 mod progress;
 mod scenes;
 
@@ -37,6 +38,27 @@ enum Command {
     /// segments aligned with the video, measures each (loudness, peak) and writes them as WAV.
     #[command(long_about = AUDIO_ABOUT)]
     Audio(AudioArgs),
+    /// Fleet: puts the mezzanine in a mezzfs store (if given as a file), writes the job record
+    /// next to it and sends one SQS message per scene, longest first; prints the job id.
+    /// Submitting the same job again sends nothing.
+    Submit(fleet::SubmitArgs),
+    /// Fleet: a stateless worker. Long-polls the queue; for each scene reads exactly its bytes
+    /// through mezzfs, encodes, stores the chunk (packets, checksum, job identity) and deletes
+    /// the message. Extends the message's visibility while encoding; on SIGTERM takes no new
+    /// message and finishes the scene within --grace.
+    Worker(fleet::WorkerArgs),
+    /// Fleet: a job's scenes done, in flight, waiting and failed; rate, ETA, and the number of
+    /// workers needed to finish within --target (the autoscaling signal).
+    Status(fleet::StatusArgs),
+    /// Fleet: checks every chunk of a job and joins them into one output (.ivf, .mp4, .webm);
+    /// names missing or damaged scenes and writes nothing if any.
+    Assemble(fleet::AssembleArgs),
+    /// Fleet: puts a job's failed scenes back on the queue from the dead-letter queue (after a
+    /// fix); --missing also resends scenes without a good chunk.
+    Requeue(fleet::RequeueArgs),
+    /// Fleet: creates the SQS queue, its dead-letter queue NAME-dlq and the redrive policy;
+    /// prints the queue URL.
+    SetupQueue(fleet::SetupArgs),
 }
 
 const AUDIO_ABOUT: &str = "Probes a file's audio track (WAV, FLAC, AAC in MP4 or ADTS) and, with \
@@ -192,5 +214,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Scenes(a) => scenes::run(a),
         Command::Encode(a) => encode::run(a),
         Command::Audio(a) => audio::run(a),
+        Command::Submit(a) => fleet::submit(a),
+        Command::Worker(a) => fleet::worker(a),
+        Command::Status(a) => fleet::status(a),
+        Command::Assemble(a) => fleet::assemble(a),
+        Command::Requeue(a) => fleet::requeue(a),
+        Command::SetupQueue(a) => fleet::setup(a),
     }
 }

@@ -105,8 +105,8 @@ pub fn classify(reads: &[Range<u64>]) -> (f64, &'static str, usize) {
     let mut dense = 0;
     let mut windows = 0;
     for w in reads.chunks(64) {
-        let cl = mezz_readahead::clusters(w, 0);
-        let ratio = mezz_readahead::density_ratio(w, &cl).unwrap_or(1.0);
+        let cl = mezz_clusters::clusters(w, 0);
+        let ratio = mezz_clusters::density_ratio(w, &cl).unwrap_or(1.0);
         windows += 1;
         if ratio < 0.5 {
             dense += 1;
@@ -120,7 +120,7 @@ pub fn classify(reads: &[Range<u64>]) -> (f64, &'static str, usize) {
     } else {
         "mixed"
     };
-    (share, class, mezz_readahead::clusters(reads, 0).len())
+    (share, class, mezz_clusters::clusters(reads, 0).len())
 }
 
 impl Summary {

@@ -10,7 +10,8 @@ use common::{Kind, World};
 use mezz_format::LocalKeyFile;
 use mezz_object::ObjectReader;
 use mezz_s3_server::{ACCESS_KEY, REGION, SECRET_KEY};
-use mezz_store::{LocalStore, ObjectStore, S3Options, S3Store};
+use mezz_store::{LocalStore, ObjectStore};
+use mezz_store_s3::{S3Options, S3Store};
 use mezz_testkit::random_bytes;
 
 const SIZE: u64 = (2 << 30) + 12_345;

@@ -10,10 +10,9 @@ use mezz_format::LocalKeyFile;
 use mezz_mount::{ReadPath, ReadPathConfig};
 use mezz_object::{ObjectReader, PutOptions, put_object};
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{
-    FaultConfig, FaultyStore, ObjectStore, RetryConfig, RetryStore, S3Options, S3Store,
-};
-use mezz_testkit::{XorShift, random_bytes};
+use mezz_store::{ObjectStore, RetryConfig, RetryStore};
+use mezz_store_s3::{S3Options, S3Store};
+use mezz_testkit::{FaultConfig, FaultyStore, XorShift, random_bytes};
 
 const OBJECT: usize = 8 << 20;
 /// Many readers, so the second-long delays of one do not serialise the whole run.
@@ -33,8 +32,6 @@ async fn no_wrong_byte_in_a_hundred_thousand_reads_under_faults() {
         endpoint_url: Some(server.endpoint()),
         region: Some(REGION.into()),
         static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
-        // Our retry layer decides; the SDK's own retries would hide the faults' timing.
-        max_attempts: 1,
         ..S3Options::default()
     };
     let s3: Arc<dyn ObjectStore> =

@@ -8,7 +8,8 @@ use mezz_mount::{ReadPath, ReadPathConfig};
 use mezz_object::{ObjectReader, PutOptions, put_object};
 use mezz_readahead::{Config as ReadaheadConfig, Strategy};
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{LocalStore, ObjectStore, S3Options, S3Store};
+use mezz_store::{LocalStore, ObjectStore};
+use mezz_store_s3::{S3Options, S3Store};
 use mezz_testkit::{XorShift, random_bytes};
 
 const SIZE: usize = 24 << 20;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use mezz_format::LocalKeyFile;
 use mezz_object::{ObjectReader, PutOptions, PutProgress, put_object};
-use mezz_store::{FaultConfig, FaultyStore, LocalStore, ObjectStore};
-use mezz_testkit::{XorShift, random_bytes};
+use mezz_store::{LocalStore, ObjectStore};
+use mezz_testkit::{FaultConfig, FaultyStore, XorShift, random_bytes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faulty_store_never_yields_a_wrong_byte() {

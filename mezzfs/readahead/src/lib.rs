@@ -4,7 +4,7 @@
 //! ([`NetEstimate`], fed by completed fetches) and the number of dense streams in the mount,
 //! and returns a [`Plan`]: the byte window that should be cached or in flight after this read.
 //! The read path subtracts what is already cached or fetching and issues the rest as parallel
-//! GETs ([`Plan::requests`]). [`clusters`] is the density measure underneath.
+//! GETs ([`Plan::requests`]). `mezz-clusters` is the density measure underneath.
 //!
 //! Nothing here does I/O, reads a clock or spawns a thread, so every decision is testable and
 //! replayable.
@@ -22,8 +22,6 @@
 //! assert!(plan.window.end - plan.window.start >= 8 << 20);
 //! ```
 
-mod clusters;
 mod policy;
 
-pub use clusters::{Cluster, clusters, density_ratio};
 pub use policy::{Config, NetEstimate, ObjectPolicy, Pattern, Plan, Strategy};

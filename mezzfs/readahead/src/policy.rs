@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use crate::clusters::clusters;
+use mezz_clusters::clusters;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Strategy {

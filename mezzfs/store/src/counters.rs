@@ -23,6 +23,10 @@ pub struct StoreSnapshot {
     pub timeouts: u64,
     /// Operations that failed after their last attempt or at their deadline.
     pub gave_up: u64,
+    /// Retries not made because the mount's retry budget was spent (a store throttling or
+    /// failing everything).
+    #[serde(default)]
+    pub budget_refusals: u64,
     /// Present when a regional cache bucket is in use.
     #[serde(default)]
     pub regional: Option<RegionalSnapshot>,
@@ -39,6 +43,7 @@ impl StoreCounters {
             s.retries += r.retries;
             s.timeouts += r.timeouts;
             s.gave_up += r.gave_up;
+            s.budget_refusals += r.budget_refusals;
         }
         if !self.regional.is_empty() {
             let mut sum = RegionalSnapshot::default();

@@ -57,7 +57,11 @@ impl StoreError {
             StoreError::Remote { status, .. } => *status >= 500 || *status == 429,
             StoreError::Io { error, .. } => matches!(
                 error.kind(),
-                std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut
+                std::io::ErrorKind::Interrupted
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
             ),
             _ => false,
         }

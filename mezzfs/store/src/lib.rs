@@ -1,55 +1,53 @@
-//! Object stores behind one trait.
+//! Object stores behind one trait, without S3 (that is `mezz-store-s3`).
 //!
 //! [`ObjectStore`] is the small set of bucket operations mezzfs needs: ranged get, put, head,
 //! list, delete, and multipart upload for parts too big to send in one request. Keys are
 //! relative to the store's root (an S3 prefix or a directory).
 //!
-//! - [`S3Store`]: `aws-sdk-s3`, any endpoint, path-style addressing, credentials from the
-//!   standard AWS chain, the SDK's retries with backoff on throttling and 5xx, plus our own
-//!   retry of bodies that arrive short.
 //! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
 //!   the embedded default that needs no cloud account.
-//! - [`RetryStore`]: wraps any store; retries transient failures with jittered backoff, bounds
-//!   every attempt (body included) and every operation in time.
+//! - [`RetryStore`]: the one retry owner; wraps any store, retries transient failures with
+//!   full-jitter backoff within a shared [`RetryBudget`], bounds every read attempt (body
+//!   included) and every read in time.
 //! - [`RegionalStore`]: a near bucket as a cache of a far one; misses are served from the
 //!   origin and copied nearby in the background under a lease, so other workers read nearby.
-//! - [`FaultyStore`]: wraps any store and injects errors, delays, short reads and corrupt bytes,
-//!   seeded, for tests of everything above it.
+//! - [`CachedStore`] over a [`DiskCache`]: fetched blocks kept on local disk across mounts.
+//! - [`ShapedStore`]: adds latency and bandwidth limits, so that `mezzfs replay rerun` and
+//!   tests can imitate a distant store. (The fault-injecting store for tests is in
+//!   `mezz-testkit`.)
 //!
-//! [`StoreUrl`] parses `s3://bucket/prefix`, `file:///path` and plain paths; [`open_store`]
-//! turns one into a store.
+//! [`StoreUrl`] parses `s3://bucket/prefix`, `file:///path` and plain paths. S3 is a crate of
+//! its own (`mezz-store-s3`, with `open_store`, which turns a URL into a store), so that the
+//! crates built on this one do not compile the AWS SDK.
 
+mod budget;
 mod counters;
 mod disk_cache;
 mod error;
-mod faulty;
 mod local;
 mod regional;
 mod retry;
-mod s3;
 mod shaped;
 mod url;
 
 use std::fmt::Debug;
 use std::ops::Range;
-use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use budget::RetryBudget;
 pub use counters::{StoreCounters, StoreSnapshot};
 pub use disk_cache::{
     CacheFileError, CacheFileId, CachedStore, DiskCache, DiskCacheConfig, DiskCacheError,
     DiskCacheSnapshot, DiskCacheStats, encode_cache_file, parse_cache_file,
 };
 pub use error::StoreError;
-pub use faulty::{FaultConfig, FaultCounts, FaultyStore};
 pub use local::LocalStore;
 pub use regional::{
     Lease, LeaseDecision, RegionalConfig, RegionalCounters, RegionalSnapshot, RegionalStore,
     decide as lease_decision,
 };
 pub use retry::{RetryConfig, RetryCounters, RetrySnapshot, RetryStore, backoff};
-pub use s3::{S3Options, S3Store};
 pub use shaped::{Shape, ShapedStore};
 pub use url::StoreUrl;
 
@@ -115,15 +113,4 @@ pub trait ObjectStore: Send + Sync + Debug {
     ) -> Result<(), StoreError>;
 
     async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError>;
-}
-
-/// Opens the store a URL names.
-pub async fn open_store(
-    url: &StoreUrl,
-    s3: &S3Options,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    Ok(match url {
-        StoreUrl::Local(path) => Arc::new(LocalStore::open(path)?),
-        StoreUrl::S3 { bucket, prefix } => Arc::new(S3Store::connect(bucket, prefix, s3).await?),
-    })
 }

@@ -1,19 +1,23 @@
-//! A store wrapper that retries what can succeed on a second try, bounds every attempt and
-//! every operation in time, and counts what it did.
+//! The one owner of retries in mezzfs: a store wrapper that retries what can succeed on a
+//! second try, bounds every attempt and every read in time, spends a shared retry budget, and
+//! counts what it did. Nothing below it retries (the S3 adapter turns the SDK's retries off).
 //!
 //! - Transient errors ([`StoreError::is_transient`]: 5xx, 503 SlowDown, connection failures,
 //!   bodies cut short, timeouts) are retried after a "full jitter" backoff: a uniform random
 //!   wait below `min(cap, base × 2^attempt)`, which spreads retries of many readers hit by the
 //!   same outage instead of synchronising them (the AWS architecture blog's comparison of
 //!   backoff schemes found full jitter the cheapest in total work).
-//! - Every attempt has its own timeout. Dropping a timed-out attempt drops its connection, so
-//!   a read stuck on a dead connection is retried on a new one. The SDK's own timeouts stop at
-//!   the response headers; this one also covers the body.
-//! - Every operation has a deadline: when the next attempt could not finish before it, the
-//!   last error is returned, so a reader gets an error (EIO through FUSE), never a hang.
+//! - At most `max_attempts` attempts per operation, and each retry takes tokens from a
+//!   [`RetryBudget`] shared by all the stores of a mount: when a bucket throttles everything,
+//!   the mount stops retrying once the budget is spent instead of multiplying its load.
+//! - Every read attempt has its own timeout. Dropping a timed-out attempt drops its
+//!   connection, so a read stuck on a dead connection is retried on a new one; the timeout
+//!   covers the body, which the SDK's timeouts do not.
+//! - Every read has a deadline: when the next attempt could not finish before it, the last
+//!   error is returned, so a reader gets an error (EIO through FUSE), never a hang.
 //!
-//! Only reads are retried here (ranged gets, gets, heads, lists); writes pass through, since
-//! their callers (uploads) have their own retry and idempotency rules.
+//! Writes (puts, pieces of multipart uploads, deletes) are retried the same way but without
+//! our timeouts: their bodies can be large, and the S3 adapter bounds each attempt.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -23,6 +27,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::budget::{RETRY_COST, RetryBudget, SUCCESS_REWARD, TIMEOUT_COST};
 use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +77,8 @@ pub struct RetryCounters {
     pub timeouts: AtomicU64,
     /// Operations that failed after their last attempt or at their deadline.
     pub gave_up: AtomicU64,
+    /// Retries not made because the retry budget was spent.
+    pub budget_refusals: AtomicU64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -79,6 +86,7 @@ pub struct RetrySnapshot {
     pub retries: u64,
     pub timeouts: u64,
     pub gave_up: u64,
+    pub budget_refusals: u64,
 }
 
 impl RetryCounters {
@@ -87,6 +95,7 @@ impl RetryCounters {
             retries: self.retries.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             gave_up: self.gave_up.load(Ordering::Relaxed),
+            budget_refusals: self.budget_refusals.load(Ordering::Relaxed),
         }
     }
 }
@@ -95,14 +104,34 @@ impl RetryCounters {
 pub struct RetryStore {
     inner: Arc<dyn ObjectStore>,
     config: RetryConfig,
+    budget: Arc<RetryBudget>,
     counters: Arc<RetryCounters>,
 }
 
+/// Whether an operation's attempts are bounded by our timeouts (reads) or only counted
+/// (writes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bounds {
+    Timed,
+    Counted,
+}
+
 impl RetryStore {
+    /// A retrying store with a budget of its own.
     pub fn new(inner: Arc<dyn ObjectStore>, config: RetryConfig) -> RetryStore {
+        RetryStore::with_budget(inner, config, Arc::default())
+    }
+
+    /// A retrying store spending `budget`, shared with other stores (those of one mount).
+    pub fn with_budget(
+        inner: Arc<dyn ObjectStore>,
+        config: RetryConfig,
+        budget: Arc<RetryBudget>,
+    ) -> RetryStore {
         RetryStore {
             inner,
             config,
+            budget,
             counters: Arc::default(),
         }
     }
@@ -111,7 +140,7 @@ impl RetryStore {
         self.counters.clone()
     }
 
-    async fn run<T, F, Fut>(&self, key: &str, op: F) -> Result<T, StoreError>
+    async fn run<T, F, Fut>(&self, key: &str, bounds: Bounds, op: F) -> Result<T, StoreError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, StoreError>>,
@@ -120,27 +149,63 @@ impl RetryStore {
         let started = Instant::now();
         let deadline = started + cfg.deadline;
         let mut attempt = 0u32;
+        // Tokens the last retry took, given back if the operation then succeeds.
+        let mut last_cost = 0u32;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let limit = cfg.attempt_timeout.min(left);
-            let err = match tokio::time::timeout(limit, op()).await {
-                Ok(Ok(v)) => return Ok(v),
-                Ok(Err(e)) if !e.is_transient() => return Err(e),
-                Ok(Err(e)) => e,
-                Err(_) => {
-                    self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                    StoreError::TimedOut {
-                        key: key.into(),
-                        after: limit,
+            let outcome = match bounds {
+                Bounds::Timed => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let limit = cfg.attempt_timeout.min(left);
+                    match tokio::time::timeout(limit, op()).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                            Err(StoreError::TimedOut {
+                                key: key.into(),
+                                after: limit,
+                            })
+                        }
                     }
                 }
+                Bounds::Counted => op().await,
+            };
+            let err = match outcome {
+                Ok(v) => {
+                    self.budget.give_back(if attempt == 0 {
+                        SUCCESS_REWARD
+                    } else {
+                        last_cost
+                    });
+                    return Ok(v);
+                }
+                Err(e) if !e.is_transient() => return Err(e),
+                Err(e) => e,
             };
             attempt += 1;
             let wait = backoff(cfg, attempt - 1, random());
-            let out_of_time = Instant::now() + wait + Duration::from_millis(1) >= deadline;
-            if attempt >= cfg.max_attempts || out_of_time {
+            let out_of_time = bounds == Bounds::Timed
+                && Instant::now() + wait + Duration::from_millis(1) >= deadline;
+            let give_up = |why: &str| {
                 self.counters.gave_up.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %err, attempts = attempt, elapsed_ms = started.elapsed().as_millis() as u64, "giving up");
+                tracing::warn!(error = %err, attempts = attempt, elapsed_ms = started.elapsed().as_millis() as u64, "giving up: {why}");
+            };
+            if attempt >= cfg.max_attempts {
+                give_up("last attempt");
+                return Err(err);
+            }
+            if out_of_time {
+                give_up("deadline");
+                return Err(err);
+            }
+            last_cost = match err {
+                StoreError::TimedOut { .. } => TIMEOUT_COST,
+                _ => RETRY_COST,
+            };
+            if !self.budget.try_take(last_cost) {
+                self.counters
+                    .budget_refusals
+                    .fetch_add(1, Ordering::Relaxed);
+                give_up("retry budget spent");
                 return Err(err);
             }
             tracing::debug!(error = %err, attempt, wait_ms = wait.as_millis() as u64, "retrying");
@@ -164,32 +229,38 @@ impl ObjectStore for RetryStore {
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        self.run(key, || self.inner.get_range(key, range.clone()))
-            .await
+        self.run(key, Bounds::Timed, || {
+            self.inner.get_range(key, range.clone())
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.run(key, || self.inner.get(key)).await
+        self.run(key, Bounds::Timed, || self.inner.get(key)).await
     }
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        self.run(key, || self.inner.head(key)).await
+        self.run(key, Bounds::Timed, || self.inner.head(key)).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        self.run(prefix, || self.inner.list(prefix)).await
+        self.run(prefix, Bounds::Timed, || self.inner.list(prefix))
+            .await
     }
 
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.inner.put(key, body).await
+        self.run(key, Bounds::Counted, || self.inner.put(key, body.clone()))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
+        self.run(key, Bounds::Counted, || self.inner.delete(key))
+            .await
     }
 
     async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
-        self.inner.create_upload(key).await
+        self.run(key, Bounds::Counted, || self.inner.create_upload(key))
+            .await
     }
 
     async fn upload_piece(
@@ -199,7 +270,10 @@ impl ObjectStore for RetryStore {
         number: u32,
         body: Bytes,
     ) -> Result<PieceTag, StoreError> {
-        self.inner.upload_piece(key, upload, number, body).await
+        self.run(key, Bounds::Counted, || {
+            self.inner.upload_piece(key, upload, number, body.clone())
+        })
+        .await
     }
 
     async fn complete_upload(
@@ -208,18 +282,23 @@ impl ObjectStore for RetryStore {
         upload: &UploadId,
         pieces: Vec<PieceTag>,
     ) -> Result<(), StoreError> {
-        self.inner.complete_upload(key, upload, pieces).await
+        self.run(key, Bounds::Counted, || {
+            self.inner.complete_upload(key, upload, pieces.clone())
+        })
+        .await
     }
 
     async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError> {
-        self.inner.abort_upload(key, upload).await
+        self.run(key, Bounds::Counted, || {
+            self.inner.abort_upload(key, upload)
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FaultConfig, FaultyStore, LocalStore};
 
     #[test]
     fn backoff_is_full_jitter_under_a_doubling_capped_ceiling() {
@@ -232,79 +311,5 @@ mod tests {
             .map(|r| backoff(&cfg, 2, r * 7_919_000))
             .collect();
         assert!(spread.len() > 50, "jitter spreads the waits");
-    }
-
-    fn store(dir: &std::path::Path, faults: FaultConfig, cfg: RetryConfig) -> RetryStore {
-        let local: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir).expect("store"));
-        RetryStore::new(Arc::new(FaultyStore::new(local, faults)), cfg)
-    }
-
-    #[tokio::test]
-    async fn transient_faults_are_retried_until_the_bytes_arrive() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let body: Bytes = (0..4096u32).map(|i| i as u8).collect::<Vec<_>>().into();
-        LocalStore::open(dir.path())
-            .expect("store")
-            .put("k", body.clone())
-            .await
-            .expect("put");
-        let faults = FaultConfig {
-            seed: 7,
-            error_rate: 0.3,
-            short_read_rate: 0.2,
-            ..FaultConfig::default()
-        };
-        let cfg = RetryConfig {
-            max_attempts: 30,
-            base_backoff: Duration::from_millis(1),
-            ..RetryConfig::default()
-        };
-        let s = store(dir.path(), faults, cfg);
-        for i in 0..200u64 {
-            let r = (i * 13) % 4000..(i * 13) % 4000 + 96;
-            let got = s
-                .get_range("k", r.clone())
-                .await
-                .expect("retried to success");
-            assert_eq!(got, body.slice(r.start as usize..r.end as usize));
-        }
-        assert!(s.counters().snapshot().retries > 50);
-        assert!(
-            matches!(s.get("missing").await, Err(StoreError::NotFound { .. })),
-            "not retried"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_stuck_attempt_times_out_and_the_deadline_ends_the_operation() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        LocalStore::open(dir.path())
-            .expect("store")
-            .put("k", Bytes::from_static(b"abc"))
-            .await
-            .expect("put");
-        // Every request hangs for an hour.
-        let faults = FaultConfig {
-            delay_rate: 1.0,
-            delay: Duration::from_secs(3600),
-            ..FaultConfig::default()
-        };
-        let cfg = RetryConfig {
-            attempt_timeout: Duration::from_millis(100),
-            deadline: Duration::from_millis(450),
-            base_backoff: Duration::from_millis(10),
-            ..RetryConfig::default()
-        };
-        let s = store(dir.path(), faults, cfg);
-        let started = Instant::now();
-        let err = s.get_range("k", 0..3).await.expect_err("must give up");
-        let took = started.elapsed();
-        assert!(matches!(err, StoreError::TimedOut { .. }), "{err}");
-        assert!(
-            took >= Duration::from_millis(300) && took < Duration::from_secs(2),
-            "{took:?}"
-        );
-        let c = s.counters().snapshot();
-        assert!(c.timeouts >= 3 && c.gave_up == 1, "{c:?}");
     }
 }

@@ -10,10 +10,11 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
 use mezz_store::{
-    CacheFileId, CachedStore, DiskCache, DiskCacheConfig, FaultConfig, FaultyStore, LocalStore,
-    ObjectMeta, ObjectStore, PieceTag, S3Options, S3Store, StoreError, UploadId, parse_cache_file,
+    CacheFileId, CachedStore, DiskCache, DiskCacheConfig, LocalStore, ObjectMeta, ObjectStore,
+    PieceTag, StoreError, UploadId, parse_cache_file,
 };
-use mezz_testkit::{XorShift, random_bytes};
+use mezz_store_s3::{S3Options, S3Store};
+use mezz_testkit::{FaultConfig, FaultyStore, XorShift, random_bytes};
 
 const BLOCK: u64 = 64 << 10;
 

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{
-    Lease, ObjectStore, RegionalConfig, RegionalStore, S3Options, S3Store, Shape, ShapedStore,
-};
+use mezz_store::{Lease, ObjectStore, RegionalConfig, RegionalStore, Shape, ShapedStore};
+use mezz_store_s3::{S3Options, S3Store};
 
 struct Region {
     _dir: tempfile::TempDir,

@@ -6,6 +6,7 @@
 //! (stock `s3s-fs` returns directory order).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
@@ -13,17 +14,19 @@ use s3s_fs::FileSystem;
 
 use crate::error::ServerError;
 use crate::fast_get::FastGet;
+use crate::throttle::Throttle;
 
 /// `s3s-fs` plus our fast `GetObject`.
 #[derive(Debug)]
 pub(crate) struct Backend {
     fs: FileSystem,
     fast: FastGet,
+    throttle: Arc<Throttle>,
 }
 
 impl Backend {
     /// Opens the data directory `root`, which must exist.
-    pub(crate) fn new(root: &Path) -> Result<Self, ServerError> {
+    pub(crate) fn new(root: &Path, throttle: Arc<Throttle>) -> Result<Self, ServerError> {
         let canonical = root.canonicalize().map_err(|source| ServerError::Root {
             path: root.to_path_buf(),
             source,
@@ -35,6 +38,7 @@ impl Backend {
         Ok(Self {
             fs,
             fast: FastGet::new(canonical),
+            throttle,
         })
     }
 
@@ -50,6 +54,7 @@ impl S3 for Backend {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        self.throttle.check(&req.input.key)?;
         self.fast.get_object(req.input).await
     }
 

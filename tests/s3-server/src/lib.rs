@@ -48,9 +48,11 @@ mod error;
 mod fast_get;
 mod file_stream;
 mod server;
+mod throttle;
 
 pub use error::ServerError;
 pub use server::S3TestServer;
+pub use throttle::{Throttle, ThrottleCounts};
 
 /// Access key every request must be signed with.
 pub const ACCESS_KEY: &str = "mezz-test-access-key";

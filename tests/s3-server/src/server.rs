@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::Backend;
 use crate::error::ServerError;
+use crate::throttle::Throttle;
 use crate::{ACCESS_KEY, SECRET_KEY};
 
 /// How long open connections get to finish their current request on shutdown.
@@ -28,6 +29,7 @@ const WORKER_THREADS: usize = 2;
 pub struct S3TestServer {
     addr: SocketAddr,
     root: PathBuf,
+    throttle: Arc<Throttle>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -55,7 +57,8 @@ impl S3TestServer {
             path: root.to_path_buf(),
             source,
         })?;
-        let backend = Backend::new(root)?;
+        let throttle = Arc::new(Throttle::default());
+        let backend = Backend::new(root, throttle.clone())?;
         for &bucket in buckets {
             create_bucket_dir(&backend, bucket)?;
         }
@@ -94,6 +97,7 @@ impl S3TestServer {
         Ok(Self {
             addr: local_addr,
             root: root.to_path_buf(),
+            throttle,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -112,6 +116,11 @@ impl S3TestServer {
     /// The data directory, as given to `start`.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The fault-injection hook: throttles `GetObject` (503 SlowDown) and counts requests.
+    pub fn throttle(&self) -> &Throttle {
+        &self.throttle
     }
 
     /// Stops accepting, lets open requests finish (up to a few seconds), joins the thread.

@@ -1,5 +1,11 @@
-//! Deterministic test data shared by the workspace's tests: a xorshift64 generator and the
-//! pseudo-random bytes it makes, so a failing test reproduces from its seed.
+//! What the workspace's tests share: deterministic test data (a xorshift64 generator and the
+//! pseudo-random bytes it makes, so a failing test reproduces from its seed) and
+//! [`FaultyStore`], a store wrapper that injects seeded errors, delays, short reads and
+//! corrupt bytes for tests of the layers above a store.
+
+mod faulty_store;
+
+pub use faulty_store::{FaultConfig, FaultCounts, FaultyStore};
 
 /// Marsaglia's xorshift64: fast, seedable, plenty for picking offsets and filling buffers.
 #[derive(Clone, Debug)]

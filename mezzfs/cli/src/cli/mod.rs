@@ -17,7 +17,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mezz_format::{KeyProvider, LocalKeyFile};
-use mezz_store::{ObjectStore, S3Options, StoreUrl};
+use mezz_store::{ObjectStore, StoreUrl};
+use mezz_store_s3::S3Options;
 
 /// mezzfs stores huge media objects (mezzanines) in S3 or a local directory as encrypted
 /// multi-part objects, and reads back any byte range of them.
@@ -51,7 +52,9 @@ struct Global {
     /// Use virtual-hosted-style S3 URLs even with a custom endpoint (default: path-style there).
     #[arg(long, global = true)]
     virtual_hosted: bool,
-    /// Attempts per S3 request before giving up (backoff with jitter between them).
+    /// Attempts per store request, the first included, before giving up (full-jitter backoff
+    /// between them, within a retry budget shared by the process, so a throttling bucket gets
+    /// few extra requests).
     #[arg(long, default_value_t = 5, global = true)]
     max_attempts: u32,
     /// Do not draw progress bars.
@@ -136,21 +139,28 @@ impl Global {
         Ok(StoreUrl::parse(&url)?)
     }
 
+    /// The --store store, with retries (see [`mezz_store_s3::open_store`]).
     async fn store(&self) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        self.open_store_url(&self.store_url()?).await
+        let url = self.store_url()?;
+        mezz_store_s3::open_store(&url, &self.s3_options(None))
+            .await
+            .with_context(|| format!("opening store {url}"))
     }
 
-    async fn open_store_url(&self, url: &StoreUrl) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        self.open_store_at(url, None).await
-    }
-
-    /// Opens `url`, through `endpoint` instead of --endpoint-url when given.
-    async fn open_store_at(
+    /// Opens `url` without retries (a mount adds its own), through `endpoint` instead of
+    /// --endpoint-url when given.
+    async fn connect_store(
         &self,
         url: &StoreUrl,
         endpoint: Option<&str>,
     ) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        let opts = S3Options {
+        mezz_store_s3::connect_store(url, &self.s3_options(endpoint))
+            .await
+            .with_context(|| format!("opening store {url}"))
+    }
+
+    fn s3_options(&self, endpoint: Option<&str>) -> S3Options {
+        S3Options {
             endpoint_url: endpoint
                 .map(str::to_string)
                 .or_else(|| self.endpoint_url.clone()),
@@ -158,10 +168,7 @@ impl Global {
             path_style: self.virtual_hosted.then_some(false),
             max_attempts: self.max_attempts,
             ..S3Options::default()
-        };
-        mezz_store::open_store(url, &opts)
-            .await
-            .with_context(|| format!("opening store {url}"))
+        }
     }
 
     fn keys(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {

@@ -19,7 +19,7 @@ use mezz_object::ObjectReader;
 use mezz_readahead::Strategy;
 use mezz_store::{
     CachedStore, DiskCache, DiskCacheConfig, ObjectStore, RegionalConfig, RegionalStore,
-    RetryConfig, RetryStore, StoreCounters, StoreUrl,
+    RetryBudget, RetryConfig, RetryStore, StoreCounters, StoreUrl,
 };
 
 use super::Global;
@@ -256,7 +256,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         .max_blocking_threads(std::thread::available_parallelism().map_or(4, |n| n.get() * 2))
         .build()
         .context("starting the async runtime")?;
-    let layers = args.layers()?;
+    let layers = args.layers(global)?;
     let (readers, files, counters) = rt.block_on(open_sources(global, &spec, &layers))?;
     let objects = readers.len();
     let recorder = match &args.replay {
@@ -442,14 +442,17 @@ async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static 
 pub(super) struct Layers {
     pub shape: Option<mezz_store::Shape>,
     pub retry: Option<RetryConfig>,
+    /// Spent by the retries of every store of the mount.
+    pub budget: Arc<RetryBudget>,
     /// The near bucket and the endpoint to reach it.
     pub regional: Option<(StoreUrl, Option<String>)>,
     pub disk: Option<Arc<DiskCache>>,
 }
 
 impl MountArgs {
-    fn layers(&self) -> anyhow::Result<Layers> {
+    fn layers(&self, global: &Global) -> anyhow::Result<Layers> {
         let retry = RetryConfig {
+            max_attempts: global.max_attempts.max(1),
             attempt_timeout: self.request_timeout,
             // The read timeout also covers waiting behind other fetches; leave it a quarter.
             deadline: self.read_timeout.mul_f64(0.75).max(self.request_timeout),
@@ -475,6 +478,7 @@ impl MountArgs {
         Ok(Layers {
             shape: None,
             retry: Some(retry),
+            budget: Arc::default(),
             regional,
             disk,
         })
@@ -522,7 +526,7 @@ impl Layers {
         }
         let retry = |s: Arc<dyn ObjectStore>, counters: &mut StoreCounters| match self.retry {
             Some(cfg) => {
-                let r = RetryStore::new(s, cfg);
+                let r = RetryStore::with_budget(s, cfg, self.budget.clone());
                 counters.retry.push(r.counters());
                 Arc::new(r) as Arc<dyn ObjectStore>
             }
@@ -533,7 +537,7 @@ impl Layers {
             let ns = store_namespace(store.as_ref());
             let near_url = near_url(url, &ns);
             let near = global
-                .open_store_at(&near_url, endpoint.as_deref())
+                .connect_store(&near_url, endpoint.as_deref())
                 .await
                 .with_context(|| format!("opening the regional cache {near_url}"))?;
             let near = retry(near, counters);
@@ -566,10 +570,10 @@ pub(super) async fn open_sources(
             continue;
         }
         let opened = match &store {
-            None => global.store().await?,
+            None => global.connect_store(&global.store_url()?, None).await?,
             Some(url) => {
                 let url = StoreUrl::parse(url).with_context(|| format!("source '{s}'"))?;
-                global.open_store_url(&url).await?
+                global.connect_store(&url, None).await?
             }
         };
         let opened = layers.wrap(global, opened, &mut counters).await?;

@@ -1,4 +1,6 @@
-//! Grouping recent reads into clusters of contiguous bytes.
+//! Reads grouped into clusters of contiguous bytes: the one definition of an access pattern's
+//! density, used by the read-ahead policy (`mezz-readahead`) to size windows and by the replay
+//! analyses (`mezz-replays`) to classify recorded reads. Pure.
 //!
 //! The seed article's measure of density: with `r` the average bytes per read and `c` the
 //! average bytes per cluster, `r / c` is near 1 when every read stands alone (sparse) and near

@@ -1,4 +1,6 @@
-//! The S3 adapter: `aws-sdk-s3` with the SDK's retry and timeout machinery.
+//! The S3 adapter: `aws-sdk-s3` with the SDK's timeouts and without its retries: one
+//! request per call, errors mapped to [`StoreError`] so that `RetryStore`, the one retry
+//! owner, decides what is tried again.
 //!
 //! Request checksums are computed only when S3 requires them: every byte mezzfs stores is
 //! already authenticated end to end by AES-GCM, so a CRC per request would only cost CPU.
@@ -16,7 +18,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use mezz_store::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
 
 /// How to reach S3. Unset fields come from the standard AWS configuration chain
 /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles, credentials).
@@ -27,7 +29,8 @@ pub struct S3Options {
     /// Path-style addressing (`endpoint/bucket/key`); defaults to on when an endpoint is given,
     /// as S3-compatible servers expect.
     pub path_style: Option<bool>,
-    /// Attempts per request, including the first (the SDK's backoff is exponential with jitter).
+    /// Attempts per request, the first included, made by the `RetryStore` that
+    /// [`open_store`](crate::open_store) puts around the store (the SDK itself makes one).
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     /// Upper bound for one attempt of one request.
@@ -58,9 +61,6 @@ pub struct S3Store {
     endpoint: String,
 }
 
-/// Body reads that fail after the response started are not retried by the SDK; we retry them.
-const BODY_ATTEMPTS: u32 = 3;
-
 impl S3Store {
     pub async fn connect(
         bucket: &str,
@@ -68,7 +68,8 @@ impl S3Store {
         opts: &S3Options,
     ) -> Result<S3Store, StoreError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
+            // RetryStore is the one retry owner; the SDK's retries would multiply its attempts.
+            .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(opts.connect_timeout)
@@ -172,9 +173,13 @@ impl S3Store {
     ) -> Result<Bytes, StoreError> {
         let mut buf = BytesMut::with_capacity(expected.unwrap_or(0) as usize);
         while let Some(chunk) = body.next().await {
+            // A body cut off after the response started: worth another try.
             let chunk = chunk.map_err(|e| StoreError::Io {
                 key: self.full(key),
-                error: std::io::Error::other(DisplayErrorContext(&e).to_string()),
+                error: std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    DisplayErrorContext(&e).to_string(),
+                ),
             })?;
             buf.extend_from_slice(&chunk);
         }
@@ -191,13 +196,6 @@ impl S3Store {
     }
 }
 
-async fn backoff(attempt: u32) {
-    let mut r = [0u8; 2];
-    let _ = getrandom::fill(&mut r);
-    let jitter = u64::from(u16::from_le_bytes(r)) % 50;
-    tokio::time::sleep(Duration::from_millis((50 << attempt.min(6)) + jitter)).await;
-}
-
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
     fn describe(&self) -> String {
@@ -208,38 +206,23 @@ impl ObjectStore for S3Store {
         if range.start >= range.end {
             return Ok(Bytes::new());
         }
-        let mut attempt = 0;
-        loop {
-            let resp = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(self.full(key))
-                .range(format!("bytes={}-{}", range.start, range.end - 1))
-                .send()
-                .await
-                .map_err(|e| self.err(key, e));
-            let result = match resp {
-                Ok(r) => {
-                    self.read_body(key, r.body, Some(range.end - range.start))
-                        .await
-                }
-                Err(StoreError::InvalidRange { key, .. }) => {
-                    return Err(StoreError::InvalidRange { key, range });
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Err(e @ (StoreError::ShortRead { .. } | StoreError::Io { .. }))
-                    if attempt + 1 < BODY_ATTEMPTS =>
-                {
-                    tracing::debug!(error = %e, attempt, "retrying body read");
-                    backoff(attempt).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|e| match self.err(key, e) {
+                StoreError::InvalidRange { key, .. } => StoreError::InvalidRange {
+                    key,
+                    range: range.clone(),
+                },
+                other => other,
+            })?;
+        self.read_body(key, resp.body, Some(range.end - range.start))
+            .await
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use mezz_store::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
 
 /// Probabilities are per request, between 0 and 1.
 #[derive(Clone, Debug, Default)]

@@ -182,6 +182,15 @@ async fn graceful(
     }
 }
 
+/// `scene 3`, or `a message` for one that named no scene (unparsable).
+fn what(scene: usize) -> String {
+    if scene == usize::MAX {
+        "a message".into()
+    } else {
+        format!("scene {scene}")
+    }
+}
+
 fn describe(o: &Outcome, delivery: u32) -> String {
     match o {
         Outcome::Encoded(d) => format!(
@@ -197,7 +206,8 @@ fn describe(o: &Outcome, delivery: u32) -> String {
             error,
             final_attempt,
         } => format!(
-            "scene {scene}: failed (delivery {delivery}){}: {error}",
+            "{}: failed (delivery {delivery}){}: {error}",
+            what(*scene),
             if *final_attempt {
                 ", going to the dead-letter queue"
             } else {
@@ -205,7 +215,10 @@ fn describe(o: &Outcome, delivery: u32) -> String {
             }
         ),
         Outcome::Released { scene } => {
-            format!("scene {scene}: not finished within the grace period, message released")
+            format!(
+                "{}: not finished within the grace period, message released",
+                what(*scene)
+            )
         }
     }
 }

@@ -28,7 +28,7 @@ use super::LimitArgs;
 #[derive(Debug, Clone, ClapArgs)]
 pub struct StoreOpts {
     /// The mezzfs store holding the mezzanine and its jobs: s3://bucket/prefix, or a directory
-    /// (only for workers on this machine).
+    /// (only for workers on this machine). Workers take it from each message instead.
     #[arg(long, env = "MEZZFS_STORE")]
     store: Option<String>,
     /// S3 endpoint URL of an S3-compatible server [default: the AWS configuration's].

@@ -15,9 +15,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use mezz_format::{KeyProvider, LocalKeyFile};
 use mezz_object::{ObjectError, ObjectReader, PutOptions, PutProgress, put_object};
-use mezz_store::{
-    ObjectStore, RegionalConfig, RegionalStore, S3Options, StoreError, StoreUrl, open_store,
-};
+use mezz_store::{ObjectStore, RegionalConfig, RegionalStore, StoreError, StoreUrl};
+use mezz_store_s3::{S3Options, open_store};
 
 use super::FleetError;
 

@@ -3,7 +3,8 @@
 # make a key, store a generated 256 MiB sample as an encrypted multi-part object, read a byte
 # range back and check it, authenticate every segment, then mount the object and a "scene"
 # (a byte range of it) as files with FUSE, check them with sha256sum and cmp, and show the
-# mount's statistics.
+# mount's statistics. Then the fleet (scripts/demo-fleet.sh): a clip's scenes encoded by two
+# queue workers from the same store, joined, decoded, and an ABR comparison.
 #
 # Against S3 instead: MEZZFS_STORE=s3://bucket/prefix (plus the usual AWS_* settings, or
 # --endpoint-url for an S3-compatible server).
@@ -70,5 +71,8 @@ for _ in $(seq 100); do
 done
 "$mezzfs" replay info "$demo/mount.mezzreplay" | head -8
 "$viz" "$demo/mount.mezzreplay" --snapshot-at 60% --width 120 --height 32
+
+bash scripts/demo-fleet.sh
+
 echo "watch the mount's replay: $viz $demo/mount.mezzreplay   (? for keys)"
 echo "store: $MEZZFS_STORE   key: $MEZZFS_KEY_FILE"

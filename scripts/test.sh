@@ -28,18 +28,8 @@ fi
 
 # The encoder's fleet tests run an SQS queue in moto's server (pip 'moto[server]'), installed
 # into a venv outside the source tree and named to the tests by MEZZ_MOTO_SERVER.
-moto_venv="${MEZZ_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mezz/moto-venv}"
-if [ ! -x "$moto_venv/bin/moto_server" ]; then
-    python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_venv=1
-    if [ -n "${need_venv:-}" ]; then
-        if [ "$(id -u)" = 0 ]; then apt-get install -y -qq python3-venv
-        else sudo apt-get install -y -qq python3-venv; fi
-    fi
-    echo "installing moto's server into $moto_venv"
-    python3 -m venv "$moto_venv"
-    "$moto_venv/bin/pip" install -q 'moto[server]'
-fi
-export MEZZ_MOTO_SERVER="$moto_venv/bin/moto_server"
+MEZZ_MOTO_SERVER=$(bash scripts/install-moto.sh)
+export MEZZ_MOTO_SERVER
 
 # Credentials or CA bundles from the caller's environment must not leak into the tests.
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

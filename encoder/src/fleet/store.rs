@@ -15,7 +15,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use mezz_format::{KeyProvider, LocalKeyFile};
 use mezz_object::{ObjectError, ObjectReader, PutOptions, PutProgress, put_object};
-use mezz_store::{ObjectStore, RegionalConfig, RegionalStore, StoreError, StoreUrl};
+use mezz_store::{
+    ObjectStore, RegionalConfig, RegionalStore, StoreError, StoreUrl, near_store_url,
+};
 use mezz_store_s3::{S3Options, open_store};
 
 use super::FleetError;
@@ -70,12 +72,10 @@ impl FleetStore {
         let (reads, regional) = match &config.regional_cache {
             None => (store.clone(), None),
             Some(near) => {
-                let near_url = StoreUrl::parse(&format!(
-                    "{}/{}",
-                    near.trim_end_matches('/'),
-                    namespace(store.as_ref())
-                ))
-                .map_err(|e| err("--regional-cache", e))?;
+                let near_url = near_store_url(
+                    &StoreUrl::parse(near).map_err(|e| err("--regional-cache", e))?,
+                    store.as_ref(),
+                );
                 let near = open_store(&near_url, &opts)
                     .await
                     .map_err(|e| err(format!("opening the regional cache {near_url}"), e))?;
@@ -232,16 +232,6 @@ impl FleetStore {
             .map_err(|e| err(format!("listing {prefix}"), e))?;
         Ok(found.into_iter().map(|m| (m.key, m.size)).collect())
     }
-}
-
-/// The regional cache's folder for one origin, as `mezzfs mount --regional-cache` names it
-/// (FNV-1a of the origin's description), so mounts and workers share one cache.
-fn namespace(store: &dyn ObjectStore) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in store.describe().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 /// Creates a new mezzfs key file at `path` (what `mezzfs key generate` does), for scripts and

@@ -45,7 +45,7 @@ pub use error::StoreError;
 pub use local::LocalStore;
 pub use regional::{
     Lease, LeaseDecision, RegionalConfig, RegionalCounters, RegionalSnapshot, RegionalStore,
-    decide as lease_decision,
+    decide as lease_decision, near_store_url,
 };
 pub use retry::{RetryConfig, RetryCounters, RetrySnapshot, RetryStore, backoff};
 pub use shaped::{Shape, ShapedStore};

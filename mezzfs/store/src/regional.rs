@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, StoreUrl, UploadId};
 
 /// Pieces of a background copy: above S3's 5 MiB multipart minimum, small enough to keep two
 /// copies' buffers well under the mount's memory budget.
@@ -458,5 +458,30 @@ mod tests {
             LeaseDecision::Take,
             "expired"
         );
+    }
+}
+
+/// Where the regional cache of `origin` lives under the near bucket `near`: a folder of its own,
+/// named by a hash (FNV-1a) of the origin's description. Every mount and fleet worker names it
+/// the same way, so they share one cache per origin.
+pub fn near_store_url(near: &StoreUrl, origin: &dyn ObjectStore) -> StoreUrl {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in origin.describe().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let namespace = format!("{h:016x}");
+    match near {
+        StoreUrl::S3 { bucket, prefix } => StoreUrl::S3 {
+            bucket: bucket.clone(),
+            prefix: format!(
+                "{prefix}{}{namespace}/",
+                if prefix.is_empty() || prefix.ends_with('/') {
+                    ""
+                } else {
+                    "/"
+                }
+            ),
+        },
+        StoreUrl::Local(path) => StoreUrl::Local(path.join(namespace)),
     }
 }

@@ -485,34 +485,6 @@ impl MountArgs {
     }
 }
 
-/// A stable name for a store, so that objects of different stores never share keys in a
-/// regional cache bucket (FNV-1a of its description).
-fn store_namespace(store: &dyn ObjectStore) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in store.describe().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// The regional cache's view for one origin: its own directory under the near bucket.
-fn near_url(url: &StoreUrl, namespace: &str) -> StoreUrl {
-    match url {
-        StoreUrl::S3 { bucket, prefix } => StoreUrl::S3 {
-            bucket: bucket.clone(),
-            prefix: format!(
-                "{prefix}{}{namespace}/",
-                if prefix.is_empty() || prefix.ends_with('/') {
-                    ""
-                } else {
-                    "/"
-                }
-            ),
-        },
-        StoreUrl::Local(path) => StoreUrl::Local(path.join(namespace)),
-    }
-}
-
 impl Layers {
     async fn wrap(
         &self,
@@ -534,8 +506,7 @@ impl Layers {
         };
         store = retry(store, counters);
         if let Some((url, endpoint)) = &self.regional {
-            let ns = store_namespace(store.as_ref());
-            let near_url = near_url(url, &ns);
+            let near_url = mezz_store::near_store_url(url, store.as_ref());
             let near = global
                 .connect_store(&near_url, endpoint.as_deref())
                 .await

@@ -437,30 +437,6 @@ impl ObjectStore for RegionalStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leases_of_others_are_waited_for_until_they_expire() {
-        let l = |holder: &str, expires| Lease {
-            holder: holder.into(),
-            expires_unix_ms: expires,
-        };
-        assert_eq!(decide(None, "me", 100), LeaseDecision::Take);
-        assert_eq!(decide(Some(&l("me", 200)), "me", 100), LeaseDecision::Take);
-        assert_eq!(
-            decide(Some(&l("other", 200)), "me", 100),
-            LeaseDecision::Wait { until_ms: 200 }
-        );
-        assert_eq!(
-            decide(Some(&l("other", 100)), "me", 100),
-            LeaseDecision::Take,
-            "expired"
-        );
-    }
-}
-
 /// Where the regional cache of `origin` lives under the near bucket `near`: a folder of its own,
 /// named by a hash (FNV-1a) of the origin's description. Every mount and fleet worker names it
 /// the same way, so they share one cache per origin.
@@ -483,5 +459,29 @@ pub fn near_store_url(near: &StoreUrl, origin: &dyn ObjectStore) -> StoreUrl {
             ),
         },
         StoreUrl::Local(path) => StoreUrl::Local(path.join(namespace)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_of_others_are_waited_for_until_they_expire() {
+        let l = |holder: &str, expires| Lease {
+            holder: holder.into(),
+            expires_unix_ms: expires,
+        };
+        assert_eq!(decide(None, "me", 100), LeaseDecision::Take);
+        assert_eq!(decide(Some(&l("me", 200)), "me", 100), LeaseDecision::Take);
+        assert_eq!(
+            decide(Some(&l("other", 200)), "me", 100),
+            LeaseDecision::Wait { until_ms: 200 }
+        );
+        assert_eq!(
+            decide(Some(&l("other", 100)), "me", 100),
+            LeaseDecision::Take,
+            "expired"
+        );
     }
 }

@@ -39,8 +39,11 @@ echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-cargo clippy -p segment-encode --features fdk-aac --all-targets --quiet -- -D warnings
+# The optional features are checked with the whole workspace selected, so that shared
+# dependencies (the AWS SDK the encoder's fleet uses) keep the workspace's features and are not
+# built a second time.
+cargo clippy --workspace --features segment-encode/fdk-aac --all-targets --quiet -- -D warnings
 echo "== tests"
 cargo test --workspace
 echo "== tests: segment-encode's audio with the optional FDK AAC decoder (multichannel AAC)"
-cargo test -p segment-encode --features fdk-aac --test audio
+cargo test --workspace --features segment-encode/fdk-aac --test audio

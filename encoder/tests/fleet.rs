@@ -204,6 +204,18 @@ impl Fleet {
         )
     }
 
+    /// Assembles the job and checks the stream is the one-machine encode's, byte for byte;
+    /// returns the output's path.
+    fn assemble_equals_encode(&self, job: &str, settings: &[&str]) -> PathBuf {
+        let (out, path) = self.assemble(job);
+        ok(&out);
+        assert!(
+            std::fs::read(&path).ok() == Some(self.reference(settings)),
+            "the fleet's stream differs from the one-machine encode"
+        );
+        path
+    }
+
     fn status(&self, job: &str) -> serde_json::Value {
         let out = self.run(&["status", job, "--json"]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -269,12 +281,7 @@ fn three_workers_reproduce_the_one_machine_encode() {
     let status = f.status(&job);
     assert_eq!(status["status"]["done"], 3, "{status}");
     assert_eq!(status["status"]["workers_needed"], 0, "{status}");
-    let (out, path) = f.assemble(&job);
-    ok(&out);
-    assert!(
-        std::fs::read(&path).ok() == Some(f.reference(&FAST)),
-        "the fleet's stream differs from the one-machine encode"
-    );
+    let path = f.assemble_equals_encode(&job, &FAST);
     assert_eq!(dav1d_frames(&path, &f.path("decoded.y4m")), 100);
     // Each worker read about its scene's bytes, not the object.
     for line in logs.lines().filter(|l| l.contains(": done")) {
@@ -306,12 +313,7 @@ fn a_killed_worker_s_scene_is_finished_by_another_after_the_visibility_timeout()
         log.contains("done (delivery 2)"),
         "the killed scene came back: {log}"
     );
-    let (out, path) = f.assemble(&job);
-    ok(&out);
-    assert!(
-        std::fs::read(&path).ok() == Some(f.reference(&slow)),
-        "streams differ"
-    );
+    f.assemble_equals_encode(&job, &slow);
 }
 
 #[test]
@@ -377,12 +379,7 @@ fn the_same_message_twice_is_done_once() {
     assert_eq!(count(&log, "scene 0: already done (duplicate"), 1, "{log}");
     assert_eq!(count(&log, ": done (delivery 1)"), 2, "{log}");
     assert_eq!(f.status(&job)["status"]["done"], 2);
-    let (out, path) = f.assemble(&job);
-    ok(&out);
-    assert!(
-        std::fs::read(&path).ok() == Some(f.reference(&FAST)),
-        "streams differ"
-    );
+    f.assemble_equals_encode(&job, &FAST);
 }
 
 /// The stored part file of the mezzanine in the S3 server's directory.
@@ -453,12 +450,7 @@ fn a_poison_scene_goes_to_the_dead_letter_queue_and_assemble_names_it() {
     assert!(ok(&requeue).contains("1 scene(s) moved back"));
     let mut w = f.worker("p2", &["--idle-exit", "3s"]);
     assert!(wait(&mut w, Duration::from_secs(120)).success());
-    let (out, path) = f.assemble(&job);
-    ok(&out);
-    assert!(
-        std::fs::read(&path).ok() == Some(f.reference(&FAST)),
-        "streams differ"
-    );
+    f.assemble_equals_encode(&job, &FAST);
 }
 
 #[test]
@@ -613,12 +605,7 @@ fn a_worker_reads_through_a_regional_cache_bucket() {
         &["--idle-exit", "3s", "--regional-cache", "s3://near/cache"],
     );
     assert!(wait(&mut w, Duration::from_secs(120)).success());
-    let (out, path) = f.assemble(&job);
-    ok(&out);
-    assert!(
-        std::fs::read(&path).ok() == Some(f.reference(&FAST)),
-        "streams differ"
-    );
+    f.assemble_equals_encode(&job, &FAST);
     // The parts the worker read were copied to the near bucket for the next worker.
     let mut copied = 0u64;
     let mut stack = vec![f.s3.root().join("near")];

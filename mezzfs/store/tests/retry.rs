@@ -17,15 +17,21 @@ fn store(dir: &std::path::Path, faults: FaultConfig, cfg: RetryConfig) -> RetryS
     RetryStore::new(Arc::new(FaultyStore::new(local, faults)), cfg)
 }
 
-#[tokio::test]
-async fn transient_faults_are_retried_until_the_bytes_arrive() {
+/// A directory store holding `body` under the key `k`.
+async fn dir_holding_k(body: Bytes) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let body: Bytes = (0..4096u32).map(|i| i as u8).collect::<Vec<_>>().into();
     LocalStore::open(dir.path())
         .expect("store")
-        .put("k", body.clone())
+        .put("k", body)
         .await
         .expect("put");
+    dir
+}
+
+#[tokio::test]
+async fn transient_faults_are_retried_until_the_bytes_arrive() {
+    let body: Bytes = (0..4096u32).map(|i| i as u8).collect::<Vec<_>>().into();
+    let dir = dir_holding_k(body.clone()).await;
     let faults = FaultConfig {
         seed: 7,
         error_rate: 0.3,
@@ -55,12 +61,7 @@ async fn transient_faults_are_retried_until_the_bytes_arrive() {
 
 #[tokio::test]
 async fn a_stuck_attempt_times_out_and_the_deadline_ends_the_operation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    LocalStore::open(dir.path())
-        .expect("store")
-        .put("k", Bytes::from_static(b"abc"))
-        .await
-        .expect("put");
+    let dir = dir_holding_k(Bytes::from_static(b"abc")).await;
     // Every request hangs for an hour.
     let faults = FaultConfig {
         delay_rate: 1.0,
@@ -88,12 +89,7 @@ async fn a_stuck_attempt_times_out_and_the_deadline_ends_the_operation() {
 
 #[tokio::test]
 async fn a_spent_budget_stops_retries_and_each_operation_makes_at_most_max_attempts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    LocalStore::open(dir.path())
-        .expect("store")
-        .put("k", Bytes::from_static(b"abc"))
-        .await
-        .expect("put");
+    let dir = dir_holding_k(Bytes::from_static(b"abc")).await;
     let faults = FaultConfig {
         error_rate: 1.0,
         ..FaultConfig::default()

@@ -1,9 +1,10 @@
 //! The `s3s::S3` implementation: `s3s-fs` for everything but `GetObject`.
 //!
-//! Besides serving `GetObject` itself, the wrapper adds two small corrections on top of the
-//! delegated calls: writes into a bucket that does not exist answer `NoSuchBucket` (stock
-//! `s3s-fs` silently creates the bucket directory), and `ListParts` is sorted by part number
-//! (stock `s3s-fs` returns directory order).
+//! Besides serving `GetObject` itself (with its ETag and `If-Match` / `If-None-Match`,
+//! `etag.rs`), the wrapper adds three small corrections on top of the delegated calls:
+//! writes into a bucket that does not exist answer `NoSuchBucket` (stock `s3s-fs` silently
+//! creates the bucket directory), `ListParts` is sorted by part number (stock `s3s-fs`
+//! returns directory order), and list entries carry their ETags, as S3's do.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,14 +135,24 @@ impl S3 for Backend {
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.fs.list_objects(req).await
+        let bucket = req.input.bucket.clone();
+        let mut resp = self.fs.list_objects(req).await?;
+        if let Some(objects) = resp.output.contents.as_mut() {
+            self.fast.fill_etags(&bucket, objects).await?;
+        }
+        Ok(resp)
     }
 
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.fs.list_objects_v2(req).await
+        let bucket = req.input.bucket.clone();
+        let mut resp = self.fs.list_objects_v2(req).await?;
+        if let Some(objects) = resp.output.contents.as_mut() {
+            self.fast.fill_etags(&bucket, objects).await?;
+        }
+        Ok(resp)
     }
 
     async fn create_multipart_upload(

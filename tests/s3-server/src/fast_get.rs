@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use s3s::dto::{GetObjectInput, GetObjectOutput, Range, Timestamp};
 use s3s::{S3Error, S3Response, S3Result, s3_error};
 
+use crate::etag::{check_conditions, object_etag};
 use crate::file_stream::FileRangeStream;
 
 /// Serves `GetObject` from the data directory of an `s3s_fs::FileSystem`.
@@ -29,6 +30,40 @@ pub(crate) struct Span {
 impl FastGet {
     pub(crate) fn new(root: PathBuf) -> Self {
         Self { root }
+    }
+
+    /// ETags for the entries of a listing of `bucket` that lack one (`s3s-fs` lists none).
+    pub(crate) async fn fill_etags(
+        &self,
+        bucket: &str,
+        objects: &mut [s3s::dto::Object],
+    ) -> S3Result<()> {
+        let Some(bucket_dir) = self.bucket_dir(bucket) else {
+            return Ok(());
+        };
+        let root = self.root.clone();
+        let bucket = bucket.to_owned();
+        let keys: Vec<Option<String>> = objects
+            .iter()
+            .map(|o| o.e_tag.is_none().then(|| o.key.clone()).flatten())
+            .collect();
+        let etags = tokio::task::spawn_blocking(move || {
+            keys.into_iter()
+                .map(|key| {
+                    let key = key?;
+                    let path = object_path(&bucket_dir, &key)?;
+                    object_etag(&root, &bucket, &key, &path).ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(S3Error::internal_error)?;
+        for (object, etag) in objects.iter_mut().zip(etags) {
+            if etag.is_some() {
+                object.e_tag = etag;
+            }
+        }
+        Ok(())
     }
 
     /// Directory of `bucket`, or `None` if the name could step outside the root.
@@ -62,9 +97,15 @@ impl FastGet {
             .ok_or_else(|| s3_error!(NoSuchBucket))?;
         let path = object_path(&bucket_dir, &input.key).ok_or_else(|| s3_error!(NoSuchKey))?;
 
-        let (file, meta) = tokio::task::spawn_blocking(move || open_object(&bucket_dir, &path))
-            .await
-            .map_err(S3Error::internal_error)??;
+        let (root, bucket, key) = (self.root.clone(), input.bucket.clone(), input.key.clone());
+        let (file, meta, etag) = tokio::task::spawn_blocking(move || -> S3Result<_> {
+            let (file, meta) = open_object(&bucket_dir, &path)?;
+            let etag = object_etag(&root, &bucket, &key, &path).map_err(S3Error::internal_error)?;
+            Ok((file, meta, etag))
+        })
+        .await
+        .map_err(S3Error::internal_error)??;
+        check_conditions(&etag, input.if_match.as_ref(), input.if_none_match.as_ref())?;
 
         let size = meta.len();
         let last_modified = meta.modified().map_err(S3Error::internal_error)?;
@@ -81,6 +122,7 @@ impl FastGet {
             content_range,
             accept_ranges: Some("bytes".to_owned()),
             last_modified: Some(Timestamp::from(last_modified)),
+            e_tag: Some(etag),
             ..Default::default()
         };
         Ok(S3Response::new(output))

@@ -45,6 +45,7 @@
 
 mod backend;
 mod error;
+mod etag;
 mod fast_get;
 mod file_stream;
 mod server;

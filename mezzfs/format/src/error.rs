@@ -46,6 +46,8 @@ pub enum FormatError {
         expected: u64,
         got: u64,
     },
+    #[error("key service, key '{key_id}': {message}")]
+    KeyService { key_id: String, message: String },
     #[error("key file {path}: {reason}")]
     KeyFile { path: PathBuf, reason: String },
     #[error("the operating system's random number generator failed: {0}")]

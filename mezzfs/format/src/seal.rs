@@ -35,6 +35,11 @@ impl DataKey {
     pub fn from_bytes(k: [u8; 32]) -> Self {
         DataKey(k)
     }
+
+    /// The plaintext key, for providers that wrap it in a key service (KMS `Encrypt`).
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for DataKey {

@@ -1,11 +1,13 @@
 //! What the workspace's tests share: deterministic test data (a xorshift64 generator and the
 //! pseudo-random bytes it makes, so a failing test reproduces from its seed) and
 //! [`FaultyStore`], a store wrapper that injects seeded errors, delays, short reads and
-//! corrupt bytes for tests of the layers above a store.
+//! corrupt bytes for tests of the layers above a store, and [`Moto`], moto's SQS/KMS server.
 
 mod faulty_store;
+mod moto;
 
 pub use faulty_store::{FaultConfig, FaultCounts, FaultyStore};
+pub use moto::Moto;
 
 /// Marsaglia's xorshift64: fast, seedable, plenty for picking offsets and filling buffers.
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mezz_format::{KeyProvider, LocalKeyFile};
+use mezz_keys_kms::KeyRing;
 use mezz_store::{ObjectStore, StoreUrl};
 use mezz_store_s3::S3Options;
 
@@ -43,6 +44,13 @@ struct Global {
     /// Key-encryption key file [default: $XDG_CONFIG_HOME/mezzfs/key, ~/.config/mezzfs/key].
     #[arg(long, env = "MEZZFS_KEY_FILE", global = true)]
     key_file: Option<PathBuf>,
+    /// Wrap new objects' data keys with this AWS KMS key (key id, ARN or alias/NAME) instead
+    /// of the key file. Reading needs no flag: each object's manifest names its provider.
+    #[arg(long, env = "MEZZFS_KMS_KEY_ID", global = true)]
+    kms_key_id: Option<String>,
+    /// KMS endpoint URL (also read from AWS_ENDPOINT_URL_KMS), e.g. a local KMS emulator.
+    #[arg(long, global = true)]
+    kms_endpoint_url: Option<String>,
     /// S3 endpoint URL for S3-compatible servers (also read from AWS_ENDPOINT_URL).
     #[arg(long, global = true)]
     endpoint_url: Option<String>,
@@ -171,22 +179,30 @@ impl Global {
         }
     }
 
+    /// The key ring: unwraps each object with the provider its manifest names (the key
+    /// file, or KMS), wraps new objects with KMS when --kms-key-id is given, else the key file.
+    fn key_ring(&self) -> anyhow::Result<KeyRing> {
+        let path = self.key_file.clone().or_else(mezz_format::default_key_path);
+        let local = match &path {
+            Some(p) if p.exists() => Ok(LocalKeyFile::load(p)?),
+            _ => Err(path),
+        };
+        Ok(KeyRing::new(
+            local,
+            self.kms_key_id.clone(),
+            self.kms_endpoint_url.clone(),
+        ))
+    }
+
     fn keys(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
-        let path = self
-            .key_file
-            .clone()
-            .or_else(mezz_format::default_key_path)
-            .context(
-                "no --key-file given and no default key location (set HOME or MEZZFS_KEY_FILE)",
-            )?;
-        if !path.exists() {
-            anyhow::bail!(
-                "key file {} does not exist; create one with: mezzfs key generate {}",
-                path.display(),
-                path.display()
-            );
-        }
-        Ok(Arc::new(LocalKeyFile::load(&path)?))
+        Ok(Arc::new(self.key_ring()?))
+    }
+
+    /// Like [`keys`](Self::keys), failing at once when new objects could not be wrapped.
+    fn wrapping_keys(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
+        let ring = self.key_ring()?;
+        ring.check_can_wrap()?;
+        Ok(Arc::new(ring))
     }
 }
 

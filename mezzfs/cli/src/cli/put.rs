@@ -54,7 +54,7 @@ pub async fn run(g: &Global, a: &PutArgs) -> anyhow::Result<()> {
         (Box::new(f), len)
     };
     let store = g.store().await?;
-    let keys = g.keys()?;
+    let keys = g.wrapping_keys()?;
     let opts = PutOptions {
         part_size: a.part_size,
         segment_size,

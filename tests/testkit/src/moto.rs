@@ -1,0 +1,76 @@
+//! moto's server (SQS and KMS APIs, from PyPI) on 127.0.0.1 for tests, killed on drop.
+//!
+//! The binary comes from `MEZZ_MOTO_SERVER` (scripts/test.sh sets it to the venv that
+//! scripts/install-moto.sh makes) or `moto_server` on PATH.
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// How long moto gets to start listening (it imports a lot of Python on first start).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// A running `moto_server`; its log is `moto.log` in the directory given to [`Moto::start`].
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto on a free port of 127.0.0.1 and waits until it accepts connections.
+    /// Panics with what to do when it cannot: this is test set-up.
+    pub fn start(dir: &Path) -> Moto {
+        let bin = std::env::var_os("MEZZ_MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("moto_server"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let log_path = dir.join("moto.log");
+        let log = File::create(&log_path).expect("moto log");
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto's server ({}: {e}): run scripts/test.sh, which installs \
+                     it into a venv, or set MEZZ_MOTO_SERVER to a moto_server binary",
+                    bin.display()
+                )
+            });
+        let mut moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + START_LIMIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_server exited ({status}); see {}", log_path.display());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen within {START_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use mezz_format::KeyProvider;
 use mezz_object::{ObjectError, ObjectReader};
 use mezz_store::{
-    DiskCache, DiskCacheConfig, DiskCacheError, ObjectStore, RetryConfig, Shape, StoreCounters,
-    StoreError, StoreUrl,
+    DiskCache, DiskCacheConfig, DiskCacheError, RangeCache, ReadStore, RetryConfig, Shape,
+    StoreCounters, StoreError, StoreUrl,
 };
 
 use crate::MezzFs;
@@ -154,7 +154,10 @@ impl Mount {
             self.stack.disk =
                 Some(DiskCache::open(c).map_err(|cause| OpenError::DiskCache { dir, cause })?);
         }
-        let (readers, counters) = self.open_readers().await?;
+        let (readers, counters, mut caches) = self.open_readers().await?;
+        if let Some(disk) = &self.stack.disk {
+            caches.push(disk.clone());
+        }
         let files = self.lay_out(&readers)?;
         let recorder = match &self.replay {
             Some((file, settings)) => {
@@ -193,15 +196,19 @@ impl Mount {
             objects: sources.into_iter().zip(versions).collect(),
             path,
             files,
-            disk: self.stack.disk.clone(),
+            caches,
             recorder,
             flusher,
         })
     }
 
-    async fn open_readers(&self) -> Result<(Vec<ObjectReader>, StoreCounters), OpenError> {
+    /// A reader per source, each store opened once; the stores' counters and caches.
+    async fn open_readers(
+        &self,
+    ) -> Result<(Vec<ObjectReader>, StoreCounters, Vec<Arc<dyn RangeCache>>), OpenError> {
         let mut counters = StoreCounters::default();
-        let mut stores: HashMap<Option<&str>, Arc<dyn ObjectStore>> = HashMap::new();
+        let mut caches = Vec::new();
+        let mut stores: HashMap<Option<&str>, Arc<dyn ReadStore>> = HashMap::new();
         let sources = self.spec.sources();
         for s in &sources {
             let (store, _) = spec::split_source(s);
@@ -222,7 +229,7 @@ impl Mount {
                 .map_err(OpenError::Connect)?;
             let wrapped = self
                 .stack
-                .wrap(self.connect.as_ref(), origin, &mut counters)
+                .wrap(self.connect.as_ref(), origin, &mut counters, &mut caches)
                 .await?;
             stores.insert(store, wrapped);
         }
@@ -239,7 +246,7 @@ impl Mount {
             }
         });
         let readers = futures::future::try_join_all(opens).await?;
-        Ok((readers, counters))
+        Ok((readers, counters, caches))
     }
 
     /// The files of the spec, each pointing at its object's index and byte range.
@@ -289,7 +296,8 @@ pub struct Opened {
     /// Each source with the version of its object that was opened.
     objects: Vec<(String, String)>,
     fsname: String,
-    disk: Option<Arc<DiskCache>>,
+    /// Every cache of the store stacks, drained when the mount ends.
+    caches: Vec<Arc<dyn RangeCache>>,
     recorder: Option<(Arc<Recorder>, PathBuf)>,
     flusher: Option<tokio::task::JoinHandle<()>>,
 }
@@ -368,12 +376,6 @@ pub enum ServeError {
     },
 }
 
-/// Longest the end of a mount waits for copies to the regional cache still running: they
-/// would be lost work for the next worker.
-const REGIONAL_DRAIN: Duration = Duration::from_secs(60);
-/// Longest it waits for blocks queued for the disk cache: they would be missing next time.
-const DISK_DRAIN: Duration = Duration::from_secs(30);
-
 impl Running {
     pub fn read_path(&self) -> &ReadPath {
         &self.opened.path
@@ -410,29 +412,12 @@ impl Running {
                 path: mountpoint,
                 cause: std::io::Error::other(e.to_string()),
             })??;
+        // Copies to the regional cache and blocks queued for the disk cache would be lost
+        // work for the next mount; each cache bounds its own wait.
+        for cache in &opened.caches {
+            cache.drain().await;
+        }
         let path = &opened.path;
-        let copying = || {
-            path.store_snapshot()
-                .regional
-                .map_or(0, |r| r.copies_in_progress)
-        };
-        if copying() > 0 {
-            tracing::warn!(
-                copies = copying(),
-                "waiting up to {REGIONAL_DRAIN:?} for copies to the regional cache"
-            );
-            let deadline = Instant::now() + REGIONAL_DRAIN;
-            while copying() > 0 && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        if let Some(cache) = &opened.disk
-            && tokio::time::timeout(DISK_DRAIN, cache.flush())
-                .await
-                .is_err()
-        {
-            tracing::warn!("gave up waiting for the disk cache's writes after {DISK_DRAIN:?}");
-        }
         if let Some(f) = &opened.flusher {
             f.abort();
         }

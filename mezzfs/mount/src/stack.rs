@@ -1,12 +1,14 @@
 //! The store stack under a mount's object readers, built once per distinct store: the origin
 //! (opened by the caller's [`Connect`], so this crate never compiles the AWS SDK), an optional
-//! shape, the retry owner, the regional cache bucket and the disk cache, outermost last.
+//! shape, the retry owner, then the caches (the regional cache bucket, the disk cache), each a
+//! [`RangeCache`] put in front of what is below it by a [`CachedStore`]. Only the read side
+//! of the stores is used: a mount never writes.
 
 use std::sync::Arc;
 
 use mezz_store::{
-    CachedStore, DiskCache, ObjectStore, RegionalConfig, RegionalStore, RetryBudget, RetryConfig,
-    RetryStore, Shape, ShapedStore, StoreCounters, StoreUrl,
+    CachedStore, DiskCache, ObjectStore, RangeCache, ReadStore, RegionalCache, RegionalConfig,
+    RetryBudget, RetryConfig, RetryStore, Shape, ShapedStore, StoreCounters, StoreUrl,
 };
 
 /// An error from the caller's side of opening a store (S3 configuration, a missing default
@@ -36,7 +38,7 @@ pub struct RegionalError {
 }
 
 /// The wrappers put around every store a mount reads from.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct StoreStack {
     pub shape: Option<Shape>,
     pub retry: RetryConfig,
@@ -47,36 +49,23 @@ pub(crate) struct StoreStack {
     pub disk: Option<Arc<DiskCache>>,
 }
 
-impl Default for StoreStack {
-    fn default() -> Self {
-        StoreStack {
-            shape: None,
-            retry: RetryConfig::default(),
-            budget: Arc::default(),
-            regional: None,
-            disk: None,
-        }
-    }
-}
-
 impl StoreStack {
-    /// `origin` with the mount's wrappers around it; their counters are added to `counters`.
+    /// The read side of `origin` with the mount's wrappers around it. Their counters are
+    /// added to `counters`, the caches made for it to `caches` (to drain at the end).
     pub async fn wrap(
         &self,
         connect: &dyn Connect,
         origin: Arc<dyn ObjectStore>,
         counters: &mut StoreCounters,
-    ) -> Result<Arc<dyn ObjectStore>, RegionalError> {
-        let mut store = origin;
+        caches: &mut Vec<Arc<dyn RangeCache>>,
+    ) -> Result<Arc<dyn ReadStore>, RegionalError> {
+        let mut store: Arc<dyn ReadStore> = origin;
         if let Some(shape) = self.shape {
             store = Arc::new(ShapedStore::new(store, shape));
         }
-        let retry = |s: Arc<dyn ObjectStore>, counters: &mut StoreCounters| {
-            let r = RetryStore::with_budget(s, self.retry, self.budget.clone());
-            counters.retry.push(r.counters());
-            Arc::new(r) as Arc<dyn ObjectStore>
-        };
-        store = retry(store, counters);
+        let retry = RetryStore::with_budget(store, self.retry, self.budget.clone());
+        counters.retry.push(retry.counters());
+        store = Arc::new(retry);
         if let Some((url, endpoint)) = &self.regional {
             let near_url = mezz_store::near_store_url(url, store.as_ref());
             let near = connect
@@ -86,10 +75,16 @@ impl StoreStack {
                     url: near_url.clone(),
                     cause,
                 })?;
-            let near = retry(near, counters);
-            let r = RegionalStore::new(near, store, RegionalConfig::default());
-            counters.regional.push(r.counters());
-            store = Arc::new(r);
+            // The near bucket is written to (copies, leases): its retries cover writes too.
+            let near = RetryStore::with_budget(near, self.retry, self.budget.clone());
+            counters.retry.push(near.counters());
+            let cache = Arc::new(RegionalCache::new(
+                Arc::new(near),
+                RegionalConfig::default(),
+            ));
+            counters.regional.push(cache.counters());
+            caches.push(cache.clone());
+            store = Arc::new(CachedStore::new(store, cache));
         }
         if let Some(cache) = &self.disk {
             counters.disk = Some(cache.stats());

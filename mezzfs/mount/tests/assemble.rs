@@ -75,20 +75,47 @@ fn fuse_available() -> bool {
         .is_err_and(|e| matches!(e, mezz_mount::MountError::AlreadyMounted(_)))
 }
 
-#[test]
-fn a_built_mount_serves_exact_bytes_and_ends_on_shutdown() {
+/// A directory with a store holding `data` as object "movie" and an empty mount point, and
+/// a runtime; `None` (the test is skipped) where FUSE is not usable.
+struct Setup {
+    dir: tempfile::TempDir,
+    store: std::path::PathBuf,
+    mountpoint: std::path::PathBuf,
+    rt: tokio::runtime::Runtime,
+}
+
+fn setup(data: &[u8]) -> Option<Setup> {
     if !fuse_available() {
         eprintln!("skipped: FUSE is not usable here");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("store");
     let mountpoint = dir.path().join("mnt");
     std::fs::create_dir_all(&mountpoint).expect("mountpoint");
-    let replay = dir.path().join("run.mzr");
-    let data = random_bytes(SIZE, 3);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(stored(&store, "movie", &data));
+    rt.block_on(stored(&store, "movie", data));
+    Some(Setup {
+        dir,
+        store,
+        mountpoint,
+        rt,
+    })
+}
+
+#[test]
+fn a_built_mount_serves_exact_bytes_and_ends_on_shutdown() {
+    let data = random_bytes(SIZE, 3);
+    let Some(Setup {
+        dir,
+        store,
+        mountpoint,
+        rt,
+    }) = setup(&data)
+    else {
+        return;
+    };
+    let replay = dir.path().join("run.mzr");
 
     let mount = Mount::new(spec(), Arc::new(LocalConnect(store.clone())), keys())
         .disk_cache(DiskCacheConfig::new(dir.path().join("cache")))
@@ -129,16 +156,15 @@ fn a_built_mount_serves_exact_bytes_and_ends_on_shutdown() {
 
 #[test]
 fn a_mount_unmounted_from_outside_ends_its_serve() {
-    if !fuse_available() {
-        eprintln!("skipped: FUSE is not usable here");
+    let Some(Setup {
+        dir: _dir,
+        store,
+        mountpoint,
+        rt,
+    }) = setup(&random_bytes(100_000, 5))
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = dir.path().join("store");
-    let mountpoint = dir.path().join("mnt");
-    std::fs::create_dir_all(&mountpoint).expect("mountpoint");
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(stored(&store, "movie", &random_bytes(100_000, 5)));
+    };
     let mount = Mount::new(spec_of_whole(), Arc::new(LocalConnect(store)), keys());
     let running = rt
         .block_on(mount.open())

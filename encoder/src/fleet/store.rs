@@ -16,7 +16,8 @@ use futures::StreamExt;
 use mezz_format::{KeyProvider, LocalKeyFile};
 use mezz_object::{ObjectError, ObjectReader, PutOptions, PutProgress, put_object};
 use mezz_store::{
-    ObjectStore, RegionalConfig, RegionalStore, StoreError, StoreUrl, near_store_url,
+    CachedStore, ObjectStore, ReadStore, RegionalCache, RegionalConfig, StoreError, StoreUrl,
+    near_store_url,
 };
 use mezz_store_s3::{S3Options, open_store};
 
@@ -46,8 +47,8 @@ pub struct FleetStore {
     url: String,
     store: Arc<dyn ObjectStore>,
     /// What object reads go through: the store, or a regional cache in front of it.
-    reads: Arc<dyn ObjectStore>,
-    regional: Option<Arc<RegionalStore>>,
+    reads: Arc<dyn ReadStore>,
+    regional: Option<Arc<RegionalCache>>,
     config: StoreConfig,
 }
 
@@ -70,7 +71,7 @@ impl FleetStore {
             .await
             .map_err(|e| err(format!("opening {url}"), e))?;
         let (reads, regional) = match &config.regional_cache {
-            None => (store.clone(), None),
+            None => (store.clone() as Arc<dyn ReadStore>, None),
             Some(near) => {
                 let near_url = near_store_url(
                     &StoreUrl::parse(near).map_err(|e| err("--regional-cache", e))?,
@@ -79,12 +80,10 @@ impl FleetStore {
                 let near = open_store(&near_url, &opts)
                     .await
                     .map_err(|e| err(format!("opening the regional cache {near_url}"), e))?;
-                let r = Arc::new(RegionalStore::new(
-                    near,
-                    store.clone(),
-                    RegionalConfig::default(),
-                ));
-                (r.clone() as Arc<dyn ObjectStore>, Some(r))
+                let cache = Arc::new(RegionalCache::new(near, RegionalConfig::default()));
+                let reads: Arc<dyn ReadStore> =
+                    Arc::new(CachedStore::new(store.clone(), cache.clone()));
+                (reads, Some(cache))
             }
         };
         Ok(FleetStore {

@@ -1,5 +1,9 @@
 //! The mezzfs mount: encrypted multi-part objects shown as read-only local files.
 //!
+//! - [`Mount`]: the one place a mount is assembled (sources, store stack, caches, read path,
+//!   recorder), mounted ([`Opened::mount`]) and served until a shutdown future completes
+//!   ([`Running::serve`]). Stores are opened through the caller's [`Connect`], so this crate
+//!   does not compile the AWS SDK.
 //! - [`spec`]: what a mount shows (object files and range files), parsed from arguments or a
 //!   JSON spec file. Pure.
 //! - [`Tree`]: the directory tree built from a spec; inode numbers are indexes. Pure.
@@ -23,10 +27,12 @@ mod block_cache;
 mod fs;
 mod latency;
 mod metrics;
+mod mount;
 mod read_path;
 mod recorder;
 pub mod session;
 pub mod spec;
+mod stack;
 mod stats;
 mod tree;
 
@@ -34,9 +40,11 @@ pub use block_cache::{BlockCache, BlockKey, CacheCounters};
 pub use fs::{MAX_READ, MezzFs};
 pub use latency::{LatencyHistogram, LatencySnapshot};
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use mount::{Ended, Mount, OpenError, Opened, Running, ServeError, Served};
 pub use read_path::{ReadError, ReadPath, ReadPathConfig};
 pub use recorder::Recorder;
 pub use session::{MountError, MountOptions, Mounted};
 pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
+pub use stack::{Connect, ConnectError, RegionalError};
 pub use stats::MountStats;
 pub use tree::{FileEntry, NodeKind, Tree};

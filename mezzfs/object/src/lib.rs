@@ -1,5 +1,5 @@
 //! The mezzfs object layer: huge media objects stored as encrypted multi-part objects in any
-//! [`mezz_store::ObjectStore`], read back by byte range.
+//! [`mezz_store::ObjectStore`], read back by byte range from any [`mezz_store::ReadStore`].
 //!
 //! - [`put_object`] cuts a source into sealed parts and uploads them in parallel with bounded
 //!   memory, then publishes the manifest;

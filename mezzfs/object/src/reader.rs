@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream, StreamExt};
 use mezz_format::{KeyProvider, Manifest, OpenedObject, PartSpan, SealedManifest};
-use mezz_store::{ObjectStore, StoreError};
+use mezz_store::{ReadStore, StoreError};
 
 use crate::{ObjectError, naming};
 
@@ -18,7 +18,7 @@ const OFFLOAD_BYTES: usize = 256 * 1024;
 /// An opened, authenticated object version.
 #[derive(Clone, Debug)]
 pub struct ObjectReader {
-    store: Arc<dyn ObjectStore>,
+    store: Arc<dyn ReadStore>,
     name: String,
     object: Arc<OpenedObject>,
 }
@@ -26,7 +26,7 @@ pub struct ObjectReader {
 impl ObjectReader {
     /// Fetches and authenticates the manifest of `name`.
     pub async fn open(
-        store: Arc<dyn ObjectStore>,
+        store: Arc<dyn ReadStore>,
         keys: &dyn KeyProvider,
         name: &str,
     ) -> Result<ObjectReader, ObjectError> {

@@ -18,7 +18,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 
-use mezz_store::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use mezz_store::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
 
 /// How to reach S3. Unset fields come from the standard AWS configuration chain
 /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles, credentials).
@@ -197,7 +197,7 @@ impl S3Store {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for S3Store {
+impl ReadStore for S3Store {
     fn describe(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
@@ -252,7 +252,10 @@ impl ObjectStore for S3Store {
             size: resp.content_length().unwrap_or(0).max(0) as u64,
         })
     }
+}
 
+#[async_trait::async_trait]
+impl ObjectStore for S3Store {
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         self.client
             .put_object()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mezz_store::{CachedStore, DiskCache, DiskCacheConfig, LocalStore, ObjectStore};
+use mezz_store::{CachedStore, DiskCache, DiskCacheConfig, LocalStore, ObjectStore, ReadStore};
 
 const OBJECT: u64 = 64 << 20;
 const RANGE: u64 = 8 << 20;

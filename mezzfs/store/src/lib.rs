@@ -1,19 +1,21 @@
-//! Object stores behind one trait, without S3 (that is `mezz-store-s3`).
+//! Object stores behind two traits, without S3 (that is `mezz-store-s3`).
 //!
-//! [`ObjectStore`] is the small set of bucket operations mezzfs needs: ranged get, put, head,
-//! list, delete, and multipart upload for parts too big to send in one request. Keys are
-//! relative to the store's root (an S3 prefix or a directory).
+//! [`ReadStore`] is what a reader needs (ranged get, get, head); [`ObjectStore`] adds what
+//! putting objects needs (put, list, delete, multipart uploads). Keys are relative to the
+//! store's root (an S3 prefix or a directory).
 //!
 //! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
 //!   the embedded default that needs no cloud account.
-//! - [`RetryStore`]: the one retry owner; wraps any store, retries transient failures with
-//!   full-jitter backoff within a shared [`RetryBudget`], bounds every read attempt (body
-//!   included) and every read in time.
-//! - [`RegionalStore`]: a near bucket as a cache of a far one; misses are served from the
-//!   origin and copied nearby in the background under a lease, so other workers read nearby.
-//! - [`CachedStore`] over a [`DiskCache`]: fetched blocks kept on local disk across mounts.
-//! - [`ShapedStore`]: adds latency and bandwidth limits, so that `mezzfs replay rerun` and
-//!   tests can imitate a distant store. (The fault-injecting store for tests is in
+//! - [`RetryStore`]: the one retry owner; wraps any store (its read side, or all of it),
+//!   retries transient failures with full-jitter backoff within a shared [`RetryBudget`],
+//!   bounds every read attempt (body included) and every read in time.
+//! - [`RangeCache`]: the caches in front of a store, read through a [`CachedStore`] (the one
+//!   place a read meets a cache): [`DiskCache`] keeps fetched blocks on local disk across
+//!   mounts; [`RegionalCache`] uses a near bucket as a cache of a far one (misses served from
+//!   the origin and copied nearby in the background under a lease, so other workers read
+//!   nearby). Caches have no write side.
+//! - [`ShapedStore`]: adds latency and bandwidth limits to reads, so that `mezzfs replay
+//!   rerun` and tests can imitate a distant store. (The fault-injecting store for tests is in
 //!   `mezz-testkit`.)
 //!
 //! [`StoreUrl`] parses `s3://bucket/prefix`, `file:///path` and plain paths. S3 is a crate of
@@ -21,6 +23,7 @@
 //! crates built on this one do not compile the AWS SDK.
 
 mod budget;
+mod cached;
 mod counters;
 mod disk_cache;
 mod error;
@@ -36,16 +39,16 @@ use std::ops::Range;
 use bytes::Bytes;
 
 pub use budget::RetryBudget;
+pub use cached::{CachedStore, RangeCache};
 pub use counters::{StoreCounters, StoreSnapshot};
 pub use disk_cache::{
-    CacheFileError, CacheFileId, CachedStore, DiskCache, DiskCacheConfig, DiskCacheError,
-    DiskCacheSnapshot, DiskCacheStats, encode_cache_file, parse_cache_file,
+    CacheFileError, CacheFileId, DiskCache, DiskCacheConfig, DiskCacheError, DiskCacheSnapshot,
+    DiskCacheStats, encode_cache_file, parse_cache_file,
 };
 pub use error::StoreError;
 pub use local::LocalStore;
 pub use regional::{
-    Lease, LeaseDecision, RegionalConfig, RegionalCounters, RegionalSnapshot, RegionalStore,
-    decide as lease_decision, near_store_url,
+    Lease, RegionalCache, RegionalConfig, RegionalCounters, RegionalSnapshot, near_store_url,
 };
 pub use retry::{RetryConfig, RetryCounters, RetrySnapshot, RetryStore, backoff};
 pub use shaped::{Shape, ShapedStore};
@@ -69,9 +72,10 @@ pub struct PieceTag {
     pub etag: String,
 }
 
-/// The operations mezzfs needs from a bucket. Keys are relative to the store's root.
+/// The read side of a bucket: what a reader of stored objects needs. Keys are relative to the
+/// store's root.
 #[async_trait::async_trait]
-pub trait ObjectStore: Send + Sync + Debug {
+pub trait ReadStore: Send + Sync + Debug {
     /// Where this store points, for messages (`s3://bucket/prefix`, `/path`).
     fn describe(&self) -> String;
 
@@ -82,7 +86,12 @@ pub trait ObjectStore: Send + Sync + Debug {
     async fn get(&self, key: &str) -> Result<Bytes, StoreError>;
 
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError>;
+}
 
+/// A whole bucket: the read side and the writes, listings and multipart uploads that putting
+/// objects needs.
+#[async_trait::async_trait]
+pub trait ObjectStore: ReadStore {
     /// Stores `body` under `key`, replacing any object there. Readers see old or new, never
     /// a mix.
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError>;

@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use crate::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
 
 const UPLOADS_DIR: &str = ".mezz-uploads";
 
@@ -183,7 +183,7 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> std
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for LocalStore {
+impl ReadStore for LocalStore {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
@@ -236,7 +236,10 @@ impl ObjectStore for LocalStore {
         .await
         .map_err(|e| self.explain_missing(e))
     }
+}
 
+#[async_trait::async_trait]
+impl ObjectStore for LocalStore {
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         let path = self.path(key)?;
         self.check_root()?;

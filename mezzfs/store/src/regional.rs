@@ -1,4 +1,5 @@
-//! A nearer bucket used as a cache of a far one (the seed's "regional caching"): a worker in
+//! [`RegionalCache`]: a nearer bucket used as a cache of a far one (the seed's "regional
+//! caching"), one of the [`RangeCache`]s a [`CachedStore`](crate::CachedStore) reads through. A worker in
 //! region A reading an object stored in region B pays the cross-region transfer once, and every
 //! other worker in A reads the copy nearby.
 //!
@@ -27,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, StoreUrl, UploadId};
+use crate::{ObjectMeta, ObjectStore, RangeCache, ReadStore, StoreError, StoreUrl};
 
 /// Pieces of a background copy: above S3's 5 MiB multipart minimum, small enough to keep two
 /// copies' buffers well under the mount's memory budget.
@@ -63,14 +64,14 @@ pub struct Lease {
 
 /// What to do about a near-bucket miss, given the lease found there.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LeaseDecision {
+enum LeaseDecision {
     /// No live lease of someone else: take it and copy.
     Take,
     /// Someone else is copying until `until_ms`: wait for the copy.
     Wait { until_ms: u64 },
 }
 
-pub fn decide(found: Option<&Lease>, me: &str, now_ms: u64) -> LeaseDecision {
+fn decide(found: Option<&Lease>, me: &str, now_ms: u64) -> LeaseDecision {
     match found {
         Some(l) if l.holder != me && l.expires_unix_ms > now_ms => LeaseDecision::Wait {
             until_ms: l.expires_unix_ms,
@@ -127,7 +128,6 @@ impl RegionalCounters {
 #[derive(Debug)]
 struct Shared {
     near: Arc<dyn ObjectStore>,
-    origin: Arc<dyn ObjectStore>,
     config: RegionalConfig,
     counters: Arc<RegionalCounters>,
     holder: String,
@@ -135,10 +135,16 @@ struct Shared {
     slots: tokio::sync::Semaphore,
 }
 
+/// The near bucket as a cache; the origin is the store a [`CachedStore`](crate::CachedStore)
+/// puts it in front of.
 #[derive(Debug)]
-pub struct RegionalStore {
+pub struct RegionalCache {
     shared: Arc<Shared>,
 }
+
+/// Longest the end of a mount waits for copies still running: they would be lost work for
+/// the next worker.
+const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -150,19 +156,14 @@ fn lease_key(key: &str) -> String {
     format!("{LEASE_PREFIX}{key}")
 }
 
-impl RegionalStore {
-    pub fn new(
-        near: Arc<dyn ObjectStore>,
-        origin: Arc<dyn ObjectStore>,
-        config: RegionalConfig,
-    ) -> RegionalStore {
+impl RegionalCache {
+    pub fn new(near: Arc<dyn ObjectStore>, config: RegionalConfig) -> RegionalCache {
         let mut id = [0u8; 8];
         let _ = getrandom::fill(&mut id);
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-        RegionalStore {
+        RegionalCache {
             shared: Arc::new(Shared {
                 near,
-                origin,
                 counters: Arc::default(),
                 holder: format!("{}/{}/{}", host.trim(), std::process::id(), hex::encode(id)),
                 copying: Mutex::default(),
@@ -225,11 +226,11 @@ impl Shared {
     }
 
     /// Copies `key` from the origin to the near bucket under the lease.
-    async fn copy(&self, key: &str) -> Result<(), StoreError> {
-        let size = self.origin.head(key).await?.size;
+    async fn copy(&self, origin: &dyn ReadStore, key: &str) -> Result<(), StoreError> {
+        let size = origin.head(key).await?.size;
         let mut renewed = std::time::Instant::now();
         if size <= COPY_PIECE {
-            let body = self.origin.get_range(key, 0..size).await?;
+            let body = origin.get_range(key, 0..size).await?;
             self.counters
                 .origin_bytes
                 .fetch_add(size, Ordering::Relaxed);
@@ -242,7 +243,7 @@ impl Shared {
                 let mut number = 1;
                 while at < size {
                     let end = (at + COPY_PIECE).min(size);
-                    let piece = self.origin.get_range(key, at..end).await?;
+                    let piece = origin.get_range(key, at..end).await?;
                     self.counters
                         .origin_bytes
                         .fetch_add(end - at, Ordering::Relaxed);
@@ -268,7 +269,7 @@ impl Shared {
     }
 
     /// Starts a background copy of `key` unless one is under way in this process.
-    fn spawn_copy(self: &Arc<Self>, key: &str) {
+    fn spawn_copy(self: &Arc<Self>, origin: &Arc<dyn ReadStore>, key: &str) {
         if !self
             .copying
             .lock()
@@ -278,13 +279,14 @@ impl Shared {
             return;
         }
         let this = self.clone();
+        let origin = origin.clone();
         let key = key.to_string();
         this.counters
             .copies_in_progress
             .fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let result = match this.slots.acquire().await {
-                Ok(_permit) => this.copy(&key).await,
+                Ok(_permit) => this.copy(origin.as_ref(), &key).await,
                 Err(_) => Ok(()),
             };
             if let Err(e) = result {
@@ -310,8 +312,13 @@ impl Shared {
         Ok(b)
     }
 
-    async fn read_origin(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        let b = self.origin.get_range(key, range).await?;
+    async fn read_origin(
+        &self,
+        origin: &dyn ReadStore,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<Bytes, StoreError> {
+        let b = origin.get_range(key, range).await?;
         self.counters
             .origin_bytes
             .fetch_add(b.len() as u64, Ordering::Relaxed);
@@ -320,16 +327,17 @@ impl Shared {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for RegionalStore {
+impl RangeCache for RegionalCache {
     fn describe(&self) -> String {
-        format!(
-            "{} (regional cache {})",
-            self.shared.origin.describe(),
-            self.shared.near.describe()
-        )
+        format!("regional cache {}", self.shared.near.describe())
     }
 
-    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+    async fn get_range(
+        &self,
+        origin: &Arc<dyn ReadStore>,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<Bytes, StoreError> {
         let s = &self.shared;
         match s.read_near(key, range.clone()).await {
             Ok(b) => return Ok(b),
@@ -337,7 +345,7 @@ impl ObjectStore for RegionalStore {
             Err(e) => {
                 // The near bucket failing must not fail reads the origin can serve.
                 tracing::debug!(key, error = %e, "regional cache unavailable; reading the origin");
-                return s.read_origin(key, range).await;
+                return s.read_origin(origin.as_ref(), key, range).await;
             }
         }
         s.counters.near_misses.fetch_add(1, Ordering::Relaxed);
@@ -346,12 +354,12 @@ impl ObjectStore for RegionalStore {
             .unwrap_or_else(|p| p.into_inner())
             .contains(key)
         {
-            return s.read_origin(key, range).await;
+            return s.read_origin(origin.as_ref(), key, range).await;
         }
         match s.try_lease(key).await {
             Ok(LeaseDecision::Take) => {
-                s.spawn_copy(key);
-                s.read_origin(key, range).await
+                s.spawn_copy(origin, key);
+                s.read_origin(origin.as_ref(), key, range).await
             }
             Ok(LeaseDecision::Wait { mut until_ms }) => {
                 s.counters.waited.fetch_add(1, Ordering::Relaxed);
@@ -370,77 +378,44 @@ impl ObjectStore for RegionalStore {
                     }
                 }
                 // The holder is gone (its lease expired): copy it ourselves.
-                s.spawn_copy(key);
-                s.read_origin(key, range).await
+                s.spawn_copy(origin, key);
+                s.read_origin(origin.as_ref(), key, range).await
             }
             Err(e) => {
                 tracing::debug!(key, error = %e, "cannot write a lease to the regional cache");
-                s.read_origin(key, range).await
+                s.read_origin(origin.as_ref(), key, range).await
             }
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.shared.origin.get(key).await
-    }
-
-    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
+    /// A copy's size nearby answers without a trip to the origin.
+    async fn head(&self, origin: &Arc<dyn ReadStore>, key: &str) -> Result<ObjectMeta, StoreError> {
         match self.shared.near.head(key).await {
             Ok(m) => Ok(m),
-            Err(_) => self.shared.origin.head(key).await,
+            Err(_) => origin.head(key).await,
         }
     }
 
-    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.shared.origin.put(key, body).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        self.shared.origin.list(prefix).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.shared.origin.delete(key).await
-    }
-
-    async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
-        self.shared.origin.create_upload(key).await
-    }
-
-    async fn upload_piece(
-        &self,
-        key: &str,
-        upload: &UploadId,
-        number: u32,
-        body: Bytes,
-    ) -> Result<PieceTag, StoreError> {
-        self.shared
-            .origin
-            .upload_piece(key, upload, number, body)
-            .await
-    }
-
-    async fn complete_upload(
-        &self,
-        key: &str,
-        upload: &UploadId,
-        pieces: Vec<PieceTag>,
-    ) -> Result<(), StoreError> {
-        self.shared
-            .origin
-            .complete_upload(key, upload, pieces)
-            .await
-    }
-
-    async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError> {
-        self.shared.origin.abort_upload(key, upload).await
+    async fn drain(&self) {
+        let running = self
+            .shared
+            .counters
+            .copies_in_progress
+            .load(Ordering::Relaxed);
+        if running > 0 {
+            tracing::warn!(
+                copies = running,
+                "waiting up to {DRAIN_LIMIT:?} for copies to the regional cache"
+            );
+            self.settle(DRAIN_LIMIT).await;
+        }
     }
 }
 
 /// Where the regional cache of `origin` lives under the near bucket `near`: a folder of its own,
 /// named by a hash (FNV-1a) of the origin's description. Every mount and fleet worker names it
 /// the same way, so they share one cache per origin.
-pub fn near_store_url(near: &StoreUrl, origin: &dyn ObjectStore) -> StoreUrl {
+pub fn near_store_url(near: &StoreUrl, origin: &dyn ReadStore) -> StoreUrl {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in origin.describe().bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);

@@ -28,7 +28,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::budget::{RETRY_COST, RetryBudget, SUCCESS_REWARD, TIMEOUT_COST};
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use crate::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -100,9 +100,11 @@ impl RetryCounters {
     }
 }
 
+/// Retries around any store: `RetryStore<dyn ObjectStore>` (the default) retries reads and
+/// writes, `RetryStore<dyn ReadStore>` reads only.
 #[derive(Debug)]
-pub struct RetryStore {
-    inner: Arc<dyn ObjectStore>,
+pub struct RetryStore<S: ?Sized = dyn ObjectStore> {
+    inner: Arc<S>,
     config: RetryConfig,
     budget: Arc<RetryBudget>,
     counters: Arc<RetryCounters>,
@@ -116,18 +118,18 @@ enum Bounds {
     Counted,
 }
 
-impl RetryStore {
+impl<S: ?Sized> RetryStore<S> {
     /// A retrying store with a budget of its own.
-    pub fn new(inner: Arc<dyn ObjectStore>, config: RetryConfig) -> RetryStore {
+    pub fn new(inner: Arc<S>, config: RetryConfig) -> RetryStore<S> {
         RetryStore::with_budget(inner, config, Arc::default())
     }
 
     /// A retrying store spending `budget`, shared with other stores (those of one mount).
     pub fn with_budget(
-        inner: Arc<dyn ObjectStore>,
+        inner: Arc<S>,
         config: RetryConfig,
         budget: Arc<RetryBudget>,
-    ) -> RetryStore {
+    ) -> RetryStore<S> {
         RetryStore {
             inner,
             config,
@@ -223,7 +225,7 @@ fn random() -> u64 {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for RetryStore {
+impl<S: ReadStore + ?Sized> ReadStore for RetryStore<S> {
     fn describe(&self) -> String {
         self.inner.describe()
     }
@@ -242,7 +244,10 @@ impl ObjectStore for RetryStore {
     async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
         self.run(key, Bounds::Timed, || self.inner.head(key)).await
     }
+}
 
+#[async_trait::async_trait]
+impl<S: ObjectStore + ?Sized> ObjectStore for RetryStore<S> {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
         self.run(prefix, Bounds::Timed, || self.inner.list(prefix))
             .await

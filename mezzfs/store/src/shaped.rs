@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use crate::{ObjectMeta, ReadStore, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Shape {
@@ -23,14 +23,14 @@ pub struct Shape {
 
 #[derive(Debug)]
 pub struct ShapedStore {
-    inner: Arc<dyn ObjectStore>,
+    inner: Arc<dyn ReadStore>,
     shape: Shape,
     /// When the shared link is free again.
     link_free: std::sync::Mutex<Instant>,
 }
 
 impl ShapedStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, shape: Shape) -> ShapedStore {
+    pub fn new(inner: Arc<dyn ReadStore>, shape: Shape) -> ShapedStore {
         ShapedStore {
             inner,
             shape,
@@ -65,7 +65,7 @@ impl ShapedStore {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for ShapedStore {
+impl ReadStore for ShapedStore {
     fn describe(&self) -> String {
         format!("{} (shaped: {:?})", self.inner.describe(), self.shape)
     }
@@ -86,62 +86,23 @@ impl ObjectStore for ShapedStore {
         tokio::time::sleep(self.shape.latency).await;
         self.inner.head(key).await
     }
-
-    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.inner.put(key, body).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        self.inner.list(prefix).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-
-    async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
-        self.inner.create_upload(key).await
-    }
-
-    async fn upload_piece(
-        &self,
-        key: &str,
-        upload: &UploadId,
-        number: u32,
-        body: Bytes,
-    ) -> Result<PieceTag, StoreError> {
-        self.inner.upload_piece(key, upload, number, body).await
-    }
-
-    async fn complete_upload(
-        &self,
-        key: &str,
-        upload: &UploadId,
-        pieces: Vec<PieceTag>,
-    ) -> Result<(), StoreError> {
-        self.inner.complete_upload(key, upload, pieces).await
-    }
-
-    async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError> {
-        self.inner.abort_upload(key, upload).await
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ObjectStore;
 
     #[tokio::test]
     async fn responses_take_latency_plus_transfer() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let local: Arc<dyn ObjectStore> =
-            Arc::new(crate::LocalStore::open(dir.path()).expect("store"));
+        let local = Arc::new(crate::LocalStore::open(dir.path()).expect("store"));
         local
             .put("k", Bytes::from(vec![7u8; 100_000]))
             .await
             .expect("put");
         let s = ShapedStore::new(
-            local,
+            local.clone(),
             Shape {
                 latency: Duration::from_millis(30),
                 per_request_rate: Some(1_000_000.0),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{LocalStore, ObjectStore, StoreError};
+use mezz_store::{LocalStore, ObjectStore, ReadStore, StoreError};
 use mezz_store_s3::{S3Options, S3Store};
 
 fn pattern(n: usize, seed: u8) -> Vec<u8> {

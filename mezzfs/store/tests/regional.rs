@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{Lease, ObjectStore, RegionalConfig, RegionalStore, Shape, ShapedStore};
+use mezz_store::{
+    CachedStore, Lease, ObjectStore, ReadStore, RegionalCache, RegionalConfig, RegionalCounters,
+    Shape, ShapedStore, StoreError,
+};
 use mezz_store_s3::{S3Options, S3Store};
 
 struct Region {
@@ -43,8 +46,38 @@ fn pattern(n: usize, seed: u8) -> Bytes {
         .into()
 }
 
+/// A worker's view of an origin: read through a regional cache bucket in front of it.
+struct Worker {
+    cache: Arc<RegionalCache>,
+    store: CachedStore,
+}
+
+impl Worker {
+    fn new(near: Arc<dyn ObjectStore>, origin: Arc<dyn ReadStore>) -> Worker {
+        let cache = Arc::new(RegionalCache::new(near, config()));
+        let store = CachedStore::new(origin, cache.clone());
+        Worker { cache, store }
+    }
+
+    async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes, StoreError> {
+        self.store.get_range(key, range).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
+        self.store.get(key).await
+    }
+
+    fn counters(&self) -> Arc<RegionalCounters> {
+        self.cache.counters()
+    }
+
+    async fn settle(&self, limit: Duration) {
+        self.cache.settle(limit).await;
+    }
+}
+
 /// The origin as seen from far away: 20 ms to first byte, 400 MB/s per response.
-fn far(origin: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+fn far(origin: Arc<dyn ObjectStore>) -> Arc<dyn ReadStore> {
     Arc::new(ShapedStore::new(
         origin,
         Shape {
@@ -81,7 +114,7 @@ async fn the_second_worker_reads_nothing_from_the_origin() {
     o.put("movie/part-1", big.clone()).await.expect("put");
     o.put("movie/part-2", small.clone()).await.expect("put");
 
-    let first = RegionalStore::new(n.clone(), far(o.clone()), config());
+    let first = Worker::new(n.clone(), far(o.clone()));
     for (key, body) in [("movie/part-1", &big), ("movie/part-2", &small)] {
         let got = first.get_range(key, 1000..5000).await.expect("read");
         assert_eq!(got, body.slice(1000..5000));
@@ -101,7 +134,7 @@ async fn the_second_worker_reads_nothing_from_the_origin() {
         "leases removed"
     );
 
-    let second = RegionalStore::new(n.clone(), far(o.clone()), config());
+    let second = Worker::new(n.clone(), far(o.clone()));
     for start in (0..big.len() as u64 - 70_000).step_by(3_000_001) {
         let got = second
             .get_range("movie/part-1", start..start + 65_536)
@@ -122,7 +155,7 @@ async fn concurrent_misses_wait_for_one_copy_instead_of_all_pulling_the_origin()
     let body = pattern(48 << 20, 3);
     o.put("scene/part", body.clone()).await.expect("put");
     // A slow origin (100 MB/s link) so the copy takes about half a second.
-    let slow: Arc<dyn ObjectStore> = Arc::new(ShapedStore::new(
+    let slow: Arc<dyn ReadStore> = Arc::new(ShapedStore::new(
         o.clone(),
         Shape {
             latency: Duration::from_millis(20),
@@ -130,8 +163,8 @@ async fn concurrent_misses_wait_for_one_copy_instead_of_all_pulling_the_origin()
             link_rate: Some(100e6),
         },
     ));
-    let a = RegionalStore::new(n.clone(), slow.clone(), config());
-    let b = RegionalStore::new(n.clone(), slow.clone(), config());
+    let a = Worker::new(n.clone(), slow.clone());
+    let b = Worker::new(n.clone(), slow.clone());
     assert_eq!(
         a.get_range("scene/part", 0..4096).await.expect("a"),
         body.slice(0..4096)
@@ -170,7 +203,7 @@ async fn a_crashed_holder_blocks_no_one_past_its_lease() {
     )
     .await
     .expect("lease");
-    let w = RegionalStore::new(n.clone(), o.clone(), config());
+    let w = Worker::new(n.clone(), o.clone());
     let started = Instant::now();
     let got = w.get_range("x/part", 5..50).await.expect("read");
     let waited = started.elapsed();
@@ -198,7 +231,7 @@ async fn manifests_come_from_the_origin_and_a_dead_near_bucket_only_costs_speed(
         .await
         .expect("put");
     o.put("m/part", pattern(100_000, 5)).await.expect("put");
-    let w = RegionalStore::new(n.clone(), o.clone(), config());
+    let w = Worker::new(n.clone(), o.clone());
     assert_eq!(
         w.get("m/manifest").await.expect("get"),
         Bytes::from_static(b"new")

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use mezz_store::{LocalStore, ObjectStore, RetryBudget, RetryConfig, RetryStore, StoreError};
+use mezz_store::{
+    LocalStore, ObjectStore, ReadStore, RetryBudget, RetryConfig, RetryStore, StoreError,
+};
 use mezz_testkit::{FaultConfig, FaultyStore};
 
 /// Tokens one retry after an error takes from the budget (the AWS SDKs' figure).

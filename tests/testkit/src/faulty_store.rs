@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use mezz_store::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use mezz_store::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
 
 /// Probabilities are per request, between 0 and 1.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +116,7 @@ impl FaultyStore {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for FaultyStore {
+impl ReadStore for FaultyStore {
     fn describe(&self) -> String {
         format!("faulty({})", self.inner.describe())
     }
@@ -137,7 +137,10 @@ impl ObjectStore for FaultyStore {
         self.before(key, false).await?;
         self.inner.head(key).await
     }
+}
 
+#[async_trait::async_trait]
+impl ObjectStore for FaultyStore {
     async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
         self.before(key, true).await?;
         self.inner.put(key, body).await

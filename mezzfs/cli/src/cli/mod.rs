@@ -35,7 +35,7 @@ pub struct Args {
     command: Command,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 struct Global {
     /// Where objects live: s3://bucket/prefix, file:///path or a plain directory path.
     /// Defaults to a local store in $XDG_DATA_HOME/mezzfs/store (~/.local/share/mezzfs/store).
@@ -203,6 +203,23 @@ impl Global {
         let ring = self.key_ring()?;
         ring.check_can_wrap()?;
         Ok(Arc::new(ring))
+    }
+}
+
+/// How a mount opens its stores: the default store is --store, S3 is reached with the global
+/// S3 options.
+#[async_trait::async_trait]
+impl mezz_mount::Connect for Global {
+    async fn connect(
+        &self,
+        url: Option<&StoreUrl>,
+        endpoint: Option<&str>,
+    ) -> Result<Arc<dyn ObjectStore>, mezz_mount::ConnectError> {
+        let url = match url {
+            Some(url) => url.clone(),
+            None => self.store_url()?,
+        };
+        Ok(self.connect_store(&url, endpoint).await?)
     }
 }
 

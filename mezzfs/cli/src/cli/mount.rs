@@ -1,26 +1,22 @@
-//! `mezzfs mount`: opens the objects, mounts them, and serves until unmounted or signalled.
+//! `mezzfs mount`: arguments to a [`Mount`] (assembled in `mezz-mount`), served until
+//! unmounted or signalled.
 //!
 //! Daemon mode (the default) re-runs this program in the foreground as a child in its own
 //! process group, and returns once the child reports on its stdout that the mount is ready
 //! (or why it failed), so a script can use the files as soon as the command returns.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use mezz_mount::session::{self, MountOptions};
 use mezz_mount::spec::{self, MountSpec, parse_size};
-use mezz_mount::{FileEntry, MezzFs, MountStats, ReadPath, ReadPathConfig, Tree};
-use mezz_object::ObjectReader;
+use mezz_mount::{Ended, Mount, ReadPathConfig};
 use mezz_readahead::Strategy;
-use mezz_store::{
-    CachedStore, DiskCache, DiskCacheConfig, ObjectStore, RegionalConfig, RegionalStore,
-    RetryBudget, RetryConfig, RetryStore, StoreCounters, StoreUrl,
-};
+use mezz_store::{DiskCacheConfig, RetryConfig, StoreUrl};
 
 use super::Global;
 
@@ -246,8 +242,6 @@ fn serve(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
 }
 
 fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
-    let spec = args.spec()?;
-    let config = args.read_path_config()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mezzfs-io")
@@ -256,81 +250,38 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         .max_blocking_threads(std::thread::available_parallelism().map_or(4, |n| n.get() * 2))
         .build()
         .context("starting the async runtime")?;
-    let layers = args.layers(global)?;
-    let (readers, files, counters) = rt.block_on(open_sources(global, &spec, &layers))?;
-    let objects = readers.len();
-    let recorder = match &args.replay {
-        Some(file) => {
-            let meta = replay_meta(args, &spec, &readers, &files, &config);
-            let rec = mezz_mount::Recorder::create(file, meta)
-                .with_context(|| format!("creating replay file {}", file.display()))?;
-            Some(Arc::new(rec))
-        }
-        None => None,
-    };
-    let path = ReadPath::with_recorder(readers, config, recorder.clone());
-    path.set_store_counters(counters);
-    if let Some(rec) = recorder.clone() {
-        // A killed mount loses at most the last second of its replay.
-        rt.spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let rec = rec.clone();
-                let _ = tokio::task::spawn_blocking(move || rec.flush()).await;
-            }
-        });
-    }
-    let fs = MezzFs::new(Tree::build(&files), path.clone(), rt.handle().clone());
+    let opened = rt.block_on(args.assemble(global)?.open())?;
     let options = MountOptions {
         allow_other: args.allow_other,
         threads: args.fuse_threads,
-        fsname: fsname(&spec),
+        fsname: String::new(),
     };
-    let started = Instant::now();
-    let mounted = mezz_mount::session::mount(fs, &args.mountpoint, &options)?;
+    let running = opened.mount(&args.mountpoint, options, rt.handle().clone())?;
     eprintln!(
-        "mezzfs: mounted {} files of {objects} objects at {} ({})",
-        files.len(),
+        "mezzfs: mounted {} files of {} objects at {} ({})",
+        running.files().len(),
+        running.read_path().object_count(),
         args.mountpoint.display(),
-        path.readahead_description()
+        running.read_path().readahead_description()
     );
     if args.notify_ready {
         println!("{READY}");
         let _ = std::io::stdout().flush();
     }
-    let why = rt.block_on(wait_for_end(&mounted))?;
-    eprintln!("mezzfs: {why}; unmounting {}", args.mountpoint.display());
-    mounted.unmount()?;
-    // Copies to the regional cache still running would be lost work for the next worker.
-    let copying = || {
-        path.store_snapshot()
-            .regional
-            .map_or(0, |r| r.copies_in_progress)
-    };
-    if copying() > 0 {
-        eprintln!(
-            "mezzfs: waiting up to 60 s for {} copies to the regional cache",
-            copying()
-        );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while copying() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    let mountpoint = args.mountpoint.display().to_string();
+    let served = rt.block_on(async {
+        let signals = signals()?;
+        let shutdown = async move {
+            let why = signals.await;
+            eprintln!("mezzfs: {why}; unmounting {mountpoint}");
+        };
+        anyhow::Ok(running.serve(shutdown).await?)
+    })?;
+    if served.ended == Ended::UnmountedOutside {
+        eprintln!("mezzfs: unmounted from outside");
     }
-    if let Some(cache) = &layers.disk {
-        // Blocks still queued for the disk cache would be missing at the next mount.
-        let flushed = rt.block_on(tokio::time::timeout(Duration::from_secs(30), cache.flush()));
-        if flushed.is_err() {
-            eprintln!("mezzfs: gave up waiting for the disk cache's writes after 30 s");
-        }
-    }
-    let stats = MountStats::collect(&path, started.elapsed());
-    eprintln!("mezzfs: {}", stats.summary());
-    if let (Some(rec), Some(file)) = (&recorder, &args.replay) {
-        let value = serde_json::to_value(&stats).unwrap_or_default();
-        rec.finish(value)
-            .with_context(|| format!("finishing replay file {}", file.display()))?;
+    eprintln!("mezzfs: {}", served.stats.summary());
+    if let Some(file) = &served.replay {
         eprintln!("mezzfs: replay written to {}", file.display());
     }
     // Read-ahead fetches still running are abandoned, not awaited.
@@ -338,119 +289,9 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a replay says about the mount: objects, files and read-ahead settings.
-fn replay_meta(
-    args: &MountArgs,
-    spec: &MountSpec,
-    readers: &[ObjectReader],
-    files: &[FileEntry],
-    config: &ReadPathConfig,
-) -> mezz_replays::Meta {
-    let mut settings = serde_json::Map::new();
-    settings.insert("readahead".into(), args.readahead.clone().into());
-    settings.insert("fixed_size".into(), args.fixed_size.into());
-    settings.insert("memory".into(), args.memory.into());
-    settings.insert("request_size".into(), args.request_size.into());
-    settings.insert("cache_bytes".into(), config.cache_bytes.into());
-    // The host environment a rerun elsewhere may differ in.
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    settings.insert("kernel".into(), kernel.trim().into());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    settings.insert("cpus".into(), cpus.into());
-    mezz_replays::Meta {
-        mezzfs_version: env!("CARGO_PKG_VERSION").into(),
-        started_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default(),
-        readahead: match config.readahead.strategy {
-            Strategy::Adaptive => "adaptive".into(),
-            Strategy::Fixed(n) => format!("fixed {n}"),
-        },
-        settings,
-        objects: spec
-            .sources()
-            .iter()
-            .zip(readers)
-            .map(|(source, r)| mezz_replays::ObjectMeta {
-                source: source.clone(),
-                size: r.size(),
-                version: r.opened().id.to_string(),
-                segment_size: u64::from(r.opened().layout.segment_size()),
-            })
-            .collect(),
-        files: files
-            .iter()
-            .map(|f| mezz_replays::FileMeta {
-                path: f.path.clone(),
-                object: f.object as u64,
-                offset: f.range.start,
-                len: f.range.end - f.range.start,
-            })
-            .collect(),
-    }
-}
-
-/// The mount's source as /proc/mounts shows it: the first object, and how many others.
-fn fsname(spec: &MountSpec) -> String {
-    let sources = spec.sources();
-    let first: String = sources
-        .first()
-        .map(|s| spec::source_object_name(s))
-        .unwrap_or_default()
-        .chars()
-        .take(100)
-        // Mount options are comma-separated and /proc/mounts is space-separated.
-        .map(|c| {
-            if c == ',' || c.is_whitespace() || c == '\\' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    match sources.len() {
-        0 | 1 => format!("mezzfs:{first}"),
-        n => format!("mezzfs:{first}+{}", n - 1),
-    }
-}
-
-async fn wait_for_end(mounted: &mezz_mount::Mounted) -> anyhow::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt()).context("handling SIGINT")?;
-    let mut term = signal(SignalKind::terminate()).context("handling SIGTERM")?;
-    let mut hup = signal(SignalKind::hangup()).context("handling SIGHUP")?;
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    loop {
-        tokio::select! {
-            _ = int.recv() => return Ok("interrupted"),
-            _ = term.recv() => return Ok("terminated"),
-            _ = hup.recv() => return Ok("hung up"),
-            _ = tick.tick() => if mounted.is_finished() {
-                return Ok("unmounted from outside");
-            },
-        }
-    }
-}
-
-/// The wrappers put around every store a mount reads from, outermost last: a shape (reruns
-/// that imitate a distant store), retries and timeouts, the regional cache bucket, the disk
-/// cache.
-#[derive(Debug, Default)]
-pub(super) struct Layers {
-    pub shape: Option<mezz_store::Shape>,
-    pub retry: Option<RetryConfig>,
-    /// Spent by the retries of every store of the mount.
-    pub budget: Arc<RetryBudget>,
-    /// The near bucket and the endpoint to reach it.
-    pub regional: Option<(StoreUrl, Option<String>)>,
-    pub disk: Option<Arc<DiskCache>>,
-}
-
 impl MountArgs {
-    fn layers(&self, global: &Global) -> anyhow::Result<Layers> {
+    /// The mount these arguments describe, ready to open.
+    fn assemble(&self, global: &Global) -> anyhow::Result<Mount> {
         let retry = RetryConfig {
             max_attempts: global.max_attempts.max(1),
             attempt_timeout: self.request_timeout,
@@ -458,140 +299,41 @@ impl MountArgs {
             deadline: self.read_timeout.mul_f64(0.75).max(self.request_timeout),
             ..RetryConfig::default()
         };
-        let regional = match &self.regional_cache {
-            Some(url) => Some((
-                StoreUrl::parse(url).with_context(|| format!("--regional-cache {url}"))?,
-                self.regional_endpoint_url.clone(),
-            )),
-            None => None,
-        };
-        let disk = match &self.cache_dir {
-            Some(dir) => {
-                let mut c = DiskCacheConfig::new(dir);
-                c.max_bytes = self.cache_size;
-                let cache = DiskCache::open(c)
-                    .with_context(|| format!("opening the disk cache in {}", dir.display()))?;
-                Some(cache)
-            }
-            None => None,
-        };
-        Ok(Layers {
-            shape: None,
-            retry: Some(retry),
-            budget: Arc::default(),
-            regional,
-            disk,
-        })
+        let mut mount = Mount::new(self.spec()?, Arc::new(global.clone()), global.keys()?)
+            .read_path(self.read_path_config()?)
+            .retry(retry);
+        if let Some(url) = &self.regional_cache {
+            let near = StoreUrl::parse(url).with_context(|| format!("--regional-cache {url}"))?;
+            mount = mount.regional_cache(near, self.regional_endpoint_url.clone());
+        }
+        if let Some(dir) = &self.cache_dir {
+            let mut c = DiskCacheConfig::new(dir);
+            c.max_bytes = self.cache_size;
+            mount = mount.disk_cache(c);
+        }
+        if let Some(file) = &self.replay {
+            let mut settings = serde_json::Map::new();
+            settings.insert("readahead".into(), self.readahead.clone().into());
+            settings.insert("fixed_size".into(), self.fixed_size.into());
+            settings.insert("memory".into(), self.memory.into());
+            settings.insert("request_size".into(), self.request_size.into());
+            mount = mount.record(file.clone(), settings);
+        }
+        Ok(mount)
     }
 }
 
-impl Layers {
-    async fn wrap(
-        &self,
-        global: &Global,
-        origin: Arc<dyn ObjectStore>,
-        counters: &mut StoreCounters,
-    ) -> anyhow::Result<Arc<dyn ObjectStore>> {
-        let mut store = origin;
-        if let Some(shape) = self.shape {
-            store = Arc::new(mezz_store::ShapedStore::new(store, shape));
+/// Completes with the name of the first of SIGINT, SIGTERM or SIGHUP to arrive.
+fn signals() -> anyhow::Result<impl std::future::Future<Output = &'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("handling SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("handling SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("handling SIGHUP")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => "interrupted",
+            _ = term.recv() => "terminated",
+            _ = hup.recv() => "hung up",
         }
-        let retry = |s: Arc<dyn ObjectStore>, counters: &mut StoreCounters| match self.retry {
-            Some(cfg) => {
-                let r = RetryStore::with_budget(s, cfg, self.budget.clone());
-                counters.retry.push(r.counters());
-                Arc::new(r) as Arc<dyn ObjectStore>
-            }
-            None => s,
-        };
-        store = retry(store, counters);
-        if let Some((url, endpoint)) = &self.regional {
-            let near_url = mezz_store::near_store_url(url, store.as_ref());
-            let near = global
-                .connect_store(&near_url, endpoint.as_deref())
-                .await
-                .with_context(|| format!("opening the regional cache {near_url}"))?;
-            let near = retry(near, counters);
-            let r = RegionalStore::new(near, store, RegionalConfig::default());
-            counters.regional.push(r.counters());
-            store = Arc::new(r);
-        }
-        if let Some(cache) = &self.disk {
-            counters.disk = Some(cache.stats());
-            store = Arc::new(CachedStore::new(store, cache.clone()));
-        }
-        Ok(store)
-    }
-}
-
-/// Opens every source (each store once, the manifests concurrently) and lays out the files.
-pub(super) async fn open_sources(
-    global: &Global,
-    spec: &MountSpec,
-    layers: &Layers,
-) -> anyhow::Result<(Vec<ObjectReader>, Vec<FileEntry>, StoreCounters)> {
-    let mut counters = StoreCounters::default();
-    let keys = global.keys()?;
-    let mut stores: HashMap<Option<String>, Arc<dyn ObjectStore>> = HashMap::new();
-    let sources = spec.sources();
-    for s in &sources {
-        let (store, _) = spec::split_source(s);
-        let store = store.map(str::to_string);
-        if stores.contains_key(&store) {
-            continue;
-        }
-        let opened = match &store {
-            None => global.connect_store(&global.store_url()?, None).await?,
-            Some(url) => {
-                let url = StoreUrl::parse(url).with_context(|| format!("source '{s}'"))?;
-                global.connect_store(&url, None).await?
-            }
-        };
-        let opened = layers.wrap(global, opened, &mut counters).await?;
-        stores.insert(store, opened);
-    }
-    let opens = sources.iter().map(|s| {
-        let (store, name) = spec::split_source(s);
-        let store = stores[&store.map(str::to_string)].clone();
-        let keys = keys.clone();
-        async move {
-            ObjectReader::open(store, keys.as_ref(), name)
-                .await
-                .with_context(|| format!("opening object '{s}'"))
-        }
-    });
-    let readers: Vec<ObjectReader> = futures::future::try_join_all(opens).await?;
-    let index: HashMap<&str, usize> = sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
-    let mut files = Vec::new();
-    for o in &spec.objects {
-        let i = index[o.source.as_str()];
-        files.push(FileEntry {
-            path: o.file.clone(),
-            object: i,
-            range: 0..readers[i].size(),
-        });
-    }
-    for r in &spec.ranges {
-        let i = index[r.source.as_str()];
-        let size = readers[i].size();
-        if r.range().end > size {
-            anyhow::bail!(
-                "range file '{}': bytes {}..{} end past the end of '{}' ({size} bytes)",
-                r.file,
-                r.offset,
-                r.range().end,
-                r.source
-            );
-        }
-        files.push(FileEntry {
-            path: r.file.clone(),
-            object: i,
-            range: r.range(),
-        });
-    }
-    Ok((readers, files, counters))
+    })
 }

@@ -1,11 +1,11 @@
 //! The cache directory and its index: reading checked blocks, making room, writing.
-//! Everything here blocks on the disk; [`CachedStore`](super::CachedStore) calls it from
+//! Everything here blocks on the disk; the cache's read path (`store.rs`) calls it from
 //! tokio's blocking pool.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -32,6 +32,9 @@ const RESCAN_EVERY: Duration = Duration::from_secs(60);
 /// A block cache in one directory. Open once per mount; share it through `Arc`.
 #[derive(Debug)]
 pub struct DiskCache {
+    /// This cache's own `Arc` (every `DiskCache` is made by [`DiskCache::open`]), so that
+    /// blocking work can be handed to tokio's blocking pool from `&self`.
+    me: Weak<DiskCache>,
     config: DiskCacheConfig,
     state: Mutex<State>,
     stats: Arc<DiskCacheStats>,
@@ -69,6 +72,7 @@ impl DiskCache {
             tracing::info!(dir = %config.dir.display(), cleaned, "disk cache: removed temp files of interrupted writes");
         }
         let cache = DiskCache {
+            me: Weak::new(),
             config,
             state: Mutex::new(State {
                 index: LruIndex::default(),
@@ -91,7 +95,18 @@ impl DiskCache {
             cache.load_size(id.key);
         }
         cache.make_room(None, 0);
-        Ok(Arc::new(cache))
+        Ok(Arc::new_cyclic(|me| DiskCache {
+            me: me.clone(),
+            ..cache
+        }))
+    }
+
+    /// This cache's `Arc`. It exists as long as `&self` does: a `DiskCache` lives only in the
+    /// `Arc` that `open` returned.
+    pub(super) fn arc(&self) -> Arc<DiskCache> {
+        self.me
+            .upgrade()
+            .expect("a DiskCache is only reachable through the Arc made by open")
     }
 
     pub fn config(&self) -> &DiskCacheConfig {

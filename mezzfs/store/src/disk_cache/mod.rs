@@ -1,17 +1,19 @@
-//! A local disk cache of stored (ciphertext) bytes, in front of any [`ObjectStore`].
+//! A local disk cache of stored (ciphertext) bytes, in front of any [`ReadStore`]: a
+//! [`RangeCache`] that a [`CachedStore`](crate::CachedStore) reads through.
 //!
-//! [`CachedStore`] serves `get_range` block by block: each object is cut into fixed blocks of
+//! It serves `get_range` block by block: each object is cut into fixed blocks of
 //! `block_bytes` (1 MiB by default; the last one shorter). Blocks present on disk are read
 //! back and checked; missing ones are fetched from the inner store as contiguous runs (one
 //! request per run, not per block), returned, and written to disk behind the read. Every other
-//! operation passes through unchanged: manifests are read with `get` and are never cached, so
-//! a replaced object is always seen.
+//! read passes through unchanged: manifests are read with `get` and are never cached, so a
+//! replaced object is always seen.
 //!
 //! # Why this is safe
 //!
 //! - **No stale versions.** mezzfs part keys carry the object's version id, so a replaced
 //!   object never maps to cached blocks of the old one. Keys read through `get_range` are
-//!   assumed immutable; puts and deletes made *through this store* also forget the key.
+//!   assumed immutable (the cache has no write side); a read past the size remembered for a
+//!   key forgets the key.
 //! - **No damaged bytes.** Each file carries a header (magic, key id, block index, length,
 //!   xxh3 of the data and of the header; see `header.rs`). A file that fails any check is a
 //!   miss: logged with its name, counted, deleted and refetched. The bytes stay ciphertext at
@@ -44,7 +46,8 @@
 //! - Write-behind is bounded by `WRITE_QUEUE_BYTES` (64 MiB) of fetched data waiting for the
 //!   disk; beyond that blocks are not cached (counted as dropped) rather than queued.
 //!
-//! [`ObjectStore`]: crate::ObjectStore
+//! [`ReadStore`]: crate::ReadStore
+//! [`RangeCache`]: crate::RangeCache
 
 mod blocks;
 mod cache;
@@ -59,7 +62,6 @@ use std::path::PathBuf;
 pub use cache::DiskCache;
 pub use header::{FileId as CacheFileId, HeaderError as CacheFileError};
 pub use stats::{DiskCacheSnapshot, DiskCacheStats};
-pub use store::CachedStore;
 
 use crate::StoreError;
 

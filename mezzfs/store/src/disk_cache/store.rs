@@ -1,4 +1,5 @@
-//! [`CachedStore`]: the [`ObjectStore`] that reads ranges through a [`DiskCache`].
+//! The disk cache as a [`RangeCache`]: ranged reads block by block, misses fetched from the
+//! origin as runs and written behind the read.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -9,42 +10,38 @@ use super::blocks::{block_span, blocks_of, blocks_span, missing_runs, slice_in_b
 use super::cache::{DiskCache, WRITE_PERMIT_BYTES, WRITE_PERMITS};
 use super::header::{FileId, SIZE_RECORD};
 use super::stats::add;
-use crate::{ObjectMeta, ObjectStore, PieceTag, StoreError, UploadId};
+use crate::{RangeCache, ReadStore, StoreError};
 
-#[derive(Debug)]
-pub struct CachedStore {
-    inner: Arc<dyn ObjectStore>,
-    cache: Arc<DiskCache>,
-}
+/// Longest the end of a mount waits for blocks queued for the disk: they would be missing
+/// at the next mount.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-impl CachedStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, cache: Arc<DiskCache>) -> CachedStore {
-        CachedStore { inner, cache }
-    }
-
-    pub fn cache(&self) -> &Arc<DiskCache> {
-        &self.cache
-    }
-
+impl DiskCache {
     /// The stored size of `key`: remembered, else from its size record on disk, else one
-    /// `head` (then remembered in memory, and on disk with the first blocks written).
-    async fn object_size(&self, key: &str, kid: u128) -> Result<(u64, bool), StoreError> {
-        if let Some(size) = self.cache.known_size(kid) {
+    /// `head` of the origin (then remembered in memory, and on disk with the first blocks
+    /// written).
+    async fn object_size(
+        self: &Arc<Self>,
+        origin: &dyn ReadStore,
+        key: &str,
+        kid: u128,
+    ) -> Result<(u64, bool), StoreError> {
+        if let Some(size) = self.known_size(kid) {
             return Ok((size, false));
         }
-        let cache = self.cache.clone();
+        let cache = self.clone();
         if let Ok(Some(size)) = tokio::task::spawn_blocking(move || cache.load_size(kid)).await {
             return Ok((size, false));
         }
-        add(&self.cache.stats().size_requests, 1);
-        let size = self.inner.head(key).await?.size;
-        self.cache.remember_size(kid, size);
+        add(&self.stats().size_requests, 1);
+        let size = origin.head(key).await?.size;
+        self.remember_size(kid, size);
         Ok((size, true))
     }
 
     /// Queues the fetched blocks for the disk without delaying the read; when the bounded
     /// queue is full they are dropped, never queued without limit.
-    fn write_behind(&self, batch: Vec<(FileId, Bytes)>) {
+    fn write_behind(self: &Arc<Self>, batch: Vec<(FileId, Bytes)>) {
         if batch.is_empty() {
             return;
         }
@@ -53,58 +50,46 @@ impl CachedStore {
         let permits = u32::try_from(bytes.div_ceil(WRITE_PERMIT_BYTES))
             .unwrap_or(u32::MAX)
             .clamp(1, WRITE_PERMITS);
-        let stats = self.cache.stats();
-        match self
-            .cache
-            .write_queue
-            .clone()
-            .try_acquire_many_owned(permits)
-        {
+        match self.write_queue.clone().try_acquire_many_owned(permits) {
             Ok(permit) => {
-                let cache = self.cache.clone();
+                let cache = self.clone();
                 tokio::task::spawn_blocking(move || {
                     cache.write_blocks(batch);
                     drop(permit);
                 });
             }
-            Err(_) => add(&stats.writes_dropped, batch.len() as u64),
+            Err(_) => add(&self.stats().writes_dropped, batch.len() as u64),
         }
     }
 
-    async fn forget(&self, key: &str) {
-        let cache = self.cache.clone();
+    async fn forget_key(self: &Arc<Self>, key: &str) {
+        let cache = self.clone();
         let kid = FileId::key_id(key, cache.block_bytes());
-        // Best effort: a failed forget leaves files that a later put of the same key would
-        // shadow only if keys were reused, which mezzfs never does for part keys.
+        // Best effort: a failed forget leaves files that a later read of the same key would
+        // find only if keys were reused, which mezzfs never does for part keys.
         let _ = tokio::task::spawn_blocking(move || cache.forget(kid)).await;
     }
-}
 
-#[async_trait::async_trait]
-impl ObjectStore for CachedStore {
-    fn describe(&self) -> String {
-        format!(
-            "{} (disk cache {})",
-            self.inner.describe(),
-            self.cache.config().dir.display()
-        )
-    }
-
-    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+    async fn read_through(
+        self: &Arc<Self>,
+        origin: &dyn ReadStore,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<Bytes, StoreError> {
         if range.start >= range.end {
-            return self.inner.get_range(key, range).await;
+            return origin.get_range(key, range).await;
         }
-        let bb = self.cache.block_bytes();
+        let bb = self.block_bytes();
         let kid = FileId::key_id(key, bb);
-        let (size, new_size) = self.object_size(key, kid).await?;
+        let (size, new_size) = self.object_size(origin, key, kid).await?;
         if range.end > size {
             // Out of range for the size we know: let the store answer (and forget the size in
             // case the key was rewritten behind our back).
-            self.forget(key).await;
-            return self.inner.get_range(key, range).await;
+            self.forget_key(key).await;
+            return origin.get_range(key, range).await;
         }
         let blocks = blocks_of(&range, bb);
-        let cache = self.cache.clone();
+        let cache = self.clone();
         let wanted = blocks.clone();
         let mut got: Vec<Option<Bytes>> = tokio::task::spawn_blocking(move || {
             wanted
@@ -116,7 +101,7 @@ impl ObjectStore for CachedStore {
         })
         .await
         .unwrap_or_else(|_| vec![None; (blocks.end - blocks.start) as usize]);
-        let stats = self.cache.stats();
+        let stats = self.stats();
         let hits = got.iter().flatten().count() as u64;
         add(&stats.hits, hits);
         add(
@@ -130,7 +115,7 @@ impl ObjectStore for CachedStore {
         let fetches = runs.iter().map(|run| {
             let span = blocks_span(run, bb, size);
             async move {
-                let body = self.inner.get_range(key, span.clone()).await?;
+                let body = origin.get_range(key, span.clone()).await?;
                 if body.len() as u64 != span.end - span.start {
                     return Err(StoreError::ShortRead {
                         key: key.into(),
@@ -185,57 +170,29 @@ impl ObjectStore for CachedStore {
         }
         Ok(single.unwrap_or_else(|| out.freeze()))
     }
+}
 
-    async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
-        self.inner.get(key).await
+#[async_trait::async_trait]
+impl RangeCache for DiskCache {
+    fn describe(&self) -> String {
+        format!("disk cache {}", self.config().dir.display())
     }
 
-    async fn head(&self, key: &str) -> Result<ObjectMeta, StoreError> {
-        self.inner.head(key).await
-    }
-
-    async fn put(&self, key: &str, body: Bytes) -> Result<(), StoreError> {
-        self.inner.put(key, body).await?;
-        self.forget(key).await;
-        Ok(())
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        self.inner.list(prefix).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await?;
-        self.forget(key).await;
-        Ok(())
-    }
-
-    async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
-        self.inner.create_upload(key).await
-    }
-
-    async fn upload_piece(
+    async fn get_range(
         &self,
+        origin: &Arc<dyn ReadStore>,
         key: &str,
-        upload: &UploadId,
-        number: u32,
-        body: Bytes,
-    ) -> Result<PieceTag, StoreError> {
-        self.inner.upload_piece(key, upload, number, body).await
+        range: Range<u64>,
+    ) -> Result<Bytes, StoreError> {
+        self.arc().read_through(origin.as_ref(), key, range).await
     }
 
-    async fn complete_upload(
-        &self,
-        key: &str,
-        upload: &UploadId,
-        pieces: Vec<PieceTag>,
-    ) -> Result<(), StoreError> {
-        self.inner.complete_upload(key, upload, pieces).await?;
-        self.forget(key).await;
-        Ok(())
-    }
-
-    async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError> {
-        self.inner.abort_upload(key, upload).await
+    async fn drain(&self) {
+        if tokio::time::timeout(DRAIN_LIMIT, self.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("gave up waiting for the disk cache's writes after {DRAIN_LIMIT:?}");
+        }
     }
 }

@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mezz_mount::spec::{MountSpec, RangeFile, parse_size};
-use mezz_mount::{MezzFs, MountOptions, MountStats, ReadPath, ReadPathConfig, Tree, session};
+use mezz_mount::{Mount, MountOptions, ReadPathConfig};
 use mezz_readahead::Strategy;
 use mezz_replays::{Decoded, ReadDigest, Record};
 use serde::Serialize;
 
 use super::super::Global;
-use super::super::mount::open_sources;
 
 #[derive(Debug, clap::Args)]
 pub struct RerunArgs {
@@ -224,28 +223,24 @@ pub fn rerun(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let layers = super::super::mount::Layers {
-        shape,
-        retry: Some(mezz_store::RetryConfig::default()),
-        ..Default::default()
-    };
-    let (readers, files, _) = rt.block_on(open_sources(global, &spec, &layers))?;
+    let mut config = ReadPathConfig::default();
+    config.readahead.strategy = strategy;
+    let mount = Mount::new(spec, Arc::new(global.clone()), global.keys()?)
+        .read_path(config.with_memory_budget(memory))
+        .retry(mezz_store::RetryConfig::default())
+        .shape(shape);
+    let opened = rt.block_on(mount.open())?;
     let mut report = RerunReport::default();
-    for (o, r) in meta.objects.iter().zip(&readers) {
-        let now = r.opened().id.to_string();
-        if now != o.version {
+    for (o, (_, now)) in meta.objects.iter().zip(opened.objects()) {
+        if *now != o.version {
             report.changed_versions.push(format!(
                 "object '{}' is version {now}, the replay recorded {}",
                 o.source, o.version
             ));
         }
     }
-    let mut config = ReadPathConfig::default();
-    config.readahead.strategy = strategy;
-    let path = ReadPath::new(readers, config.with_memory_budget(memory));
-    let fs = MezzFs::new(Tree::build(&files), path.clone(), rt.handle().clone());
     let dir = TempMountPoint::new()?;
-    let mounted = session::mount(fs, &dir.0, &MountOptions::default())?;
+    let running = opened.mount(&dir.0, MountOptions::default(), rt.handle().clone())?;
 
     let started = Instant::now();
     let outcomes = Arc::new(Mutex::new(Vec::new()));
@@ -297,8 +292,7 @@ pub fn rerun(
         let _ = t.join();
     }
     report.secs = started.elapsed().as_secs_f64();
-    let stats = MountStats::collect(&path, started.elapsed());
-    mounted.unmount()?;
+    let stats = rt.block_on(running.serve(async {}))?.stats;
     rt.shutdown_timeout(Duration::from_secs(1));
 
     let mut outcomes = std::mem::take(&mut *outcomes.lock().unwrap_or_else(|p| p.into_inner()));

@@ -5,7 +5,7 @@
 # and their concatenation (bbb cropped to bikes' shape), with the per-scene choices.
 #
 #   encoder/bench/ladder.sh                 (clips from ../shared/media or /work/shared/media)
-#   SPEED=8 RUNGS=5 QUANTIZERS=50,80,110,140,170,200 encoder/bench/ladder.sh
+#   SPEED=8 RUNGS=5 QUANTIZERS=50,80,110,140,170,200 CLIPS="bikes concat" encoder/bench/ladder.sh
 #
 # Prints Markdown: per clip the rungs (target, hull kbps and PSNR-Y, fixed kbps, PSNR-Y and
 # configuration, the hull's per-scene choices) and the BD-rate of hull against fixed, PSNR-Y
@@ -44,7 +44,7 @@ y4m "$MEDIA/bigbuckbunny-excerpt.mp4" "$tmp/bbb-640.y4m" -vf "crop=1280:544,scal
 echo "segment-encode ladder, speed $SPEED, quantizers $QUANTIZERS, $RUNGS rungs (--auto-rungs),"
 echo "$(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) at the start, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-for clip in bikes bbb concat; do
+for clip in ${CLIPS:-bikes bbb concat}; do
     case $clip in
         bbb) heights=720,540,360 ;;
         *) heights=272,204,136 ;;

@@ -38,14 +38,6 @@ impl Scaler {
         }
     }
 
-    pub fn from(&self) -> (usize, usize) {
-        self.from
-    }
-
-    pub fn to(&self) -> (usize, usize) {
-        self.to
-    }
-
     /// Resamples `src` (row-packed, `from` size) into `dst` (resized to `to`), clamping to
     /// `0..=max`.
     pub fn scale(&self, src: &[u16], dst: &mut Vec<u16>, max: u16) {

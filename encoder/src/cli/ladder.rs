@@ -95,16 +95,14 @@ pub fn run(a: LadderArgs) -> anyhow::Result<()> {
         });
     }
     let bar = bar(a.quiet, frames * configs.len() as u64, "grid");
-    let encodes = grid::encode_grid(
-        &source,
-        &inputs,
-        &quantizers,
-        &scenes,
-        &settings,
-        &metrics,
-        workers,
-        &|| bar.inc(1),
-    )?;
+    let spec = grid::Grid {
+        source: &source,
+        resolutions: &inputs,
+        quantizers: &quantizers,
+        settings: &settings,
+        metrics: &metrics,
+    };
+    let encodes = grid::encode_grid(&spec, &scenes, workers, &|| bar.inc(1))?;
     bar.finish_and_clear();
     let grid_seconds = started.elapsed().as_secs_f64();
     let nq = quantizers.len();

@@ -139,19 +139,31 @@ pub fn write_scaled(
     Ok(Y4mFile::open(path)?)
 }
 
-/// Encodes every (scene, resolution, quantizer) and measures it against `source`.
+/// What every grid encode shares: the source measured against, the resolutions and
+/// quantizers, the encoder settings (speed, keyint) and the metrics.
+#[derive(Debug)]
+pub struct Grid<'a> {
+    pub source: &'a Y4mFile,
+    pub resolutions: &'a [Resolution],
+    pub quantizers: &'a [u8],
+    pub settings: &'a EncodeSettings,
+    pub metrics: &'a [Box<dyn Metric>],
+}
+
+/// Encodes every (scene, resolution, quantizer) of `grid` and measures it against the source.
 /// `on_frame` is called per encoded frame; the results are in job order (scene, resolution,
 /// quantizer).
 pub fn encode_grid(
-    source: &Y4mFile,
-    resolutions: &[Resolution],
-    quantizers: &[u8],
+    grid: &Grid<'_>,
     scenes: &[Scene],
-    settings: &EncodeSettings,
-    metrics: &[Box<dyn Metric>],
     workers: usize,
     on_frame: &(dyn Fn() + Sync),
 ) -> Result<Vec<GridEncode>, GridError> {
+    let Grid {
+        resolutions,
+        quantizers,
+        ..
+    } = *grid;
     let mut jobs = Vec::new();
     for scene in scenes {
         for r in 0..resolutions.len() {
@@ -219,15 +231,14 @@ pub fn encode_grid(
 }
 
 fn encode_one(
-    source: &Y4mFile,
-    res: &Resolution,
+    grid: &Grid<'_>,
     resolution: usize,
     quantizer: u8,
     scene: &Scene,
-    settings: &EncodeSettings,
-    metrics: &[Box<dyn Metric>],
     on_frame: &(dyn Fn() + Sync),
 ) -> Result<GridEncode, GridError> {
+    let (source, metrics) = (grid.source, grid.metrics);
+    let res = &grid.resolutions[resolution];
     let fail = |error| GridError::Encode {
         scene: scene.index,
         width: res.width,
@@ -240,7 +251,7 @@ fn encode_one(
         bitrate_kbps: None,
         tiles: Some(1),
         psnr: false,
-        ..settings.clone()
+        ..grid.settings.clone()
     };
     let config = encode::rav1e_config(res.file.header(), &settings, 1, 0).map_err(fail)?;
     let header = source.header();

@@ -26,7 +26,7 @@ pub struct Luma<'a> {
 }
 
 /// A full-reference metric of one frame; a scene's score is the mean of its frames' scores.
-pub trait Metric: Send + Sync {
+pub trait Metric: Send + Sync + std::fmt::Debug {
     /// The column name in reports (`psnr_y`, `ssim_y`).
     fn name(&self) -> &'static str;
     /// The frame's score (higher is better) of `distorted` against `reference`, same size.

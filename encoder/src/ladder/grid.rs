@@ -199,16 +199,7 @@ pub fn encode_grid(
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&i) = order.get(k) else { return };
                     let (scene, r, q) = &jobs[i];
-                    match encode_one(
-                        source,
-                        &resolutions[*r],
-                        *r,
-                        *q,
-                        scene,
-                        settings,
-                        metrics,
-                        on_frame,
-                    ) {
+                    match encode_one(grid, *r, *q, scene, on_frame) {
                         Ok(done) => lock(&results)[i] = Some(done),
                         Err(e) => {
                             lock(&first_error).get_or_insert(e);

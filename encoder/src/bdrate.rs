@@ -261,9 +261,9 @@ fn least_squares_cubic(t: &[f64], y: &[f64]) -> [f64; 4] {
             continue;
         }
         for c in col..4 {
-            let dot: f64 = (col..n).map(|r| v[r - col] * a[r][c]).sum();
-            for r in col..n {
-                a[r][c] -= 2.0 * dot / vv * v[r - col];
+            let dot: f64 = a[col..].iter().zip(&v).map(|(row, vi)| vi * row[c]).sum();
+            for (row, vi) in a[col..].iter_mut().zip(&v) {
+                row[c] -= 2.0 * dot / vv * vi;
             }
         }
         let dot: f64 = (col..n).map(|r| v[r - col] * b[r]).sum();

@@ -76,9 +76,7 @@ fn field(line: &str, key: &str) -> f64 {
         .split(key)
         .nth(1)
         .unwrap_or_else(|| panic!("no {key} in {line}"));
-    let end = rest
-        .find(|c: char| c == ' ' || c == ')')
-        .unwrap_or(rest.len());
+    let end = rest.find([' ', ')']).unwrap_or(rest.len());
     rest[..end]
         .trim_start_matches('(')
         .parse()

@@ -30,6 +30,9 @@ fi
 # into a venv outside the source tree and named to the tests by MEZZ_MOTO_SERVER.
 MEZZ_MOTO_SERVER=$(bash scripts/install-moto.sh)
 export MEZZ_MOTO_SERVER
+# `segment-encode bdrate` is checked against PyPI's `bjontegaard` (a venv, ~20 s the first time).
+MEZZ_BJONTEGAARD_PYTHON=$(bash scripts/install-bjontegaard.sh)
+export MEZZ_BJONTEGAARD_PYTHON
 
 # Credentials or CA bundles from the caller's environment must not leak into the tests.
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

@@ -110,10 +110,44 @@ pub fn encode_frames(
     psnr: bool,
     on_frame: &(dyn Fn() + Sync),
 ) -> Result<Encoded, EncodeError> {
+    encode_observed(config, source, frames, forced_keys, psnr, None, on_frame)
+}
+
+/// Sees each reconstructed frame (what a decoder will show): its global frame number and its
+/// luma plane (visible area, row-packed, 16-bit samples).
+pub type ReconObserver<'a> = &'a mut dyn FnMut(u64, &[u16]) -> Result<(), SourceError>;
+
+/// [`encode_frames`] that also hands every reconstructed frame to `recon` (the ladder measures
+/// quality on them); an error from `recon` stops the encode.
+pub fn encode_observed(
+    config: &Config,
+    source: &Y4mFile,
+    frames: Range<u64>,
+    forced_keys: &[u64],
+    psnr: bool,
+    mut recon: Option<ReconObserver<'_>>,
+    on_frame: &(dyn Fn() + Sync),
+) -> Result<Encoded, EncodeError> {
     if source.header().depth.bytes_per_sample() == 2 {
-        encode_typed::<u16>(config, source, frames, forced_keys, psnr, on_frame)
+        encode_typed::<u16>(
+            config,
+            source,
+            frames,
+            forced_keys,
+            psnr,
+            &mut recon,
+            on_frame,
+        )
     } else {
-        encode_typed::<u8>(config, source, frames, forced_keys, psnr, on_frame)
+        encode_typed::<u8>(
+            config,
+            source,
+            frames,
+            forced_keys,
+            psnr,
+            &mut recon,
+            on_frame,
+        )
     }
 }
 
@@ -123,6 +157,7 @@ fn encode_typed<T: Pixel>(
     frames: Range<u64>,
     forced_keys: &[u64],
     psnr: bool,
+    recon: &mut Option<ReconObserver<'_>>,
     on_frame: &(dyn Fn() + Sync),
 ) -> Result<Encoded, EncodeError> {
     let started = Instant::now();
@@ -145,10 +180,26 @@ fn encode_typed<T: Pixel>(
         };
         ctx.send_frame((frame, params))
             .map_err(EncodeError::Encoder)?;
-        drain(&mut ctx, frames.start, &mut out, &mut sums, on_frame, false)?;
+        drain(
+            &mut ctx,
+            frames.start,
+            &mut out,
+            &mut sums,
+            recon,
+            on_frame,
+            false,
+        )?;
     }
     ctx.flush();
-    drain(&mut ctx, frames.start, &mut out, &mut sums, on_frame, true)?;
+    drain(
+        &mut ctx,
+        frames.start,
+        &mut out,
+        &mut sums,
+        recon,
+        on_frame,
+        true,
+    )?;
     Ok(Encoded {
         packets: out,
         seconds: started.elapsed().as_secs_f64(),
@@ -162,12 +213,23 @@ fn drain<T: Pixel>(
     first: u64,
     out: &mut Vec<Packet>,
     sums: &mut Option<PsnrSums>,
+    recon: &mut Option<ReconObserver<'_>>,
     on_frame: &(dyn Fn() + Sync),
     flushing: bool,
 ) -> Result<(), EncodeError> {
+    let mut luma = Vec::new();
     loop {
         match ctx.receive_packet() {
             Ok(p) => {
+                if let (Some(observe), Some(rec)) = (recon.as_mut(), &p.rec) {
+                    let plane = &rec.planes[0];
+                    let (w, h) = (plane.cfg.width, plane.cfg.height);
+                    luma.clear();
+                    for row in plane.rows_iter().take(h) {
+                        luma.extend(row[..w].iter().map(|&v| u16::cast_from(v)));
+                    }
+                    observe(first + p.input_frameno, &luma)?;
+                }
                 if let (Some(sums), Some(rec), Some(src)) = (sums.as_mut(), &p.rec, &p.source) {
                     for plane in 0..3 {
                         sums.add_plane(plane, &rec.planes[plane], &src.planes[plane]);

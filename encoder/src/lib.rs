@@ -20,25 +20,35 @@
 //!   sample-accurately at the scene or fixed-length segment boundaries, per-segment loudness
 //!   (BS.1770) and peak, segment-aligned WAV files.
 //!
+//! - [`ladder`]: a streaming ladder by per-scene convex-hull encoding: a grid of resolutions x
+//!   quantizers per scene ([`scale`] downscales, [`quality`] measures PSNR-Y and SSIM-Y on the
+//!   frames upscaled back), each scene's rate-quality hull, one hull point per scene per rung
+//!   at a common slope. [`bdrate`]: Bjøntegaard delta rate between two rate-quality curves.
+//!
 //! - [`fleet`]: the same encode spread over machines: scenes as SQS messages, stateless
 //!   workers reading their scene's bytes through mezzfs, checked chunks in the store, one
 //!   join.
 //!
-//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`, and the
-//! fleet's `submit`, `worker`, `status`, `assemble`, `requeue`, `setup-queue`).
+//! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`, the
+//! fleet's `submit`, `worker`, `status`, `assemble`, `requeue`, `setup-queue`, and `ladder`,
+//! `bdrate`, `quality`).
 
 pub mod audio;
+pub mod bdrate;
 pub mod detect;
 pub mod encode;
 pub mod fleet;
 pub mod ivf;
+pub mod ladder;
 pub mod mp4;
 pub mod mux;
 pub mod obu;
 pub mod plan;
 pub mod psnr;
+pub mod quality;
 pub mod queue;
 pub mod run;
+pub mod scale;
 pub mod scan;
 pub mod scenelist;
 pub mod source;

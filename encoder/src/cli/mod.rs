@@ -1,9 +1,12 @@
 //! Command-line arguments and the commands, `scenes`, `encode` and `audio`.
 
 mod audio;
+mod bdrate;
 mod encode;
 mod fleet;
+mod ladder;
 mod progress;
+mod quality;
 mod scenes;
 
 use std::path::PathBuf;
@@ -59,6 +62,143 @@ enum Command {
     /// Fleet: creates the SQS queue, its dead-letter queue NAME-dlq and the redrive policy;
     /// prints the queue URL.
     SetupQueue(fleet::SetupArgs),
+    /// Ladder: encodes every scene on a grid of resolutions x quantizers, keeps each scene's
+    /// rate-quality convex hull and picks one hull point per scene for each rung at a common
+    /// slope so that the rung meets its average bitrate; writes the rungs (one IVF per scene,
+    /// keyframes at the same frames in every rung), ladder.json and the CSVs `bdrate` reads.
+    #[command(long_about = LADDER_ABOUT)]
+    Ladder(LadderArgs),
+    /// Bjøntegaard delta rate of TEST.csv against ANCHOR.csv: the average bitrate change at
+    /// equal quality (negative: TEST needs fewer bits).
+    Bdrate(BdrateArgs),
+    /// PSNR-Y and SSIM-Y of DISTORTED.y4m against REFERENCE.y4m (as ffmpeg's psnr and ssim
+    /// filters compute them), per frame and averaged, as JSON.
+    Quality(QualityArgs),
+}
+
+const LADDER_ABOUT: &str = "Makes a streaming ladder from a Y4M mezzanine with per-scene \
+convex-hull encoding.
+
+Each scene (detected, or from --scenes) is encoded at every resolution of --heights and every \
+quantizer of --quantizers (a Lanczos-3 downscale of the source, rav1e at --speed). Each \
+encode's quality is measured on its reconstructed frames upscaled back to the source size: \
+PSNR-Y and SSIM-Y, means of per-frame values (VMAF is not available: Debian ships no libvmaf). \
+Per scene only the convex hull of (bits, quality) is kept. For each rung of --rungs (average \
+kbit/s over the title), every scene takes the hull point that maximises quality - slope * bits \
+at one common slope, the slope searched so that the rung spends the most bits within its target. \
+Scenes are the same in every rung and each starts with a keyframe, so segments align across \
+rungs.
+
+OUT (a new directory, written completely or not at all) holds rung-N/scene-NNNN.ivf (one \
+segment per scene; its resolution can change from scene to scene), ladder.json (grid, hulls, \
+per-rung per-scene choices, and the fixed ladder: the one resolution and quantizer per rung \
+with the best quality within the same target), hull.csv and fixed.csv (one row per rung; \
+`segment-encode bdrate OUT/fixed.csv OUT/hull.csv` gives the hull ladder's BD-rate).
+
+A target below what the hulls reach (every scene at the bottom of its hull) or above it (every \
+scene at the top) is an error naming the rung and the reachable range; widen --quantizers or \
+--heights.";
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OptimiseMetric {
+    PsnrY,
+    SsimY,
+}
+
+#[derive(Debug, ClapArgs)]
+struct LadderArgs {
+    /// The Y4M mezzanine (8- or 10-bit 4:2:0).
+    input: PathBuf,
+    /// The ladder directory to create (must not exist).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Rungs' average bitrates in kbit/s, e.g. `150,300,600`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "KBPS,...",
+        required_unless_present = "auto_rungs",
+        allow_negative_numbers = true
+    )]
+    rungs: Vec<f64>,
+    /// Instead of --rungs: N rungs spread evenly in log-rate over what the grid reaches (for
+    /// comparisons such as BD-rate, where the rates matter less than their spread).
+    #[arg(long, value_name = "N", conflicts_with = "rungs", value_parser = clap::value_parser!(u64).range(1..=64))]
+    auto_rungs: Option<u64>,
+    /// Grid heights (even); widths keep the source's shape. Default: the source's height,
+    /// three quarters and half of it.
+    #[arg(long, value_delimiter = ',', value_name = "H,...")]
+    heights: Vec<usize>,
+    /// Grid quantizers (0-255, lower is better).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "Q,...",
+        default_value = "60,90,120,150,180,210"
+    )]
+    quantizers: Vec<u8>,
+    /// rav1e speed preset of the grid encodes: 0 (slowest, best) to 10 (fastest).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=10))]
+    speed: u8,
+    /// Keyframe at most every N frames within a scene (counted from the scene start, so the
+    /// same in every rung); 0: only at scene starts.
+    #[arg(long, default_value_t = 0)]
+    keyint: u64,
+    /// Allow grid resolutions above the source's.
+    #[arg(long)]
+    allow_upscale: bool,
+    /// The quality the hull maximises.
+    #[arg(long, value_enum, default_value_t = OptimiseMetric::PsnrY)]
+    optimise: OptimiseMetric,
+    /// Use this scene list (from `segment-encode scenes` on the same clip) instead of
+    /// detecting scenes.
+    #[arg(long, value_name = "FILE")]
+    scenes: Option<PathBuf>,
+    /// Parallel grid encodes; default: one per CPU.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// No progress or summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum BdMethod {
+    /// Piecewise cubic Hermite interpolation (PCHIP), as the AOM/JVET common test conditions.
+    Pchip,
+    /// The classic VCEG-M33 least-squares cubic (4 points or more).
+    Cubic,
+    Both,
+}
+
+#[derive(Debug, ClapArgs)]
+struct BdrateArgs {
+    /// The anchor curve: CSV with a header row (e.g. a ladder's fixed.csv).
+    anchor: PathBuf,
+    /// The test curve (e.g. a ladder's hull.csv).
+    test: PathBuf,
+    /// Column holding the quality.
+    #[arg(long, default_value = "psnr_y")]
+    metric: String,
+    /// Column holding the rate.
+    #[arg(long, default_value = "kbps")]
+    rate: String,
+    /// Interpolation of log-rate over quality.
+    #[arg(long, value_enum, default_value_t = BdMethod::Both)]
+    method: BdMethod,
+}
+
+#[derive(Debug, ClapArgs)]
+struct QualityArgs {
+    /// The reference (source) Y4M.
+    reference: PathBuf,
+    /// The Y4M to measure (e.g. a decoded rung), same frames.
+    distorted: PathBuf,
+    /// Upscale DISTORTED to the reference's size first (Lanczos-3) if they differ.
+    #[arg(long)]
+    upscale: bool,
 }
 
 const AUDIO_ABOUT: &str = "Probes a file's audio track (WAV, FLAC, AAC in MP4 or ADTS) and, with \
@@ -220,5 +360,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Assemble(a) => fleet::assemble(a),
         Command::Requeue(a) => fleet::requeue(a),
         Command::SetupQueue(a) => fleet::setup(a),
+        Command::Ladder(a) => ladder::run(a),
+        Command::Bdrate(a) => bdrate::run(a),
+        Command::Quality(a) => quality::run(a),
     }
 }

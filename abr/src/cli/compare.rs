@@ -142,7 +142,7 @@ pub fn pick_pair(
             .find(|a| *a == preferred)
             .or_else(|| {
                 if from_end {
-                    others().last()
+                    others().next_back()
                 } else {
                     others().next()
                 }

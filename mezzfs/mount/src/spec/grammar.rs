@@ -101,7 +101,7 @@ pub fn parse_size(s: &str) -> Result<u64, GrammarError> {
     let frac_value = digits(fraction).ok_or_else(too_large)?;
     let scale = 10u128.pow(fraction.len() as u32);
     let frac_bytes = frac_value * mult;
-    if frac_bytes % scale != 0 {
+    if !frac_bytes.is_multiple_of(scale) {
         return bad(format!(
             "'{s}' is not a whole number of bytes ({}.{}); give the byte count",
             whole * mult + frac_bytes / scale,

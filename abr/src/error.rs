@@ -65,6 +65,10 @@ pub enum LoadError {
     },
     #[error(transparent)]
     Parse(#[from] ParseError),
+    #[error(
+        "trace set {path}: no trace files in it (hidden files, README and LICENSE are skipped)"
+    )]
+    EmptySet { path: PathBuf },
 }
 
 /// A simulation that cannot start with the inputs and settings it was given.

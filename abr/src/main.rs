@@ -2,6 +2,8 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 /// ABR trace simulator: joint audio and video bitrate selection against throughput traces.
@@ -36,9 +38,9 @@ enum Command {
     Algorithms,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Run(a) => cli::run::main(a),
         Command::Compare(a) => cli::compare::main(a),
         Command::Plot(a) => cli::plot::main(a),
@@ -50,6 +52,15 @@ fn main() -> anyhow::Result<()> {
             }
             println!("optimum (compare --optimum: offline DP upper bound)");
             Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // One line with its causes, as the other tools print: never a backtrace, whatever
+        // RUST_BACKTRACE says (returning the error from main would print one).
+        Err(e) => {
+            eprintln!("abr-sim: error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -476,7 +476,8 @@ pub struct TraceSet {
 }
 
 impl TraceSet {
-    /// Lists `path` (sorted, hidden files and READMEs skipped), or takes it as one trace.
+    /// Lists `path` (sorted, hidden files and READMEs skipped), or takes it as one trace. A
+    /// directory without trace files is an error: averages over no session are not results.
     pub fn open(
         path: &Path,
         format: Option<TraceFormat>,
@@ -507,6 +508,11 @@ impl TraceSet {
         } else {
             vec![path.to_owned()]
         };
+        if paths.is_empty() {
+            return Err(LoadError::EmptySet {
+                path: path.to_owned(),
+            });
+        }
         Ok(Self {
             paths,
             format,

@@ -208,3 +208,131 @@ fn synth_is_reproducible_and_compare_reports_the_invariant() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("joint:dwell=x"));
 }
+
+/// As this environment (and many shells) run it: RUST_BACKTRACE=1.
+fn abr_sim_backtrace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_abr-sim"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("binary runs")
+}
+
+fn one_error_line(out: &Output) -> String {
+    assert!(!out.status.success(), "should have failed");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.starts_with("abr-sim: error: ") && err.lines().count() == 1,
+        "one clean line, no backtrace: {err}"
+    );
+    err
+}
+
+/// Issue 17, items 12 and 13: an empty trace set, or one whose traces do not parse, is an
+/// error naming the directory (before: a table of NaN and exit 0), printed as one line even
+/// with RUST_BACKTRACE=1.
+#[test]
+fn empty_or_unreadable_trace_sets_are_errors_naming_the_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("emptydir");
+    std::fs::create_dir(&empty).expect("dir");
+    std::fs::write(empty.join("README.md"), "not a trace").expect("write");
+    let err = one_error_line(&abr_sim_backtrace(&[
+        "compare",
+        "-t",
+        empty.to_str().expect("utf-8"),
+        "--quiet",
+    ]));
+    assert!(
+        err.contains("emptydir") && err.contains("no trace files"),
+        "{err}"
+    );
+    let bad = dir.path().join("baddir");
+    std::fs::create_dir(&bad).expect("dir");
+    for n in ["a.csv", "b.csv"] {
+        std::fs::write(bad.join(n), "duration_ms,bandwidth_kbps\n1000,fast\n").expect("write");
+    }
+    let err = one_error_line(&abr_sim_backtrace(&[
+        "compare",
+        "-t",
+        bad.to_str().expect("utf-8"),
+        "--quiet",
+    ]));
+    assert!(
+        err.contains("trace set ") && err.contains("baddir") && err.contains("fast"),
+        "{err}"
+    );
+    let err = one_error_line(&abr_sim_backtrace(&["run", "--drop", "1,2"]));
+    assert!(err.contains("--drop"), "{err}");
+}
+
+/// Issue 17, item 14: a single rule runs without a comparison; two rules without joint pick
+/// their pair from the list; a named rule not in the list is refused by name.
+#[test]
+fn compare_picks_its_pair_from_the_rules_given() {
+    let base = ["compare", "-t", "", "-m", "", "--quiet"];
+    let args = |algos: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        v[2] = data("4g_bus_0001.json");
+        v[4] = data("bbb.json");
+        v.extend(["--algos".to_string(), algos.to_string()]);
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |v: Vec<String>| {
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        abr_sim_backtrace(&v)
+    };
+    let out = run(args("bola", &[]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("| bola |") && !stdout.contains("minus"),
+        "{stdout}"
+    );
+    let out = run(args("bba,mpc", &[]));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mpc minus bba"));
+    let err = one_error_line(&run(args("bola", &["--candidate", "joint"])));
+    assert!(
+        err.contains("--candidate `joint` is not one of --algos"),
+        "{err}"
+    );
+}
+
+/// Issue 17, item 15: `run` prints a table grouped by topic with units and rounded values;
+/// `--json` keeps the exact ones.
+#[test]
+fn run_prints_a_readable_table() {
+    let out = abr_sim(&["run", "--drop", "3000,10,500"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for group in [
+        "\nsession\n",
+        "\nstalls\n",
+        "\nvideo\n",
+        "\naudio\n",
+        "\nscores\n",
+    ] {
+        assert!(text.contains(group), "no group '{group}': {text}");
+    }
+    assert!(text.contains(" kbps\n") && text.contains(" s\n"), "{text}");
+    // No value printed to more than three decimals.
+    for word in text.split_whitespace() {
+        if let Some((_, frac)) = word.split_once('.') {
+            let digits = frac.chars().take_while(char::is_ascii_digit).count();
+            assert!(digits <= 3, "'{word}' in: {text}");
+        }
+    }
+    let out = abr_sim(&["run", "--drop", "3000,10,500", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let audio = v["audio_bitrate_kbps"].as_f64().expect("number");
+    assert!(
+        text.contains(&format!(" {audio:.0} kbps")),
+        "{audio} vs {text}"
+    );
+}

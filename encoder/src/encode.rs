@@ -26,7 +26,8 @@ pub struct EncodeSettings {
     pub quantizer: u8,
     /// Target bitrate in kbit/s (rate control per scene).
     pub bitrate_kbps: Option<u32>,
-    /// Tiles per frame; `None` lets the scheduler choose (1 while scenes outnumber workers).
+    /// Tiles per frame; `None` lets the scheduler choose (1 while scenes outnumber workers),
+    /// which makes the bytes depend on timing, so the default is 1.
     pub tiles: Option<usize>,
     /// Maximum frames between keyframes within a scene; 0 means only at scene starts.
     pub keyint: u64,
@@ -40,7 +41,7 @@ impl Default for EncodeSettings {
             speed: 6,
             quantizer: 100,
             bitrate_kbps: None,
-            tiles: None,
+            tiles: Some(1),
             keyint: 0,
             psnr: false,
         }

@@ -5,8 +5,9 @@
 //! encodes them in a fresh rav1e context and stores the packets and stats. The queue is fed by
 //! a producer thread, so scene detection overlaps with encoding: the first scene encodes while
 //! the detector is still reading the rest of the clip. rav1e runs on the same pool
-//! (threads = 0), so when fewer scenes than workers remain, the tiles of the last scenes are
-//! encoded by the otherwise idle workers. Scenes already done in the work directory are
+//! (threads = 0), so a scene with several tiles uses the otherwise idle workers; with automatic
+//! tiles (`tiles: None`, opt-in because the choice depends on timing), the last scenes get
+//! more tiles when fewer scenes than workers remain. Scenes already done in the work directory are
 //! skipped, which is all that resuming takes.
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use crate::encode::{self, EncodeError, EncodeSettings};
 use crate::plan::{self, Scene};
 use crate::queue::SceneQueue;
 use crate::source::{SourceError, Y4mFile};
-use crate::workdir::{SceneStats, WorkDir, WorkDirError};
+use crate::workdir::{SceneStats, Stored, WorkDir, WorkDirError};
 use crate::y4m::Y4mHeader;
 
 /// Where workers read a scene's frames from.
@@ -96,6 +97,11 @@ pub enum Event {
         scene: usize,
         frames: u64,
     },
+    /// A scene whose stored packets are damaged or not this job's: encoded again.
+    Damaged {
+        scene: usize,
+        reason: String,
+    },
     /// A scene is final and waits for a worker.
     Queued(Scene),
     Started {
@@ -163,16 +169,23 @@ where
                 if queue.is_cancelled() {
                     return;
                 }
-                if let Some(done) = work.finished(scene.index, scene.len()) {
-                    on_event(Event::Resumed {
+                match work.check(scene.index, scene.len()) {
+                    Stored::Done(done) => {
+                        on_event(Event::Resumed {
+                            scene: scene.index,
+                            frames: scene.len(),
+                        });
+                        lock(&results).push(done);
+                        return;
+                    }
+                    Stored::Damaged(reason) => on_event(Event::Damaged {
                         scene: scene.index,
-                        frames: scene.len(),
-                    });
-                    lock(&results).push(done);
-                } else {
-                    on_event(Event::Queued(scene.clone()));
-                    queue.push(scene);
+                        reason,
+                    }),
+                    Stored::Missing => {}
                 }
+                on_event(Event::Queued(scene.clone()));
+                queue.push(scene);
             };
             if let Err(e) = produce(&mut push) {
                 fail(e);

@@ -4,11 +4,13 @@
 //! ```text
 //! WORK/job.json             what is being encoded (settings and scenes); a resume must match it
 //! WORK/scene-0003.pkt       scene 3's packets (written to .tmp, then renamed)
-//! WORK/done/scene-0003.json scene 3's stats: its presence is the "done" mark
+//! WORK/done/scene-0003.json scene 3's stats, the SHA-256 of its packet file and the job's
+//!                           identity (SHA-256 of job.json): its presence is the "done" mark
 //! ```
 //!
-//! A scene counts as done only when its stats file exists and its packet file reads back whole
-//! with the right number of frames; anything else is encoded again. Both files are renamed
+//! A scene counts as done only when its done mark belongs to this job and its packet file has
+//! the recorded checksum and the right number of frames; anything else is encoded again, and
+//! [`WorkDir::check`] says why, so a damaged scene is never joined silently. Both files are renamed
 //! into place after an fsync, so `kill -9` at any moment leaves either nothing or a whole scene.
 //! The packet file format is a pure codec ([`encode_packets`] / [`decode_packets`]).
 
@@ -109,6 +111,28 @@ pub fn decode_packets(bytes: &[u8]) -> Result<Vec<Packet>, String> {
 #[derive(Debug, Clone)]
 pub struct WorkDir {
     dir: PathBuf,
+    /// SHA-256 (hex) of the job description, recorded in every done mark.
+    job_id: String,
+}
+
+/// A scene's done mark: its stats, plus what proves its packet file is the one stored.
+#[derive(Serialize, Deserialize)]
+struct DoneMark {
+    #[serde(flatten)]
+    stats: SceneStats,
+    job: String,
+    packets_sha256: String,
+}
+
+/// What the work directory holds for a scene.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// Done and checked: these stats, and a packet file with the recorded checksum.
+    Done(SceneStats),
+    /// Not done (no done mark): encode it.
+    Missing,
+    /// A done mark whose scene cannot be used; encode it again. The reason names the file.
+    Damaged(String),
 }
 
 impl WorkDir {
@@ -127,11 +151,23 @@ impl WorkDir {
             }
             Err(e) => return Err(io(&job_path, e)),
         }
-        Ok(WorkDir { dir: dir.into() })
+        Ok(WorkDir {
+            dir: dir.into(),
+            job_id: sha256_hex(wanted.as_bytes()),
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// How many scenes have a done mark (not yet checked: see [`WorkDir::check`]).
+    pub fn stored_scenes(&self) -> usize {
+        fs::read_dir(self.dir.join("done")).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
     }
 
     pub fn packets_path(&self, scene: usize) -> PathBuf {
@@ -142,27 +178,98 @@ impl WorkDir {
         self.dir.join("done").join(format!("scene-{scene:04}.json"))
     }
 
-    /// The stats of a scene whose packets are complete (`frames` of them), or `None` if the
-    /// scene must be encoded (again).
+    /// The stats of a scene whose packets are stored and checked (`frames` of them), or `None`
+    /// if the scene must be encoded (again).
     pub fn finished(&self, scene: usize, frames: u64) -> Option<SceneStats> {
-        let stats: SceneStats =
-            serde_json::from_slice(&fs::read(self.stats_path(scene)).ok()?).ok()?;
-        let packets = self.read_packets(scene).ok()?;
-        (stats.frames == frames && packets.len() as u64 == frames).then_some(stats)
+        match self.check(scene, frames) {
+            Stored::Done(stats) => Some(stats),
+            Stored::Missing | Stored::Damaged(_) => None,
+        }
     }
 
-    /// Stores a finished scene: packets first, then the done mark.
+    /// Whether scene `scene` (of `frames` frames) is done: its done mark belongs to this job
+    /// and its packet file has the recorded checksum and frame count.
+    pub fn check(&self, scene: usize, frames: u64) -> Stored {
+        let mark_path = self.stats_path(scene);
+        let mark = match fs::read(&mark_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Missing,
+            Err(e) => return Stored::Damaged(format!("{}: {e}", mark_path.display())),
+        };
+        let mark: DoneMark = match serde_json::from_slice(&mark) {
+            Ok(m) => m,
+            Err(e) => {
+                return Stored::Damaged(format!(
+                    "{}: not a done mark of this version ({e})",
+                    mark_path.display()
+                ));
+            }
+        };
+        if mark.job != self.job_id {
+            return Stored::Damaged(format!("{}: belongs to another job", mark_path.display()));
+        }
+        let path = self.packets_path(scene);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => return Stored::Damaged(format!("{}: {e}", path.display())),
+        };
+        if sha256_hex(&bytes) != mark.packets_sha256 {
+            return Stored::Damaged(format!(
+                "{}: checksum mismatch (the file changed after it was stored)",
+                path.display()
+            ));
+        }
+        match decode_packets(&bytes) {
+            Ok(p) if p.len() as u64 == frames && mark.stats.frames == frames => {
+                Stored::Done(mark.stats)
+            }
+            Ok(p) => Stored::Damaged(format!(
+                "{}: {} frames stored, the scene has {frames}",
+                path.display(),
+                p.len()
+            )),
+            Err(reason) => Stored::Damaged(format!("{}: {reason}", path.display())),
+        }
+    }
+
+    /// Stores a finished scene: packets first, then the done mark with their checksum.
     pub fn store(&self, stats: &SceneStats, packets: &[Packet]) -> Result<(), WorkDirError> {
-        write_atomic(&self.packets_path(stats.index), &encode_packets(packets))?;
-        let json = serde_json::to_vec_pretty(stats).unwrap_or_default();
+        let bytes = encode_packets(packets);
+        write_atomic(&self.packets_path(stats.index), &bytes)?;
+        let mark = DoneMark {
+            stats: stats.clone(),
+            job: self.job_id.clone(),
+            packets_sha256: sha256_hex(&bytes),
+        };
+        let json = serde_json::to_vec_pretty(&mark).unwrap_or_default();
         write_atomic(&self.stats_path(stats.index), &json)
     }
 
+    /// A stored scene's packets, checked against its done mark's checksum.
     pub fn read_packets(&self, scene: usize) -> Result<Vec<Packet>, WorkDirError> {
         let path = self.packets_path(scene);
         let bytes = fs::read(&path).map_err(|e| io(&path, e))?;
+        let mark_path = self.stats_path(scene);
+        let mark: DoneMark = fs::read(&mark_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| WorkDirError::Corrupt {
+                path: mark_path.clone(),
+                reason: "missing or unreadable done mark".into(),
+            })?;
+        if sha256_hex(&bytes) != mark.packets_sha256 || mark.job != self.job_id {
+            return Err(WorkDirError::Corrupt {
+                path,
+                reason: "does not match its done mark's checksum".into(),
+            });
+        }
         decode_packets(&bytes).map_err(|reason| WorkDirError::Corrupt { path, reason })
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// Writes `bytes` to `path` so that readers see either the old file or the whole new one.
@@ -241,6 +348,43 @@ mod tests {
         let bytes = fs::read(&path).expect("read");
         fs::write(&path, &bytes[..bytes.len() - 1]).expect("truncate");
         assert!(wd.finished(0, 4).is_none());
+    }
+
+    #[test]
+    fn any_changed_byte_or_another_jobs_mark_is_damage() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wd = WorkDir::open(dir.path(), &serde_json::json!({"a": 1})).expect("open");
+        let stats = SceneStats {
+            index: 1,
+            frames: 4,
+            bytes: 18,
+            seconds: 0.0,
+            tiles: 1,
+            psnr: None,
+        };
+        wd.store(&stats, &packets(4)).expect("store");
+        assert_eq!(wd.check(1, 4), Stored::Done(stats.clone()));
+        assert_eq!(wd.check(2, 4), Stored::Missing);
+        let path = wd.packets_path(1);
+        let good = fs::read(&path).expect("read");
+        // A flipped bit inside packet data: the format still decodes, the checksum does not.
+        for at in [8 + 13 + 13 + 1, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            fs::write(&path, &bad).expect("damage");
+            let Stored::Damaged(why) = wd.check(1, 4) else {
+                panic!("byte {at} changed but the scene counts as done");
+            };
+            assert!(why.contains("checksum mismatch"), "{why}");
+            assert!(wd.read_packets(1).is_err(), "joining reads the same check");
+        }
+        fs::write(&path, &good).expect("restore");
+        // The same files under another job's directory are not this job's scene.
+        let other_dir = tempfile::tempdir().expect("tempdir");
+        let other = WorkDir::open(other_dir.path(), &serde_json::json!({"a": 2})).expect("open");
+        fs::copy(&path, other.packets_path(1)).expect("copy packets");
+        fs::copy(wd.stats_path(1), other.stats_path(1)).expect("copy mark");
+        assert!(matches!(other.check(1, 4), Stored::Damaged(w) if w.contains("another job")));
     }
 
     proptest! {

@@ -661,3 +661,51 @@ fn flac_output_round_trips_and_refuses_float_sources() {
     ]));
     assert!(err.contains("FLAC output needs integer samples"), "{err}");
 }
+
+/// A run that fails part way (a truncated input) leaves no segment file, not even the ones
+/// completed before the failure, and removes the output directory it created.
+#[test]
+fn a_failed_split_leaves_no_segment_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let whole = make_audio(
+        dir.path(),
+        "whole.mp4",
+        48000,
+        2.0,
+        &["-c:a", "aac", "-movflags", "+faststart"],
+    );
+    let bytes = std::fs::read(&whole).expect("read");
+    let truncated = dir.path().join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    // Segment 0 (0.4 s) is complete well before the cut.
+    let list = scene_list(dir.path(), "25:1", 50, &[10]);
+    let made = dir.path().join("made-here");
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).expect("dir");
+    for out in [&made, &existing] {
+        let err = failed(&run(&a!["audio", &truncated, "--scenes", &list, "-o", out]));
+        assert!(err.contains("truncated.mp4"), "{err}");
+    }
+    assert!(!made.exists(), "the directory this run made is removed");
+    let left: Vec<_> = std::fs::read_dir(&existing)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+    // The same input whole writes every segment.
+    ok(&run(&a![
+        "audio", &whole, "--scenes", &list, "-o", &existing
+    ]));
+    assert!(existing.join("segment-0001.wav").exists());
+    // An output whose parent does not exist is refused, nothing created.
+    let err = failed(&run(&a![
+        "audio",
+        &whole,
+        "--scenes",
+        &list,
+        "-o",
+        dir.path().join("no/such/dir")
+    ]));
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!dir.path().join("no").exists());
+}

@@ -83,3 +83,46 @@ fn bad_options_are_rejected() {
     let err = failed(&run(&a!["encode", &clip, "-o", &ivf, "--speed", "11"]));
     assert!(err.contains("11"), "{err}");
 }
+
+/// Options that cannot mean anything are refused before any work, in the tool's one-line
+/// error style, and nothing is created.
+#[test]
+fn impossible_options_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 3, "yuv420p");
+    let ivf = dir.path().join("out.ivf");
+    let err = failed(&run(&a!["encode", &clip, "-o", &ivf, "--workers", "0"]));
+    assert!(err.contains("--workers 0: give at least 1"), "{err}");
+    // Before: `/nonexist/` was created for the work directory.
+    let missing = dir.path().join("nonexist");
+    let err = failed(&run(&a!["encode", &clip, "-o", missing.join("x.ivf")]));
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!missing.exists(), "no directory created");
+    // Before: the input file was silently ignored for --scene-dir.
+    let list = dir.path().join("scenes.json");
+    ok(&run(&a!["scenes", &clip, "-o", &list]));
+    let err = failed(&run(&a![
+        "encode",
+        &clip,
+        "-o",
+        &ivf,
+        "--scenes",
+        &list,
+        "--scene-dir",
+        dir.path()
+    ]));
+    assert!(err.contains("not both"), "{err}");
+    let err = failed(&run(&a!["encode", &clip, "-o", &ivf, "--tiles", "some"]));
+    assert!(err.contains("power of two or 'auto'"), "{err}");
+    assert!(!ivf.exists());
+    for out in [
+        run(&a!["encode", &clip, "-o", &ivf, "--workers", "0"]),
+        run(&a!["scenes", dir.path().join("missing.y4m")]),
+    ] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("segment-encode: error: ") && err.lines().count() == 1,
+            "one clean line: {err}"
+        );
+    }
+}

@@ -364,3 +364,117 @@ fn resume_after_kill_encodes_only_the_missing_scenes() {
         "resumed output identical"
     );
 }
+
+/// Default settings (no --tiles) give the same bytes whatever the worker count and however
+/// the workers are scheduled. Before, a scene got one or two tiles depending on which worker
+/// took it first, so two runs with --workers 2 could differ.
+#[test]
+fn default_encodes_are_reproducible_whatever_the_workers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Cuts at 30 and 76: scenes 0..30, 30..76, 76..100.
+    let clip = y4m(dir.path(), "clip.y4m", 100, "yuv420p");
+    let outputs: Vec<Vec<u8>> = [("a", "2"), ("b", "2"), ("c", "1"), ("d", "3")]
+        .iter()
+        .map(|(name, workers)| {
+            let out = dir.path().join(format!("{name}.ivf"));
+            let log = ok(&run(&a![
+                "encode",
+                &clip,
+                "-o",
+                &out,
+                "--speed",
+                "10",
+                "--workers",
+                workers
+            ]));
+            assert_eq!(encoded_scenes(&log), 3, "{log}");
+            assert!(
+                log.lines()
+                    .filter(|l| l.starts_with("scene ") && l.contains(" frames, "))
+                    .all(|l| l.ends_with(", 1 tile(s)")),
+                "one tile a scene by default: {log}"
+            );
+            std::fs::read(&out).expect("output")
+        })
+        .collect();
+    for (i, o) in outputs.iter().enumerate().skip(1) {
+        assert!(*o == outputs[0], "run {i} differs from run 0");
+    }
+    let out = dir.path().join("a.ivf");
+    assert_eq!(dav1d_frames(&out, &dir.path().join("a.y4m")), 100);
+    // Automatic tiles stay available, opt-in.
+    let auto = dir.path().join("auto.ivf");
+    ok(&run(&a![
+        "encode",
+        &clip,
+        "-o",
+        &auto,
+        "--speed",
+        "10",
+        "--workers",
+        "2",
+        "--tiles",
+        "auto"
+    ]));
+    assert_eq!(dav1d_frames(&auto, &dir.path().join("auto.y4m")), 100);
+}
+
+/// A stored scene whose packet file changed (one flipped byte) is not joined: the rerun says
+/// so, encodes it again and writes the same output as before. A fully resumed run reports no
+/// encoding rate; `-q` leaves only the summary.
+#[test]
+fn a_damaged_stored_scene_is_encoded_again_and_said() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = y4m(dir.path(), "clip.y4m", 100, "yuv420p");
+    let out = dir.path().join("out.ivf");
+    let work = dir.path().join("work");
+    let args = |extra: &[&str]| {
+        let mut v = a![
+            "encode",
+            &clip,
+            "-o",
+            &out,
+            "--work-dir",
+            &work,
+            "--workers",
+            "1"
+        ]
+        .to_vec();
+        v.extend(FAST.iter().chain(extra).map(Into::into));
+        v
+    };
+    let log = ok(&run(&args(&[])));
+    assert_eq!(encoded_scenes(&log), 3, "{log}");
+    let reference = std::fs::read(&out).expect("output");
+
+    let pkt = work.join("scene-0001.pkt");
+    let mut bytes = std::fs::read(&pkt).expect("packets");
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&pkt, &bytes).expect("damage");
+    let log = ok(&run(&args(&[])));
+    let first = log.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("resuming from") && first.contains("3 scenes stored"),
+        "said at the start: {log}"
+    );
+    assert!(
+        log.contains("scene 1: not reused, encoding it again")
+            && log.contains("scene-0001.pkt: checksum mismatch"),
+        "{log}"
+    );
+    assert_eq!(encoded_scenes(&log), 1, "{log}");
+    assert!(log.contains("resumed: 2 scenes"), "{log}");
+    assert!(
+        std::fs::read(&out).expect("output") == reference,
+        "same bytes as before"
+    );
+    assert_eq!(dav1d_frames(&out, &dir.path().join("out.y4m")), 100);
+
+    // Nothing left to encode: no rate made up from resumed frames.
+    let log = ok(&run(&args(&[])));
+    assert!(log.contains("all scenes resumed, none encoded"), "{log}");
+    assert!(!log.contains("fps"), "{log}");
+    let log = ok(&run(&args(&["-q"])));
+    assert_eq!(log.lines().count(), 1, "only the summary with -q: {log}");
+}

@@ -28,12 +28,14 @@ pub struct CompareArgs {
         default_value = "throughput,bba,bola,bolae,dynamic,mpc,bola+indep,joint"
     )]
     pub algos: Vec<String>,
-    /// The rule differences are reported against.
-    #[arg(long, default_value = "bola")]
-    pub baseline: String,
-    /// The rule compared with the baseline.
-    #[arg(long, default_value = "joint")]
-    pub candidate: String,
+    /// The rule differences are reported against [default: bola if in --algos, else the
+    /// first rule].
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// The rule compared with the baseline [default: joint if in --algos, else the last rule
+    /// other than the baseline]. With a single rule there is no comparison.
+    #[arg(long)]
+    pub candidate: Option<String>,
     /// Also run the offline optimum (DP) and report joint_score as % of it.
     #[arg(long)]
     pub optimum: bool,
@@ -112,8 +114,66 @@ struct SetReport {
     optimum: Vec<OptimumGap>,
     invariant: Vec<Invariant>,
     differences: Vec<(String, Difference)>,
-    baseline: String,
-    candidate: String,
+    /// `None` when only one rule ran (no paired differences).
+    baseline: Option<String>,
+    candidate: Option<String>,
+}
+
+/// The (baseline, candidate) pair the differences compare: the ones given, which must be in
+/// `algos`, or defaults picked from `algos`; `None` when `algos` has a single rule and
+/// neither is given.
+pub fn pick_pair(
+    algos: &[String],
+    baseline: Option<&str>,
+    candidate: Option<&str>,
+) -> anyhow::Result<Option<(String, String)>> {
+    for (opt, given) in [("--baseline", baseline), ("--candidate", candidate)] {
+        if let Some(n) = given {
+            anyhow::ensure!(
+                algos.iter().any(|a| a == n),
+                "{opt} `{n}` is not one of --algos ({})",
+                algos.join(",")
+            );
+        }
+    }
+    let pick = |preferred: &str, not: Option<&str>, from_end: bool| -> Option<String> {
+        let others = || algos.iter().filter(|a| Some(a.as_str()) != not);
+        others()
+            .find(|a| *a == preferred)
+            .or_else(|| {
+                if from_end {
+                    others().next_back()
+                } else {
+                    others().next()
+                }
+            })
+            .cloned()
+    };
+    // The candidate by default is joint: keep it out of the baseline's pick.
+    let joint_default =
+        (baseline != Some("joint") && algos.iter().any(|a| a == "joint")).then_some("joint");
+    let base = match baseline {
+        Some(b) => b.to_string(),
+        None => match pick("bola", candidate.or(joint_default), false) {
+            Some(b) => b,
+            None => return Ok(None),
+        },
+    };
+    let cand = match candidate {
+        Some(c) => c.to_string(),
+        None => match pick("joint", Some(&base), true) {
+            Some(c) => c,
+            None if baseline.is_some() => {
+                anyhow::bail!("--baseline `{base}` needs another rule in --algos to compare")
+            }
+            None => return Ok(None),
+        },
+    };
+    anyhow::ensure!(
+        base != cand,
+        "--baseline and --candidate are both `{base}`: pick two different rules"
+    );
+    Ok(Some((base, cand)))
 }
 
 pub fn main(a: CompareArgs) -> anyhow::Result<()> {
@@ -129,11 +189,12 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
     for n in &a.algos {
         abr_sim::algo::by_name(n, &manifest.video, manifest.audio.as_ref(), cfg.max_buffer)?;
     }
-    for n in [&a.baseline, &a.candidate] {
-        anyhow::ensure!(
-            a.algos.contains(n),
-            "--baseline/--candidate `{n}` must be one of --algos"
-        );
+    let pair = pick_pair(&a.algos, a.baseline.as_deref(), a.candidate.as_deref())?;
+    if pair.is_none() && !a.quiet {
+        eprintln!("one rule: no paired differences (give two or more rules in --algos)");
+    }
+    if a.limit == Some(0) {
+        anyhow::bail!("--limit 0 leaves no traces: give at least 1");
     }
     let mut csv = match &a.csv {
         Some(p) => {
@@ -206,7 +267,10 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             .collect();
         bar.finish_and_clear();
         let elapsed = started.elapsed().as_secs_f64();
-        let rows: Vec<Row> = rows.into_iter().collect::<anyhow::Result<_>>()?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .collect::<anyhow::Result<_>>()
+            .with_context(|| format!("trace set {}", dir.display()))?;
         eprintln!(
             "{set_name}: {} traces x {} rules in {elapsed:.2} s",
             rows.len(),
@@ -283,16 +347,27 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
                 }
             })
             .collect();
-        let (bi, ci) = (idx(&a.baseline), idx(&a.candidate));
-        let differences: Vec<(String, Difference)> = DIFFS
-            .iter()
-            .map(|m| {
-                (
-                    m.to_string(),
-                    bootstrap_difference(&col(ci, m), &col(bi, m), a.bootstrap, 0.95, a.seed),
-                )
-            })
-            .collect();
+        let differences: Vec<(String, Difference)> = match &pair {
+            Some((b, c)) => {
+                let (bi, ci) = (idx(b), idx(c));
+                DIFFS
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.to_string(),
+                            bootstrap_difference(
+                                &col(ci, m),
+                                &col(bi, m),
+                                a.bootstrap,
+                                0.95,
+                                a.seed,
+                            ),
+                        )
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         let report = SetReport {
             set: set_name,
             traces: rows.len(),
@@ -301,8 +376,8 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             optimum: percent,
             invariant,
             differences,
-            baseline: a.baseline.clone(),
-            candidate: a.candidate.clone(),
+            baseline: pair.as_ref().map(|p| p.0.clone()),
+            candidate: pair.as_ref().map(|p| p.1.clone()),
         };
         let md = table(&report);
         print!("{md}");
@@ -374,6 +449,9 @@ fn table(r: &SetReport) -> String {
         }
     }
     s.push_str(".\n");
+    let (Some(candidate), Some(baseline)) = (candidate, baseline) else {
+        return s;
+    };
     s.push_str(&format!("\n{candidate} minus {baseline}, mean paired difference [95% bootstrap CI]:\n\n| metric | difference | CI low | CI high |\n|---|---:|---:|---:|\n"));
     for (m, d) in diffs {
         s.push_str(&format!(
@@ -382,4 +460,58 @@ fn table(r: &SetReport) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_pair;
+
+    fn algos(s: &str) -> Vec<String> {
+        s.split(',').map(str::to_string).collect()
+    }
+
+    fn pair(b: &str, c: &str) -> Option<(String, String)> {
+        Some((b.to_string(), c.to_string()))
+    }
+
+    #[test]
+    fn defaults_come_from_the_list() {
+        let all = algos("throughput,bba,bola,joint");
+        assert_eq!(
+            pick_pair(&all, None, None).expect("ok"),
+            pair("bola", "joint")
+        );
+        assert_eq!(pick_pair(&algos("bola"), None, None).expect("ok"), None);
+        assert_eq!(
+            pick_pair(&algos("bba,mpc"), None, None).expect("ok"),
+            pair("bba", "mpc")
+        );
+        assert_eq!(
+            pick_pair(&algos("bola,mpc"), None, None).expect("ok"),
+            pair("bola", "mpc")
+        );
+        assert_eq!(
+            pick_pair(&algos("joint,mpc"), None, None).expect("ok"),
+            pair("mpc", "joint")
+        );
+        assert_eq!(
+            pick_pair(&all, None, Some("bola")).expect("ok"),
+            pair("throughput", "bola")
+        );
+        assert_eq!(
+            pick_pair(&all, Some("joint"), None).expect("ok"),
+            pair("joint", "bola")
+        );
+    }
+
+    #[test]
+    fn given_names_must_be_in_the_list_and_differ() {
+        let e = pick_pair(&algos("bola"), None, Some("joint")).expect_err("not listed");
+        assert!(
+            e.to_string()
+                .contains("--candidate `joint` is not one of --algos (bola)")
+        );
+        assert!(pick_pair(&algos("bola,mpc"), Some("bola"), Some("bola")).is_err());
+        assert!(pick_pair(&algos("bola"), Some("bola"), None).is_err());
+    }
 }

@@ -4,6 +4,10 @@
 //! Chunks are split where segments end, so a chunk's samples go to the segment they belong to
 //! and nothing is buffered beyond one chunk. Audio shorter than the segments is padded with
 //! silence (counted in the report), audio past their end is dropped (counted too).
+//!
+//! Segment files are written under temporary names and renamed into place only when every
+//! segment is complete: a run that fails (a truncated input, a full disk) leaves no segment
+//! file behind, not even a whole one that would pass for a complete set.
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -89,11 +93,55 @@ pub fn segment_file_name(index: usize, format: OutputFormat) -> String {
     format!("segment-{index:04}.{}", format.extension())
 }
 
-/// Where an open segment's samples go.
+/// Where an open segment's samples go: the final path (for messages) and the file written.
 enum Sink {
     Wav(PathBuf, BufWriter<File>),
-    /// Samples in `bits`-bit range, encoded when the segment is complete.
-    Flac(PathBuf, Vec<i32>),
+    /// Samples in `bits`-bit range, encoded into the temporary path when the segment is
+    /// complete.
+    Flac(PathBuf, PathBuf, Vec<i32>),
+}
+
+/// Segment files written under temporary names: renamed into place by [`Pending::commit`],
+/// removed if dropped before.
+#[derive(Default)]
+struct Pending {
+    files: std::cell::RefCell<Vec<(PathBuf, PathBuf)>>,
+}
+
+impl Pending {
+    /// A temporary name beside `path`, removed unless committed.
+    fn add(&self, path: &Path) -> PathBuf {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        self.files.borrow_mut().push((tmp.clone(), path.into()));
+        tmp
+    }
+
+    fn commit(&self) -> Result<(), SplitError> {
+        let files = std::mem::take(&mut *self.files.borrow_mut());
+        for (i, (tmp, path)) in files.iter().enumerate() {
+            if let Err(source) = std::fs::rename(tmp, path) {
+                // Put the rest back, so that dropping removes them.
+                self.files.borrow_mut().extend(files[i..].iter().cloned());
+                return Err(SplitError::Write {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        for (tmp, _) in self.files.borrow().iter() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 /// An open segment: its file (if writing) and meter.
@@ -111,6 +159,7 @@ struct Splitter<'a> {
     out_dir: Option<&'a Path>,
     format: OutputFormat,
     bytes: Vec<u8>,
+    pending: Pending,
 }
 
 impl Splitter<'_> {
@@ -123,6 +172,7 @@ impl Splitter<'_> {
         let file = match self.out_dir {
             Some(dir) => {
                 let path = dir.join(segment_file_name(span.index, self.format));
+                let tmp = self.pending.add(&path);
                 let werr = |source| SplitError::Write {
                     path: path.clone(),
                     source,
@@ -131,10 +181,11 @@ impl Splitter<'_> {
                     let cap = usize::try_from(span.len).unwrap_or(0).min(1 << 24);
                     Some(Sink::Flac(
                         path,
+                        tmp,
                         Vec::with_capacity(cap * self.info.channels),
                     ))
                 } else {
-                    let mut w = BufWriter::new(File::create(&path).map_err(werr)?);
+                    let mut w = BufWriter::new(File::create(&tmp).map_err(werr)?);
                     w.write_all(&self.spec.header(span.len)?).map_err(werr)?;
                     Some(Sink::Wav(path, w))
                 }
@@ -188,7 +239,7 @@ impl Splitter<'_> {
                         source,
                     })?;
             }
-            Some(Sink::Flac(_, kept)) => {
+            Some(Sink::Flac(_, _, kept)) => {
                 // `split` checked that the source is integer: the samples are `Int`.
                 if let (Samples::Int(v), WavFormat::Int { valid, .. }) = (samples, self.spec.format)
                 {
@@ -203,7 +254,7 @@ impl Splitter<'_> {
 
     fn finish(&self, seg: Open) -> Result<SegmentStats, SplitError> {
         let file = match seg.file {
-            Some(Sink::Flac(path, kept)) => {
+            Some(Sink::Flac(path, tmp, kept)) => {
                 let WavFormat::Int { valid, .. } = self.spec.format else {
                     return Err(FlacError::Format("float samples".into()).into());
                 };
@@ -213,7 +264,7 @@ impl Splitter<'_> {
                     u32::from(valid),
                     self.info.sample_rate,
                 )?;
-                std::fs::write(&path, bytes).map_err(|source| SplitError::Write {
+                std::fs::write(&tmp, bytes).map_err(|source| SplitError::Write {
                     path: path.clone(),
                     source,
                 })?;
@@ -307,6 +358,7 @@ pub fn split(
         out_dir,
         format,
         bytes: Vec::new(),
+        pending: Pending::default(),
     };
     let mut segments = Vec::new();
     let mut current: Option<Open> = None;
@@ -359,6 +411,7 @@ pub fn split(
     } else if let Some(seg) = current.take() {
         segments.push(sp.finish(seg)?);
     }
+    sp.pending.commit()?;
     Ok(SplitReport {
         input: info,
         decoded_samples: decoded,

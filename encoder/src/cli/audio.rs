@@ -47,9 +47,16 @@ pub fn run(a: AudioArgs) -> anyhow::Result<()> {
         (None, Some(s)) => Boundaries::every(s, rate, None)?,
         (None, None) => unreachable!("handled above"),
     };
-    if let Some(dir) = &a.output {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    // A directory made here is removed again if the run fails (it is empty then: segments
+    // appear only once all are written).
+    let _made = match &a.output {
+        Some(dir) if !dir.is_dir() => {
+            super::output::check_parent(dir, "-o")?;
+            std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+            Some(RemoveIfEmpty(dir.clone()))
+        }
+        _ => None,
+    };
     let bar = samples_bar(info.frames, rate);
     let started = Instant::now();
     let format = match a.format {
@@ -102,6 +109,15 @@ pub fn run(a: AudioArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A directory this run created: removed on the way out if it is still empty.
+struct RemoveIfEmpty(std::path::PathBuf);
+
+impl Drop for RemoveIfEmpty {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
 impl AudioArgs {
     fn scenes_name(&self) -> std::borrow::Cow<'_, str> {
         self.scenes
@@ -121,7 +137,7 @@ fn read_scenes(path: &Path) -> anyhow::Result<(SceneList, Ratio)> {
 
 fn samples_bar(total: Option<u64>, rate: u32) -> ProgressBar {
     // Short files finish before a bar is worth drawing.
-    if total.is_none_or(|t| t < u64::from(rate) * 60) {
+    if super::progress::quiet() || total.is_none_or(|t| t < u64::from(rate) * 60) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total.unwrap_or(0));

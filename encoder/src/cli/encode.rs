@@ -17,28 +17,27 @@ use segment_encode::workdir::{SceneStats, WorkDir};
 use segment_encode::{Scene, SceneList, Y4mFile, Y4mHeader};
 
 use super::EncodeArgs;
-use super::progress::frames_bar;
+use super::output::{Partial, check_parent};
+use super::progress::{frames_bar, note};
 
 pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     mux::Container::from_path(&a.output)?;
+    check_parent(&a.output, "-o")?;
     let settings = EncodeSettings {
         speed: a.speed,
         quantizer: a.quantizer,
         bitrate_kbps: a.bitrate,
-        tiles: a.tiles,
+        tiles: parse_tiles(&a.tiles)?,
         keyint: a.keyint,
         psnr: a.psnr,
     };
-    if let Some(t) = a.tiles
-        && !t.is_power_of_two()
-    {
-        bail!("--tiles must be a power of two, got {t}");
+    if a.workers == Some(0) {
+        bail!("--workers 0: give at least 1 (the number of scenes encoded at once)");
     }
     let workers = a
         .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
     let (input, plan) = open_input(&a)?;
     let header = input.header().clone();
@@ -62,9 +61,16 @@ pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
         let detect_seconds = started.elapsed().as_secs_f64();
         let encode_started = Instant::now();
         let packets = single_pass(file, &list.scenes(), &settings, workers)?;
-        mux::write_output(&a.output, &header, &av1c, frames, [Ok(packets)])?;
+        let partial = Partial::new(&a.output);
+        mux::write_output(partial.writing(), &header, &av1c, frames, [Ok(packets)])?;
+        partial.commit()?;
         let encode_seconds = encode_started.elapsed().as_secs_f64();
-        return summary(&a, &header, frames, &[], detect_seconds, encode_seconds);
+        let timing = Timing {
+            detect_seconds,
+            encode_seconds,
+            encoded_frames: frames,
+        };
+        return summary(&a, &header, frames, &[], &timing);
     }
 
     let work_path = a
@@ -101,6 +107,13 @@ pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
         );
     }
     let work = WorkDir::open(&work_path, &job)?;
+    let stored = work.stored_scenes();
+    if stored > 0 {
+        note(format!(
+            "resuming from {}: {stored} scenes stored there (each checked before use)",
+            work_path.display()
+        ));
+    }
     let encode_started = Instant::now();
     let run = parallel(&input, &plan, &a.only, &settings, workers, &work, frames)?;
     if let Some(bad) = a.only.iter().find(|&&i| i >= run.scenes.len()) {
@@ -110,32 +123,42 @@ pub fn run(a: EncodeArgs) -> anyhow::Result<()> {
         );
     }
     if !a.only.is_empty() {
-        eprintln!(
+        note(format!(
             "scenes {:?} done in {}; {} not written (run again without --only to join)",
             a.only,
             work_path.display(),
             a.output.display()
-        );
+        ));
         return Ok(());
     }
     let batches = run
         .scenes
         .iter()
         .map(|s| work.read_packets(s.index).map_err(|e| e.to_string()));
-    mux::write_output(&a.output, &header, &av1c, frames, batches)?;
+    let partial = Partial::new(&a.output);
+    mux::write_output(partial.writing(), &header, &av1c, frames, batches)?;
+    partial.commit()?;
     if a.work_dir.is_none() && !a.keep_work {
         std::fs::remove_dir_all(&work_path)
             .with_context(|| format!("removing {}", work_path.display()))?;
     }
-    let encode_seconds = encode_started.elapsed().as_secs_f64();
-    summary(
-        &a,
-        &header,
-        frames,
-        &run.stats,
-        run.detect_seconds,
-        encode_seconds,
-    )
+    let timing = Timing {
+        detect_seconds: run.detect_seconds,
+        encode_seconds: encode_started.elapsed().as_secs_f64(),
+        encoded_frames: frames - run.resumed_frames,
+    };
+    summary(&a, &header, frames, &run.stats, &timing)
+}
+
+/// `--tiles`: a power of two, or `auto` (`None`: the scheduler decides, timing-dependent).
+fn parse_tiles(s: &str) -> anyhow::Result<Option<usize>> {
+    if s == "auto" {
+        return Ok(None);
+    }
+    match s.parse::<usize>() {
+        Ok(t) if t.is_power_of_two() => Ok(Some(t)),
+        _ => bail!("--tiles must be a power of two or 'auto', got '{s}'"),
+    }
 }
 
 /// Where the scenes come from.
@@ -157,7 +180,13 @@ fn open_input(a: &EncodeArgs) -> anyhow::Result<(Input, Plan)> {
         None => None,
     };
     match (&a.input, &a.scene_dir, given) {
-        (_, Some(dir), Some((list, header))) => {
+        (Some(input), Some(dir), _) => bail!(
+            "give either an input file ({}) or --scene-dir ({}), not both: --scene-dir reads \
+             each scene from its range file (with --scenes) instead of the input",
+            input.display(),
+            dir.display()
+        ),
+        (None, Some(dir), Some((list, header))) => {
             let files = list.scenes.iter().map(|s| s.file.clone()).collect();
             let input = Input::Ranges {
                 dir: dir.clone(),
@@ -196,6 +225,8 @@ struct Parallel {
     stats: Vec<SceneStats>,
     /// Wall time of scene detection (overlapped with encoding), 0 for a given list.
     detect_seconds: f64,
+    /// Frames of the scenes found done in the work directory (not encoded by this run).
+    resumed_frames: u64,
 }
 
 /// Encodes the scenes of `plan` (those in `only`, when given) on `workers` workers. Detected
@@ -218,12 +249,16 @@ fn parallel(
             let mut r = resumed.lock().unwrap_or_else(|p| p.into_inner());
             *r = (r.0 + 1, r.1 + frames);
         }
+        Event::Damaged { scene, reason } => {
+            // A warning, not progress: printed even with -q.
+            bar.suspend(|| eprintln!("scene {scene}: not reused, encoding it again: {reason}"));
+        }
         Event::Queued(_) | Event::Started { .. } => {}
         Event::Frame => bar.inc(1),
         Event::Finished(s) => {
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             bar.set_message(format!("{n} scenes encoded"));
-            bar.suspend(|| eprintln!("{}", scene_line(&s)));
+            bar.suspend(|| note(scene_line(&s)));
         }
     };
     if !only.is_empty() {
@@ -266,10 +301,10 @@ fn parallel(
                 let seconds = started.elapsed().as_secs_f64();
                 *detect_seconds.lock().unwrap_or_else(|p| p.into_inner()) = seconds;
                 bar.suspend(|| {
-                    eprintln!(
+                    note(format!(
                         "scene detection: {frames} frames in {seconds:.2} s while encoding, \
                          cuts at {cuts:?}"
-                    )
+                    ))
                 });
             }
         }
@@ -279,7 +314,9 @@ fn parallel(
     bar.finish_and_clear();
     let (scenes_resumed, frames_resumed) = resumed.into_inner().unwrap_or_else(|p| p.into_inner());
     if scenes_resumed > 0 {
-        eprintln!("resumed: {scenes_resumed} scenes ({frames_resumed} frames) already done");
+        note(format!(
+            "resumed: {scenes_resumed} scenes ({frames_resumed} frames) already done"
+        ));
     }
     Ok(Parallel {
         scenes: planned.into_inner().unwrap_or_else(|p| p.into_inner()),
@@ -287,6 +324,7 @@ fn parallel(
         detect_seconds: detect_seconds
             .into_inner()
             .unwrap_or_else(|p| p.into_inner()),
+        resumed_frames: frames_resumed,
     })
 }
 
@@ -309,7 +347,7 @@ fn single_pass(
         encode::encode_frames(&config, file, frames, &keys, settings.psnr, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if let Some(p) = encoded.psnr {
-        eprintln!("PSNR Y {:.2} U {:.2} V {:.2} dB", p[0], p[1], p[2]);
+        note(format!("PSNR Y {:.2} U {:.2} V {:.2} dB", p[0], p[1], p[2]));
     }
     Ok(encoded.packets)
 }
@@ -330,30 +368,47 @@ fn scene_line(s: &SceneStats) -> String {
     )
 }
 
+/// Where the time went.
+struct Timing {
+    /// Scene detection (overlapped with encoding), 0 for a given list.
+    detect_seconds: f64,
+    encode_seconds: f64,
+    /// Frames this run encoded (resumed scenes excluded): the only ones a rate is about.
+    encoded_frames: u64,
+}
+
 fn summary(
     a: &EncodeArgs,
     header: &Y4mHeader,
     frames: u64,
     stats: &[SceneStats],
-    detect_seconds: f64,
-    encode_seconds: f64,
+    t: &Timing,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::metadata(&a.output)?.len();
     let seconds_of_video = frames as f64 * header.fps.den as f64 / header.fps.num as f64;
+    let rate = if t.encoded_frames == 0 {
+        "all scenes resumed, none encoded".to_string()
+    } else {
+        format!(
+            "encode {:.2} s ({:.1} fps over {} frames encoded)",
+            t.encode_seconds,
+            t.encoded_frames as f64 / t.encode_seconds.max(1e-9),
+            t.encoded_frames
+        )
+    };
     eprintln!(
-        "{}: {frames} frames, {bytes} bytes, {:.0} kbit/s; scenes {:.2} s, encode {:.2} s ({:.1} fps)",
+        "{}: {frames} frames, {bytes} bytes, {:.0} kbit/s; scenes {:.2} s, {rate}",
         a.output.display(),
         bytes as f64 * 8.0 / seconds_of_video.max(1e-9) / 1000.0,
-        detect_seconds,
-        encode_seconds,
-        frames as f64 / encode_seconds.max(1e-9)
+        t.detect_seconds,
     );
     if let Some(path) = &a.stats {
         let json = serde_json::json!({
             "frames": frames,
+            "encoded_frames": t.encoded_frames,
             "bytes": bytes,
-            "scene_seconds": detect_seconds,
-            "encode_seconds": encode_seconds,
+            "scene_seconds": t.detect_seconds,
+            "encode_seconds": t.encode_seconds,
             "scenes": stats,
         });
         std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")

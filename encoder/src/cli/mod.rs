@@ -5,6 +5,7 @@ mod bdrate;
 mod encode;
 mod fleet;
 mod ladder;
+mod output;
 mod progress;
 mod quality;
 mod scenes;
@@ -249,11 +250,16 @@ struct ScenesArgs {
     /// the input's file name.
     #[arg(long, value_name = "SOURCE")]
     mezzfs_source: Option<String>,
+    /// No progress bar and no per-item lines on stderr (errors, warnings and the summary
+    /// still print).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Debug, ClapArgs)]
 struct EncodeArgs {
-    /// The Y4M mezzanine; omit it with --scene-dir.
+    /// The Y4M mezzanine; omit it with --scene-dir (which reads the scenes from their range
+    /// files instead).
     input: Option<PathBuf>,
     /// Output file: .ivf, .mp4, or .webm (also .mkv).
     #[arg(short, long)]
@@ -267,15 +273,16 @@ struct EncodeArgs {
     /// Target bitrate in kbit/s instead of a fixed quantizer (rate control per scene).
     #[arg(long, value_name = "KBPS")]
     bitrate: Option<u32>,
-    /// Parallel workers (scenes encoded at once); default: one per CPU.
+    /// Parallel workers (scenes encoded at once), at least 1; default: one per CPU.
     #[arg(long)]
     workers: Option<usize>,
-    /// Tiles per frame (a power of two). Default: 1 while there are at least as many scenes
-    /// left as workers, more for the last scenes so that idle workers help through tiles.
-    /// The bitstream depends on tiles: give --tiles for output identical across runs with
-    /// different worker counts.
-    #[arg(long)]
-    tiles: Option<usize>,
+    /// Tiles per frame: a power of two, or 'auto'. The bitstream depends on tiles, so a
+    /// fixed number (default 1) gives the same bytes from the same input and settings whatever
+    /// the worker count and scheduling. 'auto' gives the last scenes more tiles so that idle
+    /// workers help through them (faster on many cores), but which scene gets how many
+    /// depends on timing: the output can differ from run to run.
+    #[arg(long, default_value = "1", value_name = "N|auto")]
+    tiles: String,
     /// Keyframe at most every N frames within a scene; 0: only at scene starts.
     #[arg(long, default_value_t = 0)]
     keyint: u64,
@@ -313,6 +320,10 @@ struct EncodeArgs {
     /// Write per-scene stats (frames, bytes, seconds, tiles, PSNR) as JSON here.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
+    /// No progress bar and no per-item lines on stderr (errors, warnings and the summary
+    /// still print).
+    #[arg(short, long)]
+    quiet: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -347,13 +358,26 @@ struct AudioArgs {
     /// Write the per-segment table (and the input's description) as JSON here.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// No progress bar and no per-item lines on stderr (errors, warnings and the summary
+    /// still print).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Scenes(a) => scenes::run(a),
-        Command::Encode(a) => encode::run(a),
-        Command::Audio(a) => audio::run(a),
+        Command::Scenes(a) => {
+            progress::set_quiet(a.quiet);
+            scenes::run(a)
+        }
+        Command::Encode(a) => {
+            progress::set_quiet(a.quiet);
+            encode::run(a)
+        }
+        Command::Audio(a) => {
+            progress::set_quiet(a.quiet);
+            audio::run(a)
+        }
         Command::Submit(a) => fleet::submit(a),
         Command::Worker(a) => fleet::worker(a),
         Command::Status(a) => fleet::status(a),

@@ -8,7 +8,7 @@ use segment_encode::detect::DetectConfig;
 use segment_encode::plan::{self, SceneLimits};
 use segment_encode::{SceneList, Y4mFile, Y4mHeader, scan};
 
-use super::progress::frames_bar;
+use super::progress::{frames_bar, note};
 use super::{LimitArgs, ScenesArgs};
 
 pub fn run(a: ScenesArgs) -> anyhow::Result<()> {
@@ -51,10 +51,10 @@ pub fn detect(file: &Y4mFile, input: &Path, limits: &LimitArgs) -> anyhow::Resul
     let cuts = scan::detect_cuts(file, DetectConfig::default(), &|| bar.inc(1))?;
     bar.finish_and_clear();
     let scenes = plan::plan_scenes(&cuts, frames, scene_limits);
-    eprintln!(
+    note(format!(
         "scene detection: {frames} frames in {:.2} s, cuts at {cuts:?}",
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(SceneList::new(
         &input.display().to_string(),
         header,

@@ -49,7 +49,7 @@ fn exact_bytes_through_every_way_of_reading() {
             "--range",
             "scenes/s1=films/movie:1000+5MiB",
             "--range",
-            "tail=films/movie:39MiB-40MiB",
+            "tail=films/movie:39MiB..40MiB",
             "--spec",
             spec.to_str().expect("utf-8"),
         ],
@@ -355,7 +355,7 @@ fn bad_mount_arguments_fail_clearly_and_leave_nothing_mounted() {
         ),
         (
             &["mount", d, "--range", "r=movie:12"],
-            "expected FILE=SOURCE:OFFSET+LEN",
+            "'12' is not a range (expected START+LENGTH or START..END",
         ),
         (
             &["mount", d, "--object", "a=movie", "--object", "a=movie"],

@@ -1,12 +1,18 @@
 //! What a mount shows: files backed by whole objects or by byte ranges of objects.
 //!
 //! A spec comes from command-line arguments (`--object FILE[=SOURCE]`,
-//! `--range FILE=SOURCE:OFFSET+LEN`) or from a JSON spec file (what the encoder writes for a
-//! movie's scenes). A source names an object: a plain object name in the mount's default store,
-//! or a URL whose last path segment is the object and the rest its store
-//! (`s3://bucket/movies/film` is object `film` in store `s3://bucket/movies`).
+//! `--range FILE=SOURCE:START+LENGTH` or `FILE=SOURCE:START..END`) or from a JSON spec file
+//! (what the encoder writes for a movie's scenes). A source names an object: a plain object
+//! name in the mount's default store, or a URL whose last path segment is the object and the
+//! rest its store (`s3://bucket/movies/film` is object `film` in store `s3://bucket/movies`).
+//! Sizes and ranges follow one grammar everywhere ([`grammar`]): the same text means the same
+//! bytes in `mezzfs get --range`, `mezzfs mount --range` and a spec file's `"range"`.
 //!
 //! Parsing and validation are pure; opening the sources is the caller's job.
+
+pub mod grammar;
+
+pub use grammar::{GrammarError, format_range, parse_range, parse_size};
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -31,9 +37,11 @@ pub struct ObjectFile {
     pub source: String,
 }
 
-/// A file showing `len` bytes of an object from `offset`.
+/// A file showing `len` bytes of an object from `offset`. In a spec file the bytes are given
+/// either as `"offset"` and `"len"` numbers or as a `"range"` string in the command line's
+/// grammar (`"1GiB+96MiB"`, `"100..200"`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RangeFileJson")]
 pub struct RangeFile {
     pub file: String,
     pub source: String,
@@ -47,11 +55,54 @@ impl RangeFile {
     }
 }
 
+/// A range file as a spec file may write it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeFileJson {
+    file: String,
+    source: String,
+    offset: Option<u64>,
+    len: Option<u64>,
+    range: Option<String>,
+}
+
+impl TryFrom<RangeFileJson> for RangeFile {
+    type Error = String;
+
+    fn try_from(j: RangeFileJson) -> Result<Self, String> {
+        let range = match (j.offset, j.len, &j.range) {
+            (Some(offset), Some(len), None) => {
+                let end = offset
+                    .checked_add(len)
+                    .ok_or_else(|| format!("range file '{}': offset + len overflows", j.file))?;
+                offset..end
+            }
+            (None, None, Some(r)) => {
+                parse_range(r).map_err(|e| format!("range file '{}': \"range\" {e}", j.file))?
+            }
+            _ => {
+                return Err(format!(
+                    "range file '{}': give \"offset\" and \"len\", or \"range\" \
+                     ({})",
+                    j.file,
+                    grammar::RANGE_FORMS
+                ));
+            }
+        };
+        Ok(RangeFile {
+            file: j.file,
+            source: j.source,
+            offset: range.start,
+            len: range.end - range.start,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     #[error("--object '{arg}': {reason}")]
     ObjectArg { arg: String, reason: String },
-    #[error("--range '{arg}': {reason} (expected FILE=SOURCE:OFFSET+LEN or FILE=SOURCE:START-END)")]
+    #[error("--range '{arg}': {reason}")]
     RangeArg { arg: String, reason: String },
     #[error("spec file line {line}, column {column}: {reason}")]
     File {
@@ -91,41 +142,35 @@ pub fn parse_object_arg(arg: &str) -> Result<ObjectFile, SpecError> {
     Ok(ObjectFile { file, source })
 }
 
-/// Parses `FILE=SOURCE:OFFSET+LEN` or `FILE=SOURCE:START-END` (END exclusive). Offsets take
-/// the same units as sizes elsewhere (`4096`, `16MiB`).
+/// Parses `FILE=SOURCE:START+LENGTH` or `FILE=SOURCE:START..END` (END exclusive), with sizes
+/// in the [`grammar`] shared with `mezzfs get --range`.
 pub fn parse_range_arg(arg: &str) -> Result<RangeFile, SpecError> {
-    let bad = |reason: &str| SpecError::RangeArg {
+    let bad = |reason: String| SpecError::RangeArg {
         arg: arg.into(),
-        reason: reason.into(),
+        reason,
     };
-    let (file, rest) = arg.split_once('=').ok_or_else(|| bad("no '='"))?;
+    let expected = || {
+        format!(
+            "expected FILE=SOURCE:RANGE, RANGE being {}",
+            grammar::RANGE_FORMS
+        )
+    };
+    let (file, rest) = arg
+        .split_once('=')
+        .ok_or_else(|| bad(format!("no '=' ({})", expected())))?;
     // The source may itself contain ':' (s3://...), so the range is after the last one.
     let (source, range) = rest
         .rsplit_once(':')
-        .ok_or_else(|| bad("no ':' before the range"))?;
+        .ok_or_else(|| bad(format!("no ':' before the range ({})", expected())))?;
     if file.is_empty() || source.is_empty() {
-        return Err(bad("empty file name or source"));
+        return Err(bad(format!("empty file name or source ({})", expected())));
     }
-    let num = |s: &str| parse_size(s).map_err(|e| bad(&e));
-    let (offset, len) = if let Some((a, b)) = range.split_once('+') {
-        (num(a)?, num(b)?)
-    } else if let Some((a, b)) = range.split_once('-') {
-        let (start, end) = (num(a)?, num(b)?);
-        if end < start {
-            return Err(bad("END is before START"));
-        }
-        (start, end - start)
-    } else {
-        return Err(bad("the range needs '+' or '-'"));
-    };
-    if offset.checked_add(len).is_none() {
-        return Err(bad("the range overflows"));
-    }
+    let range = parse_range(range).map_err(|e| bad(e.0))?;
     Ok(RangeFile {
         file: file.into(),
         source: source.into(),
-        offset,
-        len,
+        offset: range.start,
+        len: range.end - range.start,
     })
 }
 
@@ -254,30 +299,6 @@ pub fn split_source(source: &str) -> (Option<&str>, &str) {
     (None, source)
 }
 
-/// Sizes like `4096`, `16KiB`, `8MiB`, `1GiB` (binary units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 16KiB, 8MiB, 1GiB)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" | "kb" => 1 << 10,
-        "m" | "mib" | "mb" => 1 << 20,
-        "g" | "gib" | "gb" => 1 << 30,
-        "t" | "tib" | "tb" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit '{other}' (use KiB, MiB, GiB, TiB)"
-            ));
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
-
 /// Durations like `10s`, `500ms`, `2m` (a bare number is seconds).
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
@@ -335,13 +356,22 @@ mod tests {
         let r = parse_range_arg("scene-0007.yuv=s3://b/movie:1MiB+4096").expect("parse");
         assert_eq!(r.source, "s3://b/movie");
         assert_eq!(r.range(), (1 << 20)..(1 << 20) + 4096);
-        let r = parse_range_arg("a=movie:100-250").expect("parse");
+        let r = parse_range_arg("a=movie:100..250").expect("parse");
         assert_eq!(r.range(), 100..250);
+        let e = parse_range_arg("a=movie:100-199").expect_err("ambiguous");
+        assert!(e.to_string().contains("write 100..200"), "{e}");
+        let e = parse_range_arg("a=movie:10+").expect_err("no length");
+        assert!(
+            e.to_string()
+                .starts_with("--range 'a=movie:10+': '10+': LENGTH is missing"),
+            "{e}"
+        );
         for bad in [
             "a",
             "a=movie",
             "a=movie:5",
-            "a=movie:9-3",
+            "a=movie:9..3",
+            "a=movie:100-250",
             "a=movie:x+1",
             "=m:1+1",
             "a=:1+1",
@@ -381,6 +411,32 @@ mod tests {
         assert!(matches!(err, SpecError::File { line: 1, .. }), "{err}");
         let err = parse_spec_file("{\"object\":[]}").expect_err("unknown field");
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn spec_files_take_the_command_line_range_grammar() {
+        let spec = parse_spec_file(
+            r#"{"ranges":[{"file":"a","source":"m","range":"1KiB+10"},
+                          {"file":"b","source":"m","range":"100..200"},
+                          {"file":"c","source":"m","offset":5,"len":6}]}"#,
+        )
+        .expect("parse");
+        let ranges: Vec<_> = spec.ranges.iter().map(RangeFile::range).collect();
+        assert_eq!(ranges, vec![1024..1034, 100..200, 5..11]);
+        // What the encoder writes (offset and len) reads back the same.
+        let again = parse_spec_file(&serde_json::to_string(&spec).expect("json")).expect("parse");
+        assert_eq!(again, spec);
+        for (bad, says) in [
+            (r#""range":"100-199""#, "write 100..200"),
+            (r#""range":"1KB+1""#, "decimal units"),
+            (r#""offset":1"#, "give \"offset\" and \"len\", or \"range\""),
+            (r#""offset":1,"len":2,"range":"1+2""#, "or \"range\""),
+            (r#""offset":18446744073709551615,"len":2"#, "overflows"),
+        ] {
+            let text = format!(r#"{{"ranges":[{{"file":"f","source":"m",{bad}}}]}}"#);
+            let err = parse_spec_file(&text).expect_err(bad).to_string();
+            assert!(err.contains(says) && err.contains("line 1"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("replay-viz: {e:#}");
+            eprintln!("replay-viz: error: {e:#}");
             ExitCode::FAILURE
         }
     }

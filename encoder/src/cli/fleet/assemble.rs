@@ -2,15 +2,15 @@
 //! then joined; missing or damaged scenes are named and nothing is written.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use segment_encode::encode;
 use segment_encode::fleet::chunk;
 use segment_encode::fleet::job::keys;
 use segment_encode::mux;
 
 use super::AssembleArgs;
+use crate::cli::output::Partial;
 
 pub fn run(a: AssembleArgs) -> anyhow::Result<()> {
     mux::Container::from_path(&a.output)?;
@@ -115,49 +115,5 @@ fn list(scenes: &[usize]) -> String {
         format!("{} and {more} more", shown.join(", "))
     } else {
         shown.join(", ")
-    }
-}
-
-/// The output written beside its final name and renamed at the end: an interrupted or refused
-/// assemble leaves nothing that looks like an output.
-struct Partial {
-    tmp: PathBuf,
-    path: PathBuf,
-    done: bool,
-}
-
-impl Partial {
-    fn new(path: &Path) -> Partial {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // The extension stays last: the container follows it.
-        let tmp = path.with_file_name(format!(".partial-{}-{name}", std::process::id()));
-        Partial {
-            tmp,
-            path: path.into(),
-            done: false,
-        }
-    }
-
-    /// Where the output is written until it is complete.
-    fn writing(&self) -> &Path {
-        &self.tmp
-    }
-
-    fn commit(mut self) -> anyhow::Result<()> {
-        std::fs::rename(&self.tmp, &self.path)
-            .with_context(|| format!("renaming to {}", self.path.display()))?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }

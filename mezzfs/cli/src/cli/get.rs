@@ -15,8 +15,8 @@ pub struct GetArgs {
     /// Output file, or '-' for standard output (the default).
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Only this byte range: START+LENGTH or START-END (END inclusive); sizes take units,
-    /// e.g. 1GiB+64KiB.
+    /// Only this byte range: START+LENGTH or START..END (END exclusive), the grammar of
+    /// `mezzfs mount --range`; sizes take binary units, e.g. 1GiB+64KiB, 1.5MiB..2MiB.
     #[arg(long)]
     range: Option<String>,
     /// Ranged GETs in flight.
@@ -25,24 +25,6 @@ pub struct GetArgs {
     /// Bytes per ranged GET.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     chunk_size: u64,
-}
-
-fn parse_range(s: &str) -> anyhow::Result<std::ops::Range<u64>> {
-    let bad = || anyhow::anyhow!("--range '{s}': expected START+LENGTH or START-END");
-    if let Some((a, b)) = s.split_once('+') {
-        let start = parse_size(a).map_err(|e| anyhow::anyhow!(e))?;
-        let len = parse_size(b).map_err(|e| anyhow::anyhow!(e))?;
-        return Ok(start..start.checked_add(len).ok_or_else(bad)?);
-    }
-    if let Some((a, b)) = s.split_once('-') {
-        let start = parse_size(a).map_err(|e| anyhow::anyhow!(e))?;
-        let end = parse_size(b).map_err(|e| anyhow::anyhow!(e))?;
-        if end < start {
-            anyhow::bail!("--range '{s}': END is before START");
-        }
-        return Ok(start..end.checked_add(1).ok_or_else(bad)?);
-    }
-    Err(bad())
 }
 
 /// Writes to a temporary beside a regular output file and renames it at the end, so an
@@ -112,7 +94,7 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
     let reader = ObjectReader::open(store, &*keys, &a.name).await?;
     let range = match &a.range {
         Some(r) => {
-            let r = parse_range(r)?;
+            let r = mezz_mount::spec::parse_range(r).map_err(|e| anyhow::anyhow!("--range {e}"))?;
             if r.end > reader.size() {
                 anyhow::bail!(
                     "--range ends at byte {} but '{}' is {} bytes long",
@@ -163,18 +145,4 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_range;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("10+5").expect("ok"), 10..15);
-        assert_eq!(parse_range("1KiB+1KiB").expect("ok"), 1024..2048);
-        assert_eq!(parse_range("10-19").expect("ok"), 10..20);
-        assert!(parse_range("19-10").is_err());
-        assert!(parse_range("abc").is_err());
-    }
 }

@@ -32,8 +32,8 @@ pub struct MountArgs {
     /// (object 'object' in store s3://bucket/dir). Repeatable.
     #[arg(long = "object", value_name = "FILE=SOURCE")]
     objects: Vec<String>,
-    /// A file showing a byte range of an object: FILE=SOURCE:OFFSET+LEN or
-    /// FILE=SOURCE:START-END (END exclusive); sizes take units (1GiB+64KiB). FILE may contain
+    /// A file showing a byte range of an object: FILE=SOURCE:START+LENGTH or
+    /// FILE=SOURCE:START..END (END exclusive; START-END is refused as ambiguous); sizes take units (1GiB+64KiB). FILE may contain
     /// '/' to make directories (scenes/scene-0007.y4m). Repeatable.
     #[arg(long = "range", value_name = "FILE=SOURCE:RANGE")]
     ranges: Vec<String>,

@@ -9,70 +9,14 @@
 mod common;
 
 use std::fs::File;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-
-/// moto's server on 127.0.0.1, killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start(dir: &Path) -> Moto {
-        let bin = std::env::var_os("MEZZ_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("moto_server"));
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let log = File::create(dir.join("moto.log")).expect("moto log");
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start moto's server ({}: {e}): run scripts/test.sh, which installs \
-                     it into a venv, or set MEZZ_MOTO_SERVER to a moto_server binary",
-                    bin.display()
-                )
-            });
-        let mut moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!(
-                    "moto_server exited ({status}); see {}",
-                    dir.join("moto.log").display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use mezz_testkit::Moto;
 
 /// One test's world: S3 server with the store, moto with a queue, a key, a clip, a reference.
 struct Fleet {
@@ -136,7 +80,7 @@ impl Fleet {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("MEZZFS_KEY_FILE", self.path("key"))
             .env("MEZZFS_STORE", STORE)
-            .env("AWS_ENDPOINT_URL_SQS", &self.moto.endpoint)
+            .env("AWS_ENDPOINT_URL_SQS", self.moto.endpoint())
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
             .args(args);
@@ -364,7 +308,7 @@ fn the_same_message_twice_is_done_once() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let client = segment_encode::fleet::sqs::client(&segment_encode::fleet::sqs::SqsConfig {
-            endpoint_url: Some(f.moto.endpoint.clone()),
+            endpoint_url: Some(f.moto.endpoint().to_owned()),
             region: Some(REGION.into()),
             static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
         })
@@ -571,7 +515,7 @@ fn idle_exit_and_clear_errors_for_bad_queues_and_missing_jobs() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let q = rt.block_on(async {
         let client = segment_encode::fleet::sqs::client(&segment_encode::fleet::sqs::SqsConfig {
-            endpoint_url: Some(f.moto.endpoint.clone()),
+            endpoint_url: Some(f.moto.endpoint().to_owned()),
             region: Some(REGION.into()),
             static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
         })

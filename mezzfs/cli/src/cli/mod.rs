@@ -262,19 +262,3 @@ fn progress_bar(quiet: bool, len: Option<u64>, what: &str) -> indicatif::Progres
     bar.set_message(what.to_string());
     bar
 }
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("16KiB"), Ok(16384));
-        assert_eq!(parse_size("8M"), Ok(8 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5 parsecs").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
-}

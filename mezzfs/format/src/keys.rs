@@ -39,7 +39,8 @@ pub trait KeyProvider: Send + Sync + std::fmt::Debug {
     async fn unwrap(&self, wrapped: &WrappedKey, object: ObjectId) -> Result<DataKey, FormatError>;
 }
 
-const LOCAL_PROVIDER: &str = "local-file";
+/// What manifests call the key-file provider ([`LocalKeyFile`]).
+pub const LOCAL_PROVIDER: &str = "local-file";
 const KEY_FILE_HEADER: &str = "mezzfs-kek-v1";
 const WRAP_AAD: &[u8] = b"mezzfs v1 wrapped data key";
 

@@ -34,7 +34,7 @@ mod seal;
 
 pub use error::FormatError;
 pub use ids::ObjectId;
-pub use keys::{KeyProvider, LocalKeyFile, WrappedKey, default_key_path};
+pub use keys::{KeyProvider, LOCAL_PROVIDER, LocalKeyFile, WrappedKey, default_key_path};
 pub use layout::{Layout, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, PartSpan, TAG_LEN};
 pub use manifest::{MANIFEST_VERSION, Manifest, OpenedObject, SealedManifest};
 pub use seal::{DataKey, ObjectCipher};

@@ -3,13 +3,12 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use mezz_format::{DataKey, FormatError, KeyProvider, LocalKeyFile, ObjectId, WrappedKey};
+use mezz_format::{
+    DataKey, FormatError, KeyProvider, LOCAL_PROVIDER, LocalKeyFile, ObjectId, WrappedKey,
+};
 use tokio::sync::OnceCell;
 
 use crate::kms::{KMS_PROVIDER, KmsKeys};
-
-/// What manifests call the key-file provider (`mezz_format::LocalKeyFile`).
-const LOCAL_PROVIDER: &str = "local-file";
 
 /// The local key file, or where it was looked for.
 #[derive(Debug)]

@@ -186,26 +186,11 @@ fn a_smaller_clip_is_measured_upscaled_and_refused_without_upscale() {
     let psnr = q["psnr_y_pooled"].as_f64().expect("psnr");
     // Our Lanczos-3 upscale against ffmpeg's (flags=lanczos, also 3 lobes): not the same
     // code, nearly the same picture (0.02 dB apart when this test was written).
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-i"])
-        .arg(&small)
-        .arg("-i")
-        .arg(&reference)
-        .args([
-            "-lavfi",
-            "[0:v]scale=320:136:flags=lanczos[a];[a][1:v]psnr",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    let text = String::from_utf8_lossy(&out.stderr);
-    let line = text
-        .lines()
-        .find(|l| l.contains("PSNR y:"))
-        .expect("PSNR line");
-    let theirs = field(line, "PSNR y:");
+    let theirs = psnr_y_by(
+        &small,
+        &reference,
+        "[0:v]scale=320:136:flags=lanczos[a];[a][1:v]psnr",
+    );
     assert!(
         (psnr - theirs).abs() < 0.1,
         "upscaled PSNR-Y {psnr} vs ffmpeg's lanczos {theirs}"

@@ -115,18 +115,22 @@ pub fn ffmpeg_frames(path: &Path) -> u64 {
 
 /// Average PSNR-Y in dB of `decoded` against `reference` (both Y4M), by ffmpeg's psnr filter.
 pub fn psnr_y(decoded: &Path, reference: &Path) -> f64 {
+    psnr_y_by(
+        decoded,
+        reference,
+        "[0:v]setpts=N[a];[1:v]setpts=N[b];[a][b]psnr",
+    )
+}
+
+/// Average PSNR-Y in dB that ffmpeg's filter graph `lavfi` (inputs `decoded`, `reference`,
+/// ending in psnr) prints.
+pub fn psnr_y_by(decoded: &Path, reference: &Path, lavfi: &str) -> f64 {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-i"])
         .arg(decoded)
         .arg("-i")
         .arg(reference)
-        .args([
-            "-lavfi",
-            "[0:v]setpts=N[a];[1:v]setpts=N[b];[a][b]psnr",
-            "-f",
-            "null",
-            "-",
-        ])
+        .args(["-lavfi", lavfi, "-f", "null", "-"])
         .output()
         .expect("ffmpeg runs");
     let text = String::from_utf8_lossy(&out.stderr);

@@ -199,7 +199,7 @@ impl ObjectPolicy {
         let measured = net
             .window_for(cfg.request_size)
             .unwrap_or(2 * cfg.request_size);
-        let mut ahead = 4 * measured
+        let mut ahead = measured
             .max(cfg.request_size)
             .min(per_object)
             .min(per_mount);

@@ -38,7 +38,7 @@ SECRET_KEY = "mezz-test-secret-key"
 REGION = "us-east-1"
 
 PROFILES = ["lan", "s3-like", "far-region"]
-CLIENTS = ["mezzfs-adaptive", "mezzfs-fixed8m", "s3fs", "rclone-off", "rclone-full"]
+CLIENTS = ["mezzfs-adaptive", "mezzfs-fixed8m", "mezzfs-baseline", "s3fs", "rclone-off", "rclone-full"]
 WORKLOADS = ["dense", "sparse", "sparse4", "parallel4", "sha256"]
 SPARSE_BYTES = 32 * MIB
 SPARSE_BS = 64 << 10
@@ -139,6 +139,8 @@ class Bench:
                 raise SystemExit(f"missing {bin_dir / name}; build it (bench/mount-bench.sh does)")
             # Snapshot: a concurrent cargo build must not swap binaries mid-run.
             shutil.copy2(bin_dir / name, self.bin / name)
+        if self.args.baseline_bin:
+            shutil.copy2(self.args.baseline_bin, self.bin / "mezzfs-baseline")
         help_run = subprocess.run([self.bin / "mezzfs", "mount", "--help"], capture_output=True, text=True)
         self.mezz_help = help_run.stdout if help_run.returncode == 0 else ""
         self.versions = {
@@ -170,9 +172,9 @@ class Bench:
         if not self.key.exists():
             subprocess.run([self.bin / "mezzfs", "key", "generate", self.key], check=True, capture_output=True)
 
-    def mezz_global(self, endpoint: str) -> list[str]:
+    def mezz_global(self, endpoint: str, binary: str = "mezzfs") -> list[str]:
         return [
-            str(self.bin / "mezzfs"),
+            str(self.bin / binary),
             "--store", f"s3://{MEZZ_BUCKET}",
             "--endpoint-url", endpoint,
             "--region", REGION,
@@ -223,6 +225,8 @@ class Bench:
         """None if the client can run, else why not."""
         if not client.startswith("mezzfs"):
             return None
+        if client == "mezzfs-baseline":
+            return None if self.args.baseline_bin else "no --baseline-bin given"
         if not self.mezz_help:
             return "`mezzfs mount` does not exist in this build"
         needed = ["--object", "--foreground"] + (["--readahead"] if client == "mezzfs-fixed8m" else [])
@@ -233,7 +237,8 @@ class Bench:
         endpoint = self.env["ENDPOINT"]
         env = client_env()
         if client.startswith("mezzfs"):
-            cmd = [*self.mezz_global(endpoint), "mount", str(mnt), "--object", OBJECT, "--foreground"]
+            binary = "mezzfs-baseline" if client == "mezzfs-baseline" else "mezzfs"
+            cmd = [*self.mezz_global(endpoint, binary), "mount", str(mnt), "--object", OBJECT, "--foreground"]
             if client == "mezzfs-fixed8m":
                 cmd += ["--readahead", "fixed"]
             return cmd, env
@@ -606,6 +611,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=240, help="seconds per workload run before it counts as timed out")
     parser.add_argument("--probe-repeats", type=int, default=3, help="repeats of each ceiling transfer")
     parser.add_argument("--bin-dir", default=str(ROOT / "target" / "release"))
+    parser.add_argument(
+        "--baseline-bin",
+        help="another mezzfs binary (e.g. a build of an earlier commit): client mezzfs-baseline mounts with it, adaptive read-ahead",
+    )
     parser.add_argument("--results-dir", default=str(HERE / "results"))
     parser.add_argument("--scratch", default="/dev/shm/mezz-mount-bench", help="tmpfs work dir (deleted at the end)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep source, server data and logs")

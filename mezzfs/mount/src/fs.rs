@@ -17,6 +17,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, Request,
 };
 
+use crate::events::MountEvents;
 use crate::read_path::ReadPath;
 use crate::stats::MountStats;
 use crate::tree::{NodeKind, ROOT, Tree};
@@ -149,9 +150,7 @@ impl Filesystem for MezzFs {
             Some(NodeKind::File { file, .. }) => {
                 // Every open gets its own handle, so a replay can tell readers apart.
                 let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
-                if let Some(rec) = self.path.recorder() {
-                    rec.open(fh, *file);
-                }
+                self.path.events().opened(fh, *file);
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
             Some(NodeKind::Stats) => {
@@ -188,9 +187,8 @@ impl Filesystem for MezzFs {
                 let in_file = offset..offset + (end - start);
                 self.rt.spawn(async move {
                     let result = path.read_within(object, start..end, bound).await;
-                    if let Some(rec) = path.recorder() {
-                        rec.read(fh.0, in_file, arrived, result.as_deref().ok());
-                    }
+                    path.events()
+                        .answered(fh.0, in_file, arrived, result.as_deref().ok());
                     match result {
                         Ok(bytes) => reply.data(&bytes),
                         Err(e) => {
@@ -224,10 +222,8 @@ impl Filesystem for MezzFs {
         _flush: bool,
         reply: fuser::ReplyEmpty,
     ) {
-        if lock(&self.stats_handles).remove(&fh.0).is_none()
-            && let Some(rec) = self.path.recorder()
-        {
-            rec.release(fh.0);
+        if lock(&self.stats_handles).remove(&fh.0).is_none() {
+            self.path.events().released(fh.0);
         }
         reply.ok();
     }

@@ -7,23 +7,29 @@
 //! - [`spec`]: what a mount shows (object files and range files), parsed from arguments or a
 //!   JSON spec file. Pure.
 //! - [`Tree`]: the directory tree built from a spec; inode numbers are indexes. Pure.
-//! - [`ReadPath`]: serves reads of mounted objects from the block cache, by joining an
-//!   in-flight fetch, or by fetching what the read-ahead plan (`mezz-readahead`) asks for; no
-//!   FUSE in it, so it is tested with plain async calls.
+//! - [`ReadPath`]: serves reads of mounted objects. Every decision of what to fetch is the
+//!   read-ahead [`Schedule`](mezz_readahead::Schedule)'s (`mezz-readahead`, pure); the read path
+//!   carries its requests out, then serves each segment from the block cache or by joining
+//!   the fetch in flight. No FUSE in it, so it is tested with plain async calls.
 //! - [`BlockCache`]: decrypted segments in memory, keyed by object version and segment,
 //!   bounded in bytes, least recently used evicted first.
-//! - [`Metrics`], [`LatencyHistogram`], [`MountStats`]: counters updated lock-free on the
-//!   read path, rendered as the `.mezzfs-stats` file and the unmount summary.
+//! - [`MountEvents`]: what the FUSE adapter and the read path report (opens, reads, windows,
+//!   fetches, cache changes), once, to [`Events`], whose listeners are [`Metrics`] and, when the
+//!   mount records, the [`Recorder`].
+//! - [`Metrics`], [`LatencyHistogram`], [`MountStats`]: counters updated lock-free from the
+//!   events, rendered as the `.mezzfs-stats` file and the unmount summary.
 //! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
 //!   cache change, when the mount is asked to.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting.
 //!
-//! Data flows one way: kernel read → `MezzFs::read` → `ReadPath::read_within` (plan, schedule
-//! fetches, wait for segments) → `ObjectReader::fetch_span` (GET, authenticate, decrypt) →
-//! block cache → reply. No byte reaches a reply before its segment is authenticated.
+//! Data flows one way: kernel read → `MezzFs::read` → `ReadPath::read_within` (the schedule's
+//! step returns the GETs to start; wait for segments) → `ObjectReader::fetch_span` (GET,
+//! authenticate, decrypt) → block cache → reply. No byte reaches a reply before its segment
+//! is authenticated, and a segment damaged at rest fails only the reads that touch it.
 
 mod block_cache;
+mod events;
 mod fs;
 mod latency;
 mod metrics;
@@ -37,6 +43,7 @@ mod stats;
 mod tree;
 
 pub use block_cache::{BlockCache, BlockKey, CacheCounters};
+pub use events::{Events, MountEvents};
 pub use fs::{MAX_READ, MezzFs};
 pub use latency::{LatencyHistogram, LatencySnapshot};
 pub use metrics::{Metrics, MetricsSnapshot};

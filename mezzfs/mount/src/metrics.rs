@@ -1,8 +1,12 @@
-//! Counters of a mount, updated lock-free on the read path and read by `stats`.
+//! Counters of a mount, updated lock-free from its events ([`MountEvents`]) and read by
+//! `stats`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use crate::events::MountEvents;
 use crate::latency::{LatencyHistogram, LatencySnapshot};
+use crate::read_path::ReadError;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -52,6 +56,45 @@ impl Metrics {
             read_errors: l(&self.read_errors),
             auth_retries: l(&self.auth_retries),
             latency: self.latency.snapshot(),
+        }
+    }
+}
+
+impl MountEvents for Metrics {
+    fn served(&self, result: Result<u64, &ReadError>, took: Duration) {
+        self.latency.record(took);
+        match result {
+            // A read clamped to nothing (past a range file's end) is not counted.
+            Ok(0) => {}
+            Ok(bytes) => {
+                self.reads.fetch_add(1, Ordering::Relaxed);
+                self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.read_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn joined(&self) {
+        self.joined.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn fetch_started(&self, _fetch: u64, _object: usize, _range: std::ops::Range<u64>) {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn auth_retry(&self) {
+        self.auth_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn fetch_done(&self, _fetch: u64, stored_bytes: u64, error: Option<&ReadError>) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.bytes_fetched
+            .fetch_add(stored_bytes, Ordering::Relaxed);
+        if error.is_some() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The read path of a mount, independent of FUSE.
 //!
-//! A read of `[offset, offset + len)` of an object is served segment by segment: from the
-//! block cache, or by joining a fetch already in flight (started by another read or by
-//! read-ahead), or by a fetch it starts itself. Before that, the read-ahead policy plans a
-//! window around the read, and every segment of the window that is neither cached nor in
-//! flight is fetched, in spans of at most `request_size` that run in parallel.
+//! A read of `[offset, offset + len)` of an object first tells the mount's read-ahead
+//! [`Schedule`] (`mezz-readahead`), which answers with the exact GETs to start: whole segments
+//! that are neither cached nor in flight, for the read and the window ahead of it. This module
+//! only carries them out. The read is then served segment by segment: from the block cache,
+//! or by joining a fetch in flight; a segment evicted in between is reported back to the
+//! schedule as a miss, which answers with the fetch for it.
 //!
 //! Fetched spans are decrypted and authenticated by `mezz-object` before anything sees them;
 //! their segments go into the cache, and waiting reads take their bytes straight from the
@@ -12,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,10 +21,11 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use mezz_format::{FormatError, PartSpan};
 use mezz_object::{ObjectError, ObjectReader};
-use mezz_readahead::{Config as ReadaheadConfig, NetEstimate, ObjectPolicy, Pattern};
+use mezz_readahead::{Config as ReadaheadConfig, Event, Geometry, Schedule};
 
 use crate::block_cache::segment_runs;
-use crate::metrics::{Metrics, MetricsSnapshot};
+use crate::events::{Events, MountEvents};
+use crate::metrics::MetricsSnapshot;
 use crate::recorder::Recorder;
 use crate::{BlockCache, BlockKey};
 
@@ -83,18 +84,13 @@ impl Default for ReadPathConfig {
     }
 }
 
-/// The plaintext of one fetched span.
+/// The plaintext of one fetched span, segment by segment: a segment damaged at rest fails
+/// on its own, and the good segments beside it in the span still serve their reads.
 #[derive(Debug)]
 struct Fetched {
-    plain_start: u64,
-    plain: Bytes,
+    first_segment: u64,
+    segments: Vec<Result<Bytes, ReadError>>,
 }
-
-/// The most a read waiting on a window's first request makes it wait for beyond itself.
-const FIRST_REQUEST: u64 = 1 << 20;
-
-/// Scheduled windows remembered per object.
-const MAX_STREAMS: usize = 32;
 
 type FetchResult = Result<Arc<Fetched>, ReadError>;
 type SharedFetch = Shared<BoxFuture<'static, FetchResult>>;
@@ -103,12 +99,6 @@ type SharedFetch = Shared<BoxFuture<'static, FetchResult>>;
 struct MountedObject {
     reader: ObjectReader,
     version: [u8; 16],
-    policy: Mutex<ObjectPolicy>,
-    /// Windows already scheduled (a few, one per recent stream), so that a window growing by
-    /// one read at its end is scanned only over its new end and not over its whole length.
-    scheduled: Mutex<Vec<Range<u64>>>,
-    /// Dense clusters seen on the last read: this object's share of the mount's streams.
-    dense_streams: AtomicUsize,
 }
 
 struct Inner {
@@ -116,9 +106,9 @@ struct Inner {
     cache: Mutex<BlockCache>,
     in_flight: Mutex<HashMap<BlockKey, SharedFetch>>,
     config: ReadPathConfig,
-    net: Mutex<NetEstimate>,
-    metrics: Metrics,
-    recorder: Option<Arc<Recorder>>,
+    /// Every read-ahead decision. Lock order: schedule, then in_flight, then cache.
+    schedule: Mutex<Schedule>,
+    events: Events,
     /// Counters of the store wrappers under the readers (retries, caches), for the stats.
     store_counters: std::sync::OnceLock<mezz_store::StoreCounters>,
 }
@@ -149,16 +139,6 @@ enum Lookup {
     Missing,
 }
 
-fn is_auth_failure(e: &ObjectError) -> bool {
-    matches!(
-        e,
-        ObjectError::Format {
-            cause: FormatError::SegmentAuth { .. },
-            ..
-        }
-    )
-}
-
 impl ReadPath {
     pub fn new(readers: Vec<ObjectReader>, config: ReadPathConfig) -> ReadPath {
         ReadPath::with_recorder(readers, config, None)
@@ -170,25 +150,30 @@ impl ReadPath {
         config: ReadPathConfig,
         recorder: Option<Arc<Recorder>>,
     ) -> ReadPath {
-        let objects = readers
+        let objects: Vec<MountedObject> = readers
             .into_iter()
             .map(|reader| MountedObject {
                 version: *reader.opened().id.as_bytes(),
                 reader,
-                policy: Mutex::default(),
-                scheduled: Mutex::default(),
-                dense_streams: AtomicUsize::new(0),
             })
             .collect();
+        let geometries = objects.iter().map(|o| {
+            let layout = o.reader.opened().layout;
+            Geometry {
+                size: layout.plaintext_size(),
+                segment: u64::from(layout.segment_size()),
+                part: layout.part_size(),
+            }
+        });
+        let schedule = Schedule::new(config.readahead.clone(), geometries);
         ReadPath {
             inner: Arc::new(Inner {
                 objects,
                 cache: Mutex::new(BlockCache::new(config.cache_bytes)),
                 in_flight: Mutex::default(),
                 config,
-                net: Mutex::default(),
-                metrics: Metrics::default(),
-                recorder,
+                schedule: Mutex::new(schedule),
+                events: Events::new(recorder),
                 store_counters: std::sync::OnceLock::new(),
             }),
         }
@@ -212,7 +197,12 @@ impl ReadPath {
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.inner.metrics.snapshot()
+        self.inner.events.metrics().snapshot()
+    }
+
+    /// Where the mount's events go (the FUSE adapter reports opens and answers here).
+    pub fn events(&self) -> &Events {
+        &self.inner.events
     }
 
     pub fn cache_counters(&self) -> crate::CacheCounters {
@@ -226,7 +216,7 @@ impl ReadPath {
     }
 
     pub fn recorder(&self) -> Option<&Arc<Recorder>> {
-        self.inner.recorder.as_ref()
+        self.inner.events.recorder()
     }
 
     pub fn object_count(&self) -> usize {
@@ -269,13 +259,9 @@ impl ReadPath {
                 Ok(r) => r,
                 Err(_) => Err(ReadError::TimedOut(limit)),
             };
-        self.inner.metrics.latency.record(started.elapsed());
-        if result.is_err() {
-            self.inner
-                .metrics
-                .read_errors
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        self.inner
+            .events
+            .served(result.as_ref().map(|b| b.len() as u64), started.elapsed());
         result
     }
 
@@ -297,33 +283,11 @@ impl ReadPath {
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        let plan = {
-            let streams: usize = inner
-                .objects
-                .iter()
-                .map(|x| x.dense_streams.load(Ordering::Relaxed))
-                .sum();
-            let net = *lock(&inner.net);
-            lock(&o.policy).on_read(
-                &inner.config.readahead,
-                &net,
-                streams.max(1),
-                range.clone(),
-                size,
-            )
-        };
-        let dense = if let Pattern::Dense { clusters } = plan.pattern {
-            clusters
-        } else {
-            0
-        };
-        o.dense_streams.store(dense, Ordering::Relaxed);
-        self.schedule_window(
+        self.step(Event::Read {
             object,
-            plan.window.start..plan.window.end.min(bound.end),
-            range.end,
-            bound.end,
-        );
+            range: range.clone(),
+            bound,
+        });
 
         let seg = u64::from(o.reader.opened().layout.segment_size());
         let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
@@ -336,11 +300,6 @@ impl ReadPath {
             let hi = range.end.min(block_start + block.len() as u64) - block_start;
             out.extend_from_slice(&block[lo as usize..hi as usize]);
         }
-        inner.metrics.reads.fetch_add(1, Ordering::Relaxed);
-        inner
-            .metrics
-            .bytes_read
-            .fetch_add(out.len() as u64, Ordering::Relaxed);
         Ok(out.freeze())
     }
 
@@ -363,14 +322,15 @@ impl ReadPath {
             let fetch = match self.lookup(&key, consumed) {
                 Lookup::Cached(b) => return Ok(b),
                 Lookup::InFlight(f) => {
-                    self.inner.metrics.joined.fetch_add(1, Ordering::Relaxed);
+                    self.inner.events.joined();
                     f
                 }
                 Lookup::Missing => {
-                    // Evicted or never scheduled: what was recorded as scheduled is stale.
-                    lock(&o.scheduled).clear();
-                    let r = o.reader.opened().layout.segment_plaintext(segment);
-                    let started = self.schedule(object, r.start..read_end.max(r.end));
+                    let started = self.step(Event::Miss {
+                        object,
+                        segment,
+                        read_end,
+                    });
                     // Wait on the fetch started here, not on a second lookup: a fetch that
                     // fails fast is gone from the in-flight map by then, with its error.
                     match started.into_iter().find(|(run, _)| run.contains(&segment)) {
@@ -383,9 +343,13 @@ impl ReadPath {
             if consumed {
                 lock(&self.inner.cache).demote(&key);
             }
-            let r = o.reader.opened().layout.segment_plaintext(segment);
-            let from = (r.start - fetched.plain_start) as usize;
-            return Ok(fetched.plain.slice(from..from + (r.end - r.start) as usize));
+            let index = usize::try_from(segment - fetched.first_segment).unwrap_or(usize::MAX);
+            return match fetched.segments.get(index) {
+                Some(block) => block.clone(),
+                None => Err(ReadError::Object(Arc::new(ObjectError::Other(format!(
+                    "segment {segment} is not in the fetch that was to carry it"
+                ))))),
+            };
         }
         Err(ReadError::Object(Arc::new(ObjectError::Other(format!(
             "segment {segment} of '{}' was evicted before it could be read three times; the cache is too small",
@@ -413,105 +377,48 @@ impl ReadPath {
         }
     }
 
-    /// Schedules a read-ahead window, skipping the part of it that an earlier window of the
-    /// same stream already covered. A window that has slid less than a request's worth past
-    /// what is scheduled waits until it has (as long as the read itself, ending at
-    /// `read_end`, is covered), so read-ahead goes out in whole requests, not one per read.
-    fn schedule_window(&self, object: usize, window: Range<u64>, read_end: u64, limit: u64) {
-        let o = &self.inner.objects[object];
-        let request = self.inner.config.readahead.request_size;
-        let todo = {
-            let mut done = lock(&o.scheduled);
-            let stream = done
-                .iter_mut()
-                .find(|r| r.start <= window.start && window.start <= r.end);
-            match stream {
-                Some(r) => {
-                    let mut todo = r.end.max(window.start)..window.end;
-                    let len = todo.end.saturating_sub(todo.start);
-                    let small = len < request.min(window.end - window.start);
-                    let topping_up = todo.start >= read_end && window.end < limit;
-                    // The tail before the limit goes out however small, or it never would.
-                    if small && topping_up {
-                        return;
-                    }
-                    if topping_up && len >= request {
-                        // Whole requests only; the remainder waits for the next top-up.
-                        todo.end = todo.start + len / request * request;
-                    }
-                    r.end = r.end.max(todo.end);
-                    todo
-                }
-                None => {
-                    if done.len() >= MAX_STREAMS {
-                        done.remove(0);
-                    }
-                    done.push(window.clone());
-                    window
-                }
-            }
-        };
-        if let Some(rec) = &self.inner.recorder
-            && !todo.is_empty()
-        {
-            rec.schedule(object, todo.clone());
-        }
-        if todo.start < read_end {
-            // The reader is waiting: its own bytes go out as a small request of their own,
-            // so it does not wait for a whole request's worth to arrive (on a far link an
-            // 8 MiB request takes a third of a second).
-            let first = todo.start..read_end.max(todo.start + FIRST_REQUEST).min(todo.end);
-            self.schedule(object, first.clone());
-            self.schedule(object, first.end..todo.end);
-        } else if !todo.is_empty() {
-            self.schedule(object, todo);
-        }
-    }
-
-    /// Starts fetches for every segment of `window` that is neither cached nor in flight, and
-    /// returns them with the segments each covers.
-    fn schedule(&self, object: usize, window: Range<u64>) -> Vec<(Range<u64>, SharedFetch)> {
+    /// Tells the schedule about `event` and starts the fetches it asks for; returns them with
+    /// the segments each covers. Deciding what is missing and registering the fetches happen
+    /// under the in-flight lock, so two reads never fetch the same segment.
+    fn step(&self, event: Event) -> Vec<(Range<u64>, SharedFetch)> {
         let inner = &self.inner;
-        let o = &inner.objects[object];
-        let layout = o.reader.opened().layout;
-        let seg = u64::from(layout.segment_size());
-        if window.is_empty() {
-            return Vec::new();
-        }
         let mut started = Vec::new();
         {
-            // Deciding what is missing and registering the fetches happen under one lock, so
-            // two reads never fetch the same segment.
+            let mut schedule = lock(&inner.schedule);
             let mut in_flight = lock(&inner.in_flight);
-            let cache = lock(&inner.cache);
-            let missing = |s: u64| {
-                let k = BlockKey {
-                    version: o.version,
-                    segment: s,
+            let decision = {
+                let cache = lock(&inner.cache);
+                let objects = &inner.objects;
+                let present = |object: usize, segment: u64| {
+                    let k = BlockKey {
+                        version: objects[object].version,
+                        segment,
+                    };
+                    cache.contains(&k) || in_flight.contains_key(&k)
                 };
-                !cache.contains(&k) && !in_flight.contains_key(&k)
+                schedule.step(event.clone(), &present)
             };
-            let runs =
-                segment_runs((window.start / seg..=(window.end - 1) / seg).filter(|s| missing(*s)));
-            drop(cache);
-            for run in runs {
-                let plain = layout.segment_plaintext(run.start).start
-                    ..layout.segment_plaintext(run.end - 1).end;
-                for span in layout.locate_bounded(plain, inner.config.readahead.request_size) {
-                    let fetch = self.fetch(object, span.clone());
-                    for s in span.first_segment..span.first_segment + span.segment_count {
+            if let Event::Read { object, .. } = &event
+                && !decision.scheduled.is_empty()
+            {
+                inner.events.scheduled(*object, decision.scheduled.clone());
+            }
+            for request in decision.requests {
+                let o = &inner.objects[request.object];
+                // A request is whole segments of one part: exactly one span.
+                for span in o.reader.opened().layout.locate(request.bytes) {
+                    let segments = span.first_segment..span.first_segment + span.segment_count;
+                    let fetch = self.fetch(request.object, span);
+                    for segment in segments.clone() {
                         in_flight.insert(
                             BlockKey {
                                 version: o.version,
-                                segment: s,
+                                segment,
                             },
                             fetch.clone(),
                         );
                     }
-                    started.push((
-                        span.first_segment..span.first_segment + span.segment_count,
-                        fetch,
-                    ));
+                    started.push((segments, fetch));
                 }
             }
         }
@@ -522,7 +429,7 @@ impl ReadPath {
         started
     }
 
-    fn record_evictions(&self, rec: &Recorder, evicted: Vec<BlockKey>) {
+    fn report_evictions(&self, evicted: Vec<BlockKey>) {
         let mut by_object: HashMap<usize, Vec<u64>> = HashMap::new();
         for k in evicted {
             if let Some(i) = self
@@ -537,7 +444,7 @@ impl ReadPath {
         for (object, mut segments) in by_object {
             segments.sort_unstable();
             for run in segment_runs(segments) {
-                rec.cache(false, object, run);
+                self.inner.events.cache(false, object, run);
             }
         }
     }
@@ -547,69 +454,80 @@ impl ReadPath {
         async move {
             let inner = &this.inner;
             let o = &inner.objects[object];
-            inner.metrics.fetches.fetch_add(1, Ordering::Relaxed);
-            inner.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-            let recorded = inner
-                .recorder
-                .as_ref()
-                .map(|r| r.fetch_start(object, span.plaintext.clone()));
+            let id = inner.events.fetch_id();
+            inner
+                .events
+                .fetch_started(id, object, span.plaintext.clone());
             let started = Instant::now();
             let mut result = o.reader.fetch_span(&span).await;
             if let Err(e) = &result
-                && is_auth_failure(e)
+                && bad_segment(e).is_some()
             {
                 // Bytes flipped in transit (or in a cache below) fail authentication; one
                 // fresh fetch tells that apart from bytes damaged at rest, which fail again.
-                inner.metrics.auth_retries.fetch_add(1, Ordering::Relaxed);
+                inner.events.auth_retry();
                 tracing::warn!(error = %e, "segment failed authentication; fetching it again");
                 result = o.reader.fetch_span(&span).await;
             }
-            inner.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
             let segments = span.first_segment..span.first_segment + span.segment_count;
-            let result = match result {
+            let blocks = match result {
                 Ok(plain) => {
                     let sealed = span.ciphertext.end - span.ciphertext.start;
-                    inner
-                        .metrics
-                        .bytes_fetched
-                        .fetch_add(sealed, Ordering::Relaxed);
-                    lock(&inner.net).observe_request(sealed, started.elapsed().as_secs_f64());
-                    let layout = o.reader.opened().layout;
-                    let mut evicted = Vec::new();
-                    {
-                        let mut cache = lock(&inner.cache);
-                        for s in segments.clone() {
-                            let r = layout.segment_plaintext(s);
-                            let from = (r.start - span.plaintext.start) as usize;
-                            evicted.extend(cache.insert(
-                                BlockKey {
+                    let secs = started.elapsed().as_secs_f64();
+                    lock(&inner.schedule).step(
+                        Event::Fetched {
+                            bytes: sealed,
+                            secs,
+                        },
+                        &|_, _| true,
+                    );
+                    Ok(this
+                        .split(object, &span, &plain)
+                        .into_iter()
+                        .map(Ok)
+                        .collect())
+                }
+                Err(e) => match bad_segment(&e) {
+                    // Damaged at rest: the rest of the span is fetched around the bad segment.
+                    Some(bad) if span.segment_count > 1 => {
+                        Ok(this.salvage(object, &span, bad, e).await)
+                    }
+                    _ => Err(ReadError::Object(Arc::new(e))),
+                },
+            };
+            let layout = o.reader.opened().layout;
+            let tag = layout.sealed_segment_size() - u64::from(layout.segment_size());
+            let (mut stored, mut failed) = (0, None);
+            let mut inserted = Vec::new();
+            let mut evicted = Vec::new();
+            match &blocks {
+                Ok(b) => {
+                    let mut cache = lock(&inner.cache);
+                    for (s, block) in segments.clone().zip(b) {
+                        match block {
+                            Ok(block) => {
+                                stored += block.len() as u64 + tag;
+                                let key = BlockKey {
                                     version: o.version,
                                     segment: s,
-                                },
-                                plain.slice(from..from + (r.end - r.start) as usize),
-                            ));
+                                };
+                                evicted.extend(cache.insert(key, block.clone()));
+                                inserted.push(s);
+                            }
+                            Err(e) => failed = failed.or(Some(e.clone())),
                         }
                     }
-                    if let (Some(rec), Some(id)) = (&inner.recorder, recorded) {
-                        rec.fetch_done(id, sealed, true);
-                        rec.cache(true, object, segments.clone());
-                        this.record_evictions(rec, evicted);
-                    }
-                    Ok(Arc::new(Fetched {
-                        plain_start: span.plaintext.start,
-                        plain,
-                    }))
                 }
-                Err(e) => {
-                    inner.metrics.errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %e, "fetch failed");
-                    if let (Some(rec), Some(id)) = (&inner.recorder, recorded) {
-                        rec.fetch_done(id, 0, false);
-                        rec.error(e.to_string());
-                    }
-                    Err(ReadError::Object(Arc::new(e)))
-                }
-            };
+                Err(e) => failed = Some(e.clone()),
+            }
+            if let Some(e) = &failed {
+                tracing::error!(error = %e, "fetch failed");
+            }
+            inner.events.fetch_done(id, stored, failed.as_ref());
+            for run in segment_runs(inserted) {
+                inner.events.cache(true, object, run);
+            }
+            this.report_evictions(evicted);
             let mut in_flight = lock(&inner.in_flight);
             for s in segments {
                 in_flight.remove(&BlockKey {
@@ -617,9 +535,99 @@ impl ReadPath {
                     segment: s,
                 });
             }
-            result
+            blocks.map(|segments| {
+                Arc::new(Fetched {
+                    first_segment: span.first_segment,
+                    segments,
+                })
+            })
         }
         .boxed()
         .shared()
+    }
+
+    /// The plaintext of a span cut into its segments.
+    fn split(&self, object: usize, span: &PartSpan, plain: &Bytes) -> Vec<Bytes> {
+        let layout = self.inner.objects[object].reader.opened().layout;
+        (span.first_segment..span.first_segment + span.segment_count)
+            .map(|s| {
+                let r = layout.segment_plaintext(s);
+                let from = (r.start - span.plaintext.start) as usize;
+                plain.slice(from..from + (r.end - r.start) as usize)
+            })
+            .collect()
+    }
+
+    /// Fetches a span whose segment `bad` failed authentication twice, around that segment:
+    /// the segments before it in one GET, then the ones after it (again around any further
+    /// bad segment), so a damaged segment costs only its own bytes.
+    async fn salvage(
+        &self,
+        object: usize,
+        span: &PartSpan,
+        bad: u64,
+        error: ObjectError,
+    ) -> Vec<Result<Bytes, ReadError>> {
+        let end = span.first_segment + span.segment_count;
+        let mut out: Vec<Result<Bytes, ReadError>> =
+            Vec::with_capacity(span.segment_count as usize);
+        // The earliest segment known bad at or after the next one to settle. Each pass settles
+        // a segment or learns of an earlier bad one, so this ends within 2 x the span's length.
+        let mut known = Some((bad, error));
+        loop {
+            let next = span.first_segment + out.len() as u64;
+            if next >= end {
+                break;
+            }
+            let upto = match &known {
+                Some((b, _)) if *b == next => {
+                    let (_, e) = known.take().expect("matched");
+                    out.push(Err(ReadError::Object(Arc::new(e))));
+                    continue;
+                }
+                Some((b, _)) if *b < end => *b,
+                _ => end,
+            };
+            match self.fetch_segments(object, next..upto).await {
+                Ok(blocks) => out.extend(blocks.into_iter().map(Ok)),
+                Err(e) => match bad_segment(&e).filter(|b| (next..upto).contains(b)) {
+                    Some(b) => known = Some((b, e)),
+                    None => {
+                        let e = ReadError::Object(Arc::new(e));
+                        out.extend((next..upto).map(|_| Err(e.clone())));
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    /// Segments `segments` (within one part) in one GET, cut into blocks.
+    async fn fetch_segments(
+        &self,
+        object: usize,
+        segments: Range<u64>,
+    ) -> Result<Vec<Bytes>, ObjectError> {
+        let o = &self.inner.objects[object];
+        let layout = o.reader.opened().layout;
+        let plain = layout.segment_plaintext(segments.start).start
+            ..layout.segment_plaintext(segments.end - 1).end;
+        let mut blocks = Vec::new();
+        for sub in layout.locate(plain) {
+            let p = o.reader.fetch_span(&sub).await?;
+            blocks.extend(self.split(object, &sub, &p));
+        }
+        Ok(blocks)
+    }
+}
+
+/// The segment a fetch names as failing authentication, if that is why it failed.
+fn bad_segment(e: &ObjectError) -> Option<u64> {
+    match e {
+        ObjectError::Format {
+            cause: FormatError::SegmentAuth { segment, .. },
+            ..
+        } => Some(*segment),
+        _ => None,
     }
 }

@@ -1,5 +1,6 @@
 //! Recording a replay of a mount: every open, read, release, read-ahead window, fetch, cache
-//! insert and eviction goes to a [`ReplayWriter`] as it happens.
+//! insert and eviction goes to a [`ReplayWriter`] as it happens; the recorder hears them as
+//! one of the mount's [`MountEvents`] listeners.
 //!
 //! Records are encoded under one lock (a few tens of nanoseconds each, so the order in the
 //! file is the order events happened) into a chunk that is written out when full and at
@@ -10,16 +11,17 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::ops::Range;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use mezz_replays::{Meta, Record, ReplayWriter};
+
+use crate::events::MountEvents;
+use crate::read_path::ReadError;
 
 #[derive(Debug)]
 pub struct Recorder {
     started: Instant,
     writer: Mutex<Option<ReplayWriter<BufWriter<File>>>>,
-    next_fetch: AtomicU64,
 }
 
 impl Recorder {
@@ -30,7 +32,6 @@ impl Recorder {
         Ok(Recorder {
             started: Instant::now(),
             writer: Mutex::new(Some(writer)),
-            next_fetch: AtomicU64::new(1),
         })
     }
 
@@ -57,99 +58,6 @@ impl Recorder {
         self.with(|w| w.push(&r));
     }
 
-    pub fn open(&self, handle: u64, file: usize) {
-        let t = self.now();
-        self.record(Record::Open {
-            t,
-            handle,
-            file: file as u64,
-        });
-    }
-
-    pub fn release(&self, handle: u64) {
-        let t = self.now();
-        self.record(Record::Release { t, handle });
-    }
-
-    /// A read of `range` of the file behind `handle` that arrived at `started`; `returned` is
-    /// what it answered (folded into the replay's digest), `None` for an error.
-    pub fn read(&self, handle: u64, range: Range<u64>, started: Instant, returned: Option<&[u8]>) {
-        let now = Instant::now();
-        let r = Record::Read {
-            t: self.micros(started),
-            handle,
-            offset: range.start,
-            len: range.end - range.start,
-            dur: u64::try_from(now.saturating_duration_since(started).as_micros())
-                .unwrap_or(u64::MAX),
-            ok: returned.is_some(),
-        };
-        self.with(|w| match returned {
-            Some(bytes) => w.push_read(&r, bytes),
-            None => w.push(&r),
-        });
-    }
-
-    pub fn schedule(&self, object: usize, range: Range<u64>) {
-        let t = self.now();
-        self.record(Record::Schedule {
-            t,
-            object: object as u64,
-            offset: range.start,
-            len: range.end - range.start,
-        });
-    }
-
-    /// Records a fetch of object bytes `range` starting; returns its id for [`Self::fetch_done`].
-    pub fn fetch_start(&self, object: usize, range: Range<u64>) -> u64 {
-        let fetch = self.next_fetch.fetch_add(1, Ordering::Relaxed);
-        let t = self.now();
-        self.record(Record::FetchStart {
-            t,
-            fetch,
-            object: object as u64,
-            offset: range.start,
-            len: range.end - range.start,
-        });
-        fetch
-    }
-
-    pub fn fetch_done(&self, fetch: u64, bytes: u64, ok: bool) {
-        let t = self.now();
-        self.record(Record::FetchDone {
-            t,
-            fetch,
-            bytes,
-            ok,
-        });
-    }
-
-    /// Segment runs entering or leaving the cache (coalesced by the caller).
-    pub fn cache(&self, insert: bool, object: usize, segments: Range<u64>) {
-        let t = self.now();
-        let (object, first, count) = (object as u64, segments.start, segments.end - segments.start);
-        self.record(if insert {
-            Record::CacheInsert {
-                t,
-                object,
-                first,
-                count,
-            }
-        } else {
-            Record::CacheEvict {
-                t,
-                object,
-                first,
-                count,
-            }
-        });
-    }
-
-    pub fn error(&self, message: String) {
-        let t = self.now();
-        self.record(Record::Error { t, message });
-    }
-
     /// Writes out what is buffered (called every second and at unmount).
     pub fn flush(&self) {
         self.with(|w| w.flush());
@@ -165,5 +73,97 @@ impl Recorder {
             }
             None => Ok(()),
         }
+    }
+}
+
+impl MountEvents for Recorder {
+    fn opened(&self, handle: u64, file: usize) {
+        let t = self.now();
+        self.record(Record::Open {
+            t,
+            handle,
+            file: file as u64,
+        });
+    }
+
+    fn released(&self, handle: u64) {
+        let t = self.now();
+        self.record(Record::Release { t, handle });
+    }
+
+    /// `returned` is folded into the replay's digest.
+    fn answered(&self, handle: u64, range: Range<u64>, arrived: Instant, returned: Option<&[u8]>) {
+        let now = Instant::now();
+        let r = Record::Read {
+            t: self.micros(arrived),
+            handle,
+            offset: range.start,
+            len: range.end - range.start,
+            dur: u64::try_from(now.saturating_duration_since(arrived).as_micros())
+                .unwrap_or(u64::MAX),
+            ok: returned.is_some(),
+        };
+        self.with(|w| match returned {
+            Some(bytes) => w.push_read(&r, bytes),
+            None => w.push(&r),
+        });
+    }
+
+    fn scheduled(&self, object: usize, range: Range<u64>) {
+        let t = self.now();
+        self.record(Record::Schedule {
+            t,
+            object: object as u64,
+            offset: range.start,
+            len: range.end - range.start,
+        });
+    }
+
+    fn fetch_started(&self, fetch: u64, object: usize, range: Range<u64>) {
+        let t = self.now();
+        self.record(Record::FetchStart {
+            t,
+            fetch,
+            object: object as u64,
+            offset: range.start,
+            len: range.end - range.start,
+        });
+    }
+
+    fn fetch_done(&self, fetch: u64, bytes: u64, error: Option<&ReadError>) {
+        let t = self.now();
+        self.record(Record::FetchDone {
+            t,
+            fetch,
+            bytes,
+            ok: error.is_none(),
+        });
+        if let Some(e) = error {
+            self.record(Record::Error {
+                t,
+                message: e.to_string(),
+            });
+        }
+    }
+
+    /// Segment runs (coalesced by the caller).
+    fn cache(&self, inserted: bool, object: usize, segments: Range<u64>) {
+        let t = self.now();
+        let (object, first, count) = (object as u64, segments.start, segments.end - segments.start);
+        self.record(if inserted {
+            Record::CacheInsert {
+                t,
+                object,
+                first,
+                count,
+            }
+        } else {
+            Record::CacheEvict {
+                t,
+                object,
+                first,
+                count,
+            }
+        });
     }
 }

@@ -120,28 +120,13 @@ pub enum Pattern {
     },
 }
 
-/// What to fetch for one read.
+/// What should be cached or in flight after one read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     pub pattern: Pattern,
     /// The bytes that should be cached or in flight once the read is served: always covers
     /// the read (clamped to the object).
     pub window: Range<u64>,
-}
-
-impl Plan {
-    /// The window cut into GETs of at most `request_size` bytes.
-    pub fn requests(&self, request_size: u64) -> Vec<Range<u64>> {
-        let step = request_size.max(1);
-        let mut out = Vec::new();
-        let mut s = self.window.start;
-        while s < self.window.end {
-            let e = (s + step).min(self.window.end);
-            out.push(s..e);
-            s = e;
-        }
-        out
-    }
 }
 
 /// Read-ahead state of one object (shared by all handles on it).

@@ -1,0 +1,335 @@
+//! The whole read-ahead decision of a mount as one pure step: an [`Event`] in, the exact GETs
+//! to issue out.
+//!
+//! [`Schedule`] holds everything the decision depends on: each object's [`ObjectPolicy`] (its
+//! recent reads), the windows already scheduled per stream, how many dense streams each
+//! object has (the mount's read-ahead budget is shared among them all), and the network
+//! estimate fed by completed fetches. [`Schedule::step`] takes an event and a view of which
+//! segments are already cached or in flight, and returns the [`Request`]s to start: whole
+//! segments of one part, at most `request_size` bytes each, never a segment that is present,
+//! never beyond the object or the reader's bound.
+//!
+//! The steps it takes for a read, in order:
+//! 1. the policy plans a window from the read (sparse reads get exactly the read);
+//! 2. a window that continues a stream is cut to what that stream has not scheduled yet;
+//!    a read-ahead top-up smaller than one request waits until it is a whole request;
+//! 3. the reader's own bytes go out as a small first request (at most [`FIRST_REQUEST`]
+//!    beyond the read), so it does not wait for a whole request to arrive;
+//! 4. what is missing is cut into runs of absent segments, at part boundaries and into
+//!    `request_size` pieces.
+//!
+//! The caller decides segment presence and registers the requests it is given under one lock,
+//! so two reads never fetch the same segment. Time enters only as the durations in
+//! [`Event::Fetched`].
+
+use std::ops::Range;
+
+use crate::policy::{Config, NetEstimate, ObjectPolicy, Pattern, Plan};
+
+/// The most a read waiting on a window's first request makes it wait for beyond itself.
+pub const FIRST_REQUEST: u64 = 1 << 20;
+
+/// Scheduled windows remembered per object (one per recent stream).
+pub const MAX_STREAMS: usize = 32;
+
+/// Where an object's segments and parts fall, in plaintext bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub size: u64,
+    /// Plaintext bytes per segment (the unit fetched, authenticated and cached).
+    pub segment: u64,
+    /// Plaintext bytes per part (a multiple of `segment`); a GET never crosses a part.
+    pub part: u64,
+}
+
+impl Geometry {
+    fn segments(&self) -> u64 {
+        self.size.div_ceil(self.segment.max(1))
+    }
+
+    fn segment_start(&self, s: u64) -> u64 {
+        s.saturating_mul(self.segment)
+    }
+
+    fn segment_end(&self, s: u64) -> u64 {
+        self.segment_start(s)
+            .saturating_add(self.segment)
+            .min(self.size)
+    }
+
+    fn segments_per_part(&self) -> u64 {
+        (self.part / self.segment.max(1)).max(1)
+    }
+}
+
+/// One GET to issue: whole segments of one part of one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub object: usize,
+    /// Segment indices, across the whole object.
+    pub segments: Range<u64>,
+    /// The plaintext bytes those segments hold.
+    pub bytes: Range<u64>,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A read of `range` of an object, by a file showing only `bound` of it: the read is
+    /// clamped to the bound and read-ahead never goes beyond it.
+    Read {
+        object: usize,
+        range: Range<u64>,
+        bound: Range<u64>,
+    },
+    /// A read found `segment` neither cached nor in flight (evicted since it was scheduled,
+    /// or never scheduled): its bytes through `read_end` are fetched now.
+    Miss {
+        object: usize,
+        segment: u64,
+        read_end: u64,
+    },
+    /// A fetch of `bytes` (stored bytes) completed in `secs`.
+    Fetched { bytes: u64, secs: f64 },
+}
+
+/// What to do about an event.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Decision {
+    /// The policy's plan, for a read.
+    pub plan: Option<Plan>,
+    /// The part of the window newly scheduled for its stream (empty if none).
+    pub scheduled: Range<u64>,
+    /// GETs to start, in order.
+    pub requests: Vec<Request>,
+}
+
+#[derive(Clone, Debug)]
+struct ObjectState {
+    geometry: Geometry,
+    policy: ObjectPolicy,
+    /// Windows already scheduled (a few, one per recent stream), so that a window growing by
+    /// one read at its end is cut to its new end and not rescanned over its whole length.
+    streams: Vec<Range<u64>>,
+    /// Dense clusters seen on the last read: this object's share of the mount's streams.
+    dense: usize,
+}
+
+/// The read-ahead state of one mount.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    config: Config,
+    net: NetEstimate,
+    objects: Vec<ObjectState>,
+}
+
+impl Schedule {
+    pub fn new(config: Config, objects: impl IntoIterator<Item = Geometry>) -> Schedule {
+        Schedule {
+            config,
+            net: NetEstimate::default(),
+            objects: objects
+                .into_iter()
+                .map(|geometry| ObjectState {
+                    geometry,
+                    policy: ObjectPolicy::default(),
+                    streams: Vec::new(),
+                    dense: 0,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn net(&self) -> &NetEstimate {
+        &self.net
+    }
+
+    /// Dense streams across the mount (each object's from its last read).
+    pub fn dense_streams(&self) -> usize {
+        self.objects.iter().map(|o| o.dense).sum()
+    }
+
+    /// Takes one event. `present(object, segment)` says whether a segment is cached or in
+    /// flight; the requests returned never include a present segment, nor one twice.
+    pub fn step(&mut self, event: Event, present: &dyn Fn(usize, u64) -> bool) -> Decision {
+        match event {
+            Event::Read {
+                object,
+                range,
+                bound,
+            } => self.on_read(object, range, bound, present),
+            Event::Miss {
+                object,
+                segment,
+                read_end,
+            } => {
+                let Some(o) = self.objects.get_mut(object) else {
+                    return Decision::default();
+                };
+                // What was recorded as scheduled is stale: the stream starts over.
+                o.streams.clear();
+                let g = o.geometry;
+                let bytes = g.segment_start(segment)..read_end.max(g.segment_end(segment));
+                let mut requests = Vec::new();
+                self.issue(object, bytes, present, &mut requests);
+                Decision {
+                    plan: None,
+                    scheduled: 0..0,
+                    requests,
+                }
+            }
+            Event::Fetched { bytes, secs } => {
+                self.net.observe_request(bytes, secs);
+                Decision::default()
+            }
+        }
+    }
+
+    fn on_read(
+        &mut self,
+        object: usize,
+        range: Range<u64>,
+        bound: Range<u64>,
+        present: &dyn Fn(usize, u64) -> bool,
+    ) -> Decision {
+        let streams = self.dense_streams().max(1);
+        let Some(o) = self.objects.get_mut(object) else {
+            return Decision::default();
+        };
+        let size = o.geometry.size;
+        let bound = bound.start.min(size)..bound.end.min(size);
+        let range =
+            range.start.clamp(bound.start, bound.end)..range.end.clamp(bound.start, bound.end);
+        if range.is_empty() {
+            return Decision::default();
+        }
+        let plan = o
+            .policy
+            .on_read(&self.config, &self.net, streams, range.clone(), size);
+        o.dense = match plan.pattern {
+            Pattern::Dense { clusters } => clusters,
+            _ => 0,
+        };
+        let window = plan.window.start..plan.window.end.min(bound.end);
+        let Some(todo) = top_up(
+            &mut o.streams,
+            window,
+            range.end,
+            bound.end,
+            self.config.request_size,
+        ) else {
+            return Decision {
+                plan: Some(plan),
+                scheduled: 0..0,
+                requests: Vec::new(),
+            };
+        };
+        let mut requests = Vec::new();
+        if todo.start < range.end {
+            // The reader is waiting: its own bytes go out as a small request of their own,
+            // so it does not wait for a whole request's worth to arrive (on a far link an
+            // 8 MiB request takes a third of a second).
+            let first_end = range
+                .end
+                .max(todo.start.saturating_add(FIRST_REQUEST))
+                .min(todo.end);
+            self.issue(object, todo.start..first_end, present, &mut requests);
+            self.issue(object, first_end..todo.end, present, &mut requests);
+        } else {
+            self.issue(object, todo.clone(), present, &mut requests);
+        }
+        Decision {
+            plan: Some(plan),
+            scheduled: if todo.is_empty() { 0..0 } else { todo },
+            requests,
+        }
+    }
+
+    /// Appends requests for every absent segment of `bytes`: runs of absent segments, cut at
+    /// part boundaries and into `request_size` pieces counted from each run's start.
+    fn issue(
+        &self,
+        object: usize,
+        bytes: Range<u64>,
+        present: &dyn Fn(usize, u64) -> bool,
+        out: &mut Vec<Request>,
+    ) {
+        let g = self.objects[object].geometry;
+        let end = bytes.end.min(g.size);
+        if bytes.start >= end || g.segment == 0 {
+            return;
+        }
+        let per = (self.config.request_size / g.segment).max(1);
+        let spp = g.segments_per_part();
+        let first = bytes.start / g.segment;
+        let last = ((end - 1) / g.segment).min(g.segments().saturating_sub(1));
+        let taken = |s: u64, out: &Vec<Request>| {
+            present(object, s)
+                || out
+                    .iter()
+                    .any(|r| r.object == object && r.segments.contains(&s))
+        };
+        let mut s = first;
+        while s <= last {
+            if taken(s, out) {
+                s += 1;
+                continue;
+            }
+            let run_start = s;
+            let part_end = (s / spp + 1) * spp;
+            while s <= last && s < part_end && s - run_start < per && !taken(s, out) {
+                s += 1;
+            }
+            out.push(Request {
+                object,
+                segments: run_start..s,
+                bytes: g.segment_start(run_start)..g.segment_end(s - 1),
+            });
+        }
+    }
+}
+
+/// Cuts `window` to what its stream (the scheduled window it starts in) has not scheduled
+/// yet, records it, and returns it. A window that has slid less than a request's worth past
+/// what is scheduled gets `None` (as long as the read itself, ending at `read_end`, is
+/// covered), so read-ahead goes out in whole requests, not one per read; the tail before
+/// `limit` goes out however small, or it never would.
+fn top_up(
+    streams: &mut Vec<Range<u64>>,
+    window: Range<u64>,
+    read_end: u64,
+    limit: u64,
+    request: u64,
+) -> Option<Range<u64>> {
+    let stream = streams
+        .iter_mut()
+        .find(|r| r.start <= window.start && window.start <= r.end);
+    match stream {
+        Some(r) => {
+            let mut todo = r.end.max(window.start)..window.end;
+            let len = todo.end.saturating_sub(todo.start);
+            let small = len < request.min(window.end - window.start);
+            let topping_up = todo.start >= read_end && window.end < limit;
+            if small && topping_up {
+                return None;
+            }
+            if topping_up && len >= request {
+                // Whole requests only; the remainder waits for the next top-up.
+                todo.end = todo.start + len / request * request;
+            }
+            r.end = r.end.max(todo.end);
+            Some(todo)
+        }
+        None => {
+            if streams.len() >= MAX_STREAMS {
+                streams.remove(0);
+            }
+            streams.push(window.clone());
+            Some(window)
+        }
+    }
+}

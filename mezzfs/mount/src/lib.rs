@@ -16,6 +16,8 @@
 //!   read path, rendered as the `.mezzfs-stats` file and the unmount summary.
 //! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
 //!   cache change, when the mount is asked to.
+//! - [`audit`]: the `--audit-log` trail, a JSON line per open and close (who, object
+//!   version, key id, bytes read); reads are counted in memory.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting.
 //!
@@ -23,6 +25,7 @@
 //! fetches, wait for segments) → `ObjectReader::fetch_span` (GET, authenticate, decrypt) →
 //! block cache → reply. No byte reaches a reply before its segment is authenticated.
 
+pub mod audit;
 mod block_cache;
 mod fs;
 mod latency;

@@ -586,8 +586,10 @@ fn a_kms_wrapped_mezzanine_encodes_on_a_worker_without_a_key_file() {
     let out = submit.output().expect("submit runs");
     ok(&out);
     let job = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let manifest = std::fs::read_to_string(f.s3.root().join("media/fleet/bikes.y4m.mezz/manifest"))
-        .unwrap_or_default();
+    let manifest = String::from_utf8_lossy(
+        &std::fs::read(f.s3.root().join("media/fleet/bikes.y4m.mezz/manifest")).unwrap_or_default(),
+    )
+    .into_owned();
     assert!(manifest.contains("\"provider\":\"aws-kms\""), "{manifest}");
     let log = File::create(f.path("k.log")).expect("log");
     let mut w = f

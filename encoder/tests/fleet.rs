@@ -4,7 +4,8 @@
 //!
 //! moto comes from scripts/test.sh (a venv; its `moto_server` named by `MEZZ_MOTO_SERVER`) or
 //! from PATH. Each test has its own S3 server, moto and queue, and compares the assembled
-//! stream with `segment-encode encode` of the same clip and settings on one machine.
+//! stream with `segment-encode encode` of the same clip and settings on one machine. The same
+//! moto serves KMS for a mezzanine whose data key is wrapped by KMS.
 
 mod common;
 
@@ -81,6 +82,8 @@ impl Fleet {
             .env("MEZZFS_KEY_FILE", self.path("key"))
             .env("MEZZFS_STORE", STORE)
             .env("AWS_ENDPOINT_URL_SQS", self.moto.endpoint())
+            .env("AWS_ENDPOINT_URL_KMS", self.moto.endpoint())
+            .env_remove("MEZZFS_KMS_KEY_ID")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL")
             .args(args);
@@ -567,4 +570,48 @@ fn a_worker_reads_through_a_regional_cache_bucket() {
         copied > 1 << 20,
         "{copied} bytes in the regional cache bucket"
     );
+}
+
+#[test]
+fn a_kms_wrapped_mezzanine_encodes_on_a_worker_without_a_key_file() {
+    let f = Fleet::new(40, "20s", 3);
+    f.moto.create_kms_key("alias/fleet");
+    let clip = f.clip.display().to_string();
+    let no_key = f.path("no-such-key");
+    let mut submit = f.cmd(&["submit", "bikes.y4m", "--input", &clip, "--queue", &f.queue]);
+    submit
+        .args(FAST)
+        .args(["--kms-key-id", "alias/fleet"])
+        .env("MEZZFS_KEY_FILE", &no_key);
+    let out = submit.output().expect("submit runs");
+    ok(&out);
+    let job = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let manifest = String::from_utf8_lossy(
+        &std::fs::read(f.s3.root().join("media/fleet/bikes.y4m.mezz/manifest")).unwrap_or_default(),
+    )
+    .into_owned();
+    assert!(manifest.contains("\"provider\":\"aws-kms\""), "{manifest}");
+    let log = File::create(f.path("k.log")).expect("log");
+    let mut w = f
+        .cmd(&[
+            "worker",
+            "--queue",
+            &f.queue,
+            "--name",
+            "k",
+            "--idle-exit",
+            "3s",
+        ])
+        .env("MEZZFS_KEY_FILE", &no_key)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("worker starts");
+    assert!(
+        wait(&mut w, Duration::from_secs(120)).success(),
+        "{}",
+        f.log("k")
+    );
+    assert!(f.log("k").contains(": done (delivery 1)"), "{}", f.log("k"));
+    f.assemble_equals_encode(&job, &FAST);
 }

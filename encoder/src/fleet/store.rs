@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use mezz_format::{KeyProvider, LocalKeyFile};
+use mezz_format::LocalKeyFile;
+use mezz_keys_kms::KeyRing;
 use mezz_object::{ObjectError, ObjectReader, PutOptions, PutProgress, put_object};
 use mezz_store::{
     CachedStore, ObjectStore, ReadStore, RegionalCache, RegionalConfig, StoreError, StoreUrl,
@@ -24,13 +25,19 @@ use mezz_store_s3::{S3Options, open_store};
 use super::FleetError;
 
 /// How to reach a store: the S3 endpoint and region (else the standard AWS configuration),
-/// the mezzfs key file (else `MEZZFS_KEY_FILE` or the default location), and an optional
-/// regional cache bucket that object reads go through.
+/// the mezzfs key file (else `MEZZFS_KEY_FILE` or the default location), the KMS key new
+/// mezzanines are wrapped under (else the key file), and an optional regional cache bucket
+/// that object reads go through.
+///
+/// Reading needs no KMS setting: each manifest names the provider that unwraps it, and a
+/// worker reading KMS-wrapped mezzanines needs only permission to call KMS `Decrypt` (the
+/// endpoint found the AWS way, e.g. `AWS_ENDPOINT_URL_KMS`), no key file.
 #[derive(Clone, Debug, Default)]
 pub struct StoreConfig {
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
     pub key_file: Option<PathBuf>,
+    pub kms_key_id: Option<String>,
     pub regional_cache: Option<String>,
 }
 
@@ -49,7 +56,8 @@ pub struct FleetStore {
     /// What object reads go through: the store, or a regional cache in front of it.
     reads: Arc<dyn ReadStore>,
     regional: Option<Arc<RegionalCache>>,
-    config: StoreConfig,
+    /// One ring for the store's life: KMS is connected once, on the first object that needs it.
+    keys: Arc<KeyRing>,
 }
 
 fn err(context: impl std::fmt::Display, e: impl std::fmt::Display) -> FleetError {
@@ -91,7 +99,7 @@ impl FleetStore {
             store,
             reads,
             regional,
-            config: config.clone(),
+            keys: Arc::new(key_ring(config)?),
         })
     }
 
@@ -99,25 +107,9 @@ impl FleetStore {
         &self.url
     }
 
-    fn keys(&self) -> Result<Arc<dyn KeyProvider>, FleetError> {
-        let path = self
-            .config
-            .key_file
-            .clone()
-            .or_else(mezz_format::default_key_path)
-            .ok_or_else(|| {
-                FleetError::Store(
-                    "no mezzfs key file: give --key-file or set MEZZFS_KEY_FILE".into(),
-                )
-            })?;
-        let keys = LocalKeyFile::load(&path).map_err(|e| err(path.display(), e))?;
-        Ok(Arc::new(keys))
-    }
-
     /// The current version of object `name`, `None` if there is none.
     pub async fn object_info(&self, name: &str) -> Result<Option<ObjectInfo>, FleetError> {
-        let keys = self.keys()?;
-        match ObjectReader::open(self.store.clone(), &*keys, name).await {
+        match ObjectReader::open(self.store.clone(), &*self.keys, name).await {
             Ok(r) => Ok(Some(ObjectInfo {
                 id: r.opened().id.to_string(),
                 size: r.size(),
@@ -129,11 +121,13 @@ impl FleetStore {
 
     /// Stores the file `path` as object `name` (encrypted, in parts).
     pub async fn put_file(&self, name: &str, path: &Path) -> Result<ObjectInfo, FleetError> {
-        let keys = self.keys()?;
+        self.keys
+            .check_can_wrap()
+            .map_err(|e| err(format!("putting '{name}'"), e))?;
         let file = std::fs::File::open(path).map_err(|e| err(path.display(), e))?;
         put_object(
             self.store.clone(),
-            &*keys,
+            &*self.keys,
             name,
             Box::new(file),
             &PutOptions::default(),
@@ -156,8 +150,7 @@ impl FleetStore {
         range: Range<u64>,
         out: &Path,
     ) -> Result<u64, FleetError> {
-        let keys = self.keys()?;
-        let reader = ObjectReader::open(self.reads.clone(), &*keys, name)
+        let reader = ObjectReader::open(self.reads.clone(), &*self.keys, name)
             .await
             .map_err(|e| err(format!("object '{name}'"), e))?;
         let found = reader.opened().id.to_string();
@@ -231,6 +224,20 @@ impl FleetStore {
             .map_err(|e| err(format!("listing {prefix}"), e))?;
         Ok(found.into_iter().map(|m| (m.key, m.size)).collect())
     }
+}
+
+/// The key file where `config` or the environment says (an error only when it exists but
+/// cannot be used), and KMS for manifests that name it.
+fn key_ring(config: &StoreConfig) -> Result<KeyRing, FleetError> {
+    let path = config
+        .key_file
+        .clone()
+        .or_else(mezz_format::default_key_path);
+    let local = match &path {
+        Some(p) if p.exists() => Ok(LocalKeyFile::load(p).map_err(|e| err(p.display(), e))?),
+        _ => Err(path),
+    };
+    Ok(KeyRing::new(local, config.kms_key_id.clone(), None))
 }
 
 /// Creates a new mezzfs key file at `path` (what `mezzfs key generate` does), for scripts and

@@ -1,40 +1,18 @@
-//! Data keys wrapped by AWS KMS (issue 21), end to end: the real `mezzfs` binary, the S3
-//! test server and moto's KMS on 127.0.0.1. KMS objects read back with no key file at all;
-//! one store holds KMS and key-file objects side by side; a KMS that cannot be reached is a
-//! clear error naming the object, and a put that cannot wrap leaves no object behind.
+//! Data keys from AWS KMS (issue 21), end to end: the real `mezzfs` binary, the S3 test
+//! server and moto's KMS on 127.0.0.1. KMS objects read back with no key file at all; one
+//! store holds KMS and key-file objects side by side; a manifest moved onto another object's
+//! name is refused by KMS (the name is in the encryption context); a KMS that cannot be
+//! reached, or a key that does not exist, is a clear error naming the object, leaves nothing
+//! on disk, and a put that cannot wrap leaves no object behind.
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::*;
 use mezz_testkit::{Moto, random_bytes};
-
-/// A symmetric KMS key in moto with `alias`, made with the AWS SDK.
-fn create_key(moto: &Moto, alias: &str) -> String {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(moto.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .load()
-            .await;
-        let kms = aws_sdk_kms::Client::new(&config);
-        let key = kms.create_key().send().await.expect("CreateKey");
-        let id = key.key_metadata.expect("key metadata").key_id.to_string();
-        kms.create_alias()
-            .alias_name(alias)
-            .target_key_id(&id)
-            .send()
-            .await
-            .expect("CreateAlias");
-        id
-    })
-}
 
 /// Runs mezzfs in `w` with KMS at `kms_endpoint` and the key file at `key_file`.
 fn run(w: &World, kms_endpoint: &str, key_file: &str, args: &[&str]) -> Output {
@@ -55,7 +33,7 @@ fn ok(out: Output, what: &str) -> Output {
 fn kms_objects_read_without_a_key_file_beside_key_file_objects() {
     let w = World::new(Kind::S3);
     let moto = Moto::start(w.dir.path());
-    create_key(&moto, "alias/mezz-test");
+    moto.create_kms_key("alias/mezz-test");
     let key_file = w.key.to_str().expect("utf-8").to_owned();
     let no_key = w.path("no-such-key").display().to_string();
 
@@ -142,7 +120,7 @@ fn kms_objects_read_without_a_key_file_beside_key_file_objects() {
 fn kms_out_of_reach_is_a_clear_error_and_leaves_no_object() {
     let w = World::new(Kind::S3);
     let moto = Moto::start(w.dir.path());
-    create_key(&moto, "alias/mezz-test");
+    moto.create_kms_key("alias/mezz-test");
     let key_file = w.key.to_str().expect("utf-8").to_owned();
     let data = random_bytes(1 << 20, 23);
     write(&w.path("a.bin"), &data);
@@ -203,5 +181,178 @@ fn kms_out_of_reach_is_a_clear_error_and_leaves_no_object() {
     assert!(
         !listing.contains("clips/c") && !listing.contains("clips/d"),
         "{listing}"
+    );
+}
+
+/// A KMS-wrapped object put as `name` from `data`.
+fn put_kms(w: &World, moto: &Moto, name: &str, data: &[u8]) {
+    let src = w.path(&format!("{}.src", name.replace('/', "_")));
+    write(&src, data);
+    let no_key = w.path("no-such-key").display().to_string();
+    ok(
+        run(
+            w,
+            moto.endpoint(),
+            &no_key,
+            &[
+                "put",
+                src.to_str().expect("utf-8"),
+                name,
+                "--kms-key-id",
+                "alias/mezz-test",
+            ],
+        ),
+        "put with KMS",
+    );
+}
+
+#[test]
+fn a_manifest_moved_onto_another_object_s_name_is_refused_by_kms() {
+    let w = World::new(Kind::S3);
+    let moto = Moto::start(w.dir.path());
+    moto.create_kms_key("alias/mezz-test");
+    let a = random_bytes(100_000, 24);
+    put_kms(&w, &moto, "clips/a", &a);
+    put_kms(&w, &moto, "clips/b", &random_bytes(50_000, 25));
+    let no_key = w.path("no-such-key").display().to_string();
+    // Someone with write access to the bucket copies a's manifest over b's.
+    std::fs::copy(
+        w.stored_path("clips/a.mezz/manifest"),
+        w.stored_path("clips/b.mezz/manifest"),
+    )
+    .expect("copy manifest");
+    for cmd in [
+        vec!["get", "clips/b", "-o", "/dev/null"],
+        vec!["verify", "clips/b"],
+    ] {
+        let out = run(&w, moto.endpoint(), &no_key, &cmd);
+        assert!(
+            !out.status.success(),
+            "{cmd:?} of a moved manifest must fail"
+        );
+        let msg = stderr(&out);
+        assert!(
+            msg.contains("not bound to object 'clips/b'")
+                && msg.contains("moved here from another object"),
+            "{cmd:?}: {msg}"
+        );
+    }
+    // The original still reads.
+    let out = w.path("a.out").display().to_string();
+    ok(
+        run(
+            &w,
+            moto.endpoint(),
+            &no_key,
+            &["get", "clips/a", "-o", &out],
+        ),
+        "get of the original",
+    );
+    assert!(std::fs::read(&out).expect("output") == a);
+}
+
+/// Every file under `dir`, skipping the S3 server's bucket and moto's log.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.ends_with("s3") || p.ends_with("moto.log") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn kms_out_of_reach_or_an_unknown_key_fails_mount_and_get_and_writes_nothing() {
+    let w = World::new(Kind::S3);
+    let moto = Moto::start(w.dir.path());
+    moto.create_kms_key("alias/mezz-test");
+    put_kms(&w, &moto, "clips/a", &random_bytes(100_000, 26));
+    let no_key = w.path("no-such-key").display().to_string();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        format!("http://{}", l.local_addr().expect("addr"))
+    };
+    // HOME and the XDG directories point into the world: anything cached would show up.
+    let home = w.path("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let before = files_under(w.dir.path());
+    let mnt = w.path("mnt");
+    std::fs::create_dir_all(&mnt).expect("mount dir");
+    for endpoint in [dead.as_str(), moto.endpoint()] {
+        let mut c = w.command();
+        c.env("AWS_ENDPOINT_URL_KMS", endpoint)
+            .env("MEZZFS_KEY_FILE", &no_key)
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"));
+        if endpoint == moto.endpoint() {
+            // Reachable, but the manifest names a key KMS does not have.
+            let path = w.stored_path("clips/a.mezz/manifest");
+            let mut raw = std::fs::read(&path).expect("manifest");
+            let start = raw
+                .windows(11)
+                .position(|x| x == b"arn:aws:kms")
+                .expect("an ARN in the manifest");
+            let len = raw[start..]
+                .iter()
+                .position(|&b| b == b'"')
+                .expect("end of ARN");
+            // Same length keeps the header valid: the key id's last 12 hex digits zeroed.
+            raw[start + len - 12..start + len].copy_from_slice(b"000000000000");
+            write(&path, &raw);
+        }
+        let out = c
+            .args([
+                "mount",
+                mnt.to_str().expect("utf-8"),
+                "--object",
+                "clips/a",
+                "--foreground",
+            ])
+            .output()
+            .expect("mount runs");
+        assert!(
+            !out.status.success(),
+            "mount must fail without KMS ({endpoint})"
+        );
+        let msg = stderr(&out);
+        assert!(
+            msg.contains("clips/a") && msg.contains("key service"),
+            "mount ({endpoint}): {msg}"
+        );
+        assert!(!is_mounted(&mnt), "nothing mounted");
+        let out = run(
+            &w,
+            endpoint,
+            &no_key,
+            &["get", "clips/a", "-o", &w.path("x").display().to_string()],
+        );
+        assert!(!out.status.success(), "get must fail ({endpoint})");
+        let msg = stderr(&out);
+        assert!(
+            msg.contains("clips/a") && msg.contains("key service"),
+            "get ({endpoint}): {msg}"
+        );
+        assert!(!msg.contains("panicked"), "{msg}");
+    }
+    let mut after = files_under(w.dir.path());
+    after.retain(|p| !p.ends_with("clips_a.src"));
+    let mut before = before;
+    before.retain(|p| !p.ends_with("clips_a.src"));
+    assert_eq!(
+        before, after,
+        "nothing written to disk by the failed mounts and gets"
     );
 }

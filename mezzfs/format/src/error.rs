@@ -31,6 +31,10 @@ pub enum FormatError {
         "cannot unwrap the data key under key id '{key_id}': wrong key, or the manifest was altered"
     )]
     KeyUnwrap { key_id: String },
+    #[error(
+        "the data key (key '{key_id}') is not bound to object '{name}': its manifest was moved here from another object's name, or altered"
+    )]
+    KeyNotBound { key_id: String, name: String },
     #[error("key provider '{found}' cannot unwrap keys of provider '{expected}'")]
     KeyProviderMismatch { expected: String, found: String },
     #[error(

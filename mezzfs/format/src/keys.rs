@@ -2,8 +2,9 @@
 //! has an id, and the wrapped key travels in the manifest.
 //!
 //! [`KeyProvider`] is the seam for key services: the local key file is the implementation
-//! here; a KMS-backed provider (wrap = `Encrypt`, unwrap = `Decrypt` with the object id as
-//! encryption context) fits the same async trait.
+//! here; the KMS provider (`mezz-keys-kms`: `GenerateDataKey` / `Decrypt` with the object's
+//! name and id as encryption context) fits the same async trait. Every call names the object
+//! the key belongs to ([`KeyBinding`]) so a provider can bind the wrapped key to it.
 
 use std::fs;
 use std::io::Write;
@@ -30,13 +31,34 @@ pub struct WrappedKey {
     pub wrapped: String,
 }
 
+/// The object version a data key belongs to: its id and its name in the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyBinding<'a> {
+    pub id: ObjectId,
+    pub name: &'a str,
+}
+
 /// Wraps and unwraps per-object data keys.
 #[async_trait::async_trait]
 pub trait KeyProvider: Send + Sync + std::fmt::Debug {
     /// The key id that new objects are wrapped under.
     fn key_id(&self) -> &str;
-    async fn wrap(&self, key: &DataKey, object: ObjectId) -> Result<WrappedKey, FormatError>;
-    async fn unwrap(&self, wrapped: &WrappedKey, object: ObjectId) -> Result<DataKey, FormatError>;
+
+    /// A fresh data key for `object` and its wrapped form. By default a random key, wrapped;
+    /// a key service generates it itself (one call instead of two, and its own randomness).
+    async fn generate(&self, object: KeyBinding<'_>) -> Result<(DataKey, WrappedKey), FormatError> {
+        let key = DataKey::random()?;
+        let wrapped = self.wrap(&key, object).await?;
+        Ok((key, wrapped))
+    }
+
+    async fn wrap(&self, key: &DataKey, object: KeyBinding<'_>) -> Result<WrappedKey, FormatError>;
+
+    async fn unwrap(
+        &self,
+        wrapped: &WrappedKey,
+        object: KeyBinding<'_>,
+    ) -> Result<DataKey, FormatError>;
 }
 
 /// What manifests call the key-file provider ([`LocalKeyFile`]).
@@ -45,6 +67,11 @@ const KEY_FILE_HEADER: &str = "mezzfs-kek-v1";
 const WRAP_AAD: &[u8] = b"mezzfs v1 wrapped data key";
 
 /// A key-encryption key kept in a local file (mode 0600).
+///
+/// A wrapped key is bound to its object id (associated data); the name is bound by the
+/// manifest, whose authenticated body names the object and is checked on every open. (The
+/// name is not in the associated data so that keys wrapped before names were passed in still
+/// unwrap.)
 ///
 /// The file is text: a header line, `id=<16 hex digits>` and `key=<64 hex digits>`.
 #[derive(Clone)]
@@ -159,7 +186,7 @@ impl KeyProvider for LocalKeyFile {
         &self.id
     }
 
-    async fn wrap(&self, key: &DataKey, object: ObjectId) -> Result<WrappedKey, FormatError> {
+    async fn wrap(&self, key: &DataKey, object: KeyBinding<'_>) -> Result<WrappedKey, FormatError> {
         let mut nonce = [0u8; 12];
         fill_random(&mut nonce)?;
         let mut buf = key.0;
@@ -167,7 +194,7 @@ impl KeyProvider for LocalKeyFile {
             .aead
             .encrypt_inout_detached(
                 &Nonce::<Aes256Gcm>::from(nonce),
-                &self.aad(object),
+                &self.aad(object.id),
                 (&mut buf[..]).into(),
             )
             .map_err(|_| FormatError::KeyUnwrap {
@@ -181,7 +208,11 @@ impl KeyProvider for LocalKeyFile {
         })
     }
 
-    async fn unwrap(&self, wrapped: &WrappedKey, object: ObjectId) -> Result<DataKey, FormatError> {
+    async fn unwrap(
+        &self,
+        wrapped: &WrappedKey,
+        object: KeyBinding<'_>,
+    ) -> Result<DataKey, FormatError> {
         if wrapped.provider != LOCAL_PROVIDER {
             return Err(FormatError::KeyProviderMismatch {
                 expected: wrapped.provider.clone(),
@@ -207,7 +238,7 @@ impl KeyProvider for LocalKeyFile {
         self.aead
             .decrypt_inout_detached(
                 &Nonce::<Aes256Gcm>::from(nonce),
-                &self.aad(object),
+                &self.aad(object.id),
                 (&mut key[..]).into(),
                 &tag,
             )
@@ -251,13 +282,19 @@ mod tests {
     #[test]
     fn wrap_unwrap_round_trip_and_binding() {
         let kek = LocalKeyFile::from_parts("k1", [7; 32]);
-        let id = ObjectId::from_bytes([1; 16]);
+        let id = KeyBinding {
+            id: ObjectId::from_bytes([1; 16]),
+            name: "a",
+        };
         let dk = DataKey::from_bytes([9; 32]);
         let w = block_on(kek.wrap(&dk, id)).expect("wrap");
         let back = block_on(kek.unwrap(&w, id)).expect("unwrap");
         assert_eq!(back.0, dk.0);
         // Bound to the object id.
-        let other = ObjectId::from_bytes([2; 16]);
+        let other = KeyBinding {
+            id: ObjectId::from_bytes([2; 16]),
+            ..id
+        };
         assert!(matches!(
             block_on(kek.unwrap(&w, other)),
             Err(FormatError::KeyUnwrap { .. })

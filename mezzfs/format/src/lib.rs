@@ -34,7 +34,9 @@ mod seal;
 
 pub use error::FormatError;
 pub use ids::ObjectId;
-pub use keys::{KeyProvider, LOCAL_PROVIDER, LocalKeyFile, WrappedKey, default_key_path};
+pub use keys::{
+    KeyBinding, KeyProvider, LOCAL_PROVIDER, LocalKeyFile, WrappedKey, default_key_path,
+};
 pub use layout::{Layout, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, PartSpan, TAG_LEN};
 pub use manifest::{MANIFEST_VERSION, Manifest, OpenedObject, SealedManifest};
 pub use seal::{DataKey, ObjectCipher};
@@ -49,16 +51,17 @@ pub const DEFAULT_SEGMENT_SIZE: u32 = 16 * 1024;
 /// fleet of readers can fetch in parallel.
 pub const DEFAULT_PART_SIZE: u64 = 256 * 1024 * 1024;
 
-/// A new object version: fresh id and data key, the key wrapped by `keys`.
+/// A new version of object `name`: fresh id and data key, the key generated and wrapped by
+/// `keys`.
 pub async fn new_object_version(
     keys: &dyn KeyProvider,
+    name: &str,
     segment_size: u32,
     part_size: u64,
 ) -> Result<(ObjectId, WrappedKey, ObjectCipher), FormatError> {
     Layout::new(0, part_size, segment_size)?;
     let id = ObjectId::random()?;
-    let data_key = DataKey::random()?;
-    let wrapped = keys.wrap(&data_key, id).await?;
+    let (data_key, wrapped) = keys.generate(KeyBinding { id, name }).await?;
     Ok((
         id,
         wrapped,

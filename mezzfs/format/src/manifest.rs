@@ -17,7 +17,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::{FormatError, KeyProvider, Layout, ObjectCipher, ObjectId, WrappedKey};
+use crate::{
+    DataKey, FormatError, KeyBinding, KeyProvider, Layout, ObjectCipher, ObjectId, WrappedKey,
+};
 
 pub const MANIFEST_MAGIC: &[u8; 8] = b"MEZZMANI";
 pub const MANIFEST_VERSION: u16 = 1;
@@ -128,9 +130,56 @@ impl SealedManifest {
         keys: &dyn KeyProvider,
         expected_name: &str,
     ) -> Result<OpenedObject, FormatError> {
+        let (_, id, cipher) = self.authenticate(keys, expected_name).await?;
+        let layout = self.unverified.layout()?;
+        Ok(OpenedObject {
+            manifest: self.unverified,
+            id,
+            layout,
+            cipher,
+        })
+    }
+
+    /// The same object version with its data key wrapped by `to` instead of the provider
+    /// that wrapped it (unwrapped through `from`): the manifest is authenticated as
+    /// [`open`](Self::open) does, then resealed. The data key does not change, so the parts
+    /// sealed under it stay valid and are not touched. Returns the new manifest and its bytes.
+    pub async fn rewrap(
+        self,
+        from: &dyn KeyProvider,
+        to: &dyn KeyProvider,
+        expected_name: &str,
+    ) -> Result<(Manifest, Vec<u8>), FormatError> {
+        let (data_key, id, cipher) = self.authenticate(from, expected_name).await?;
+        self.unverified.layout()?;
+        let mut manifest = self.unverified;
+        manifest.key = to
+            .wrap(
+                &data_key,
+                KeyBinding {
+                    id,
+                    name: expected_name,
+                },
+            )
+            .await?;
+        let sealed = manifest.seal(&cipher);
+        Ok((manifest, sealed))
+    }
+
+    async fn authenticate(
+        &self,
+        keys: &dyn KeyProvider,
+        expected_name: &str,
+    ) -> Result<(DataKey, ObjectId, ObjectCipher), FormatError> {
         let m = &self.unverified;
         let id = m.id()?;
-        let data_key = keys.unwrap(&m.key, id).await?;
+        // The name being opened, not the one the manifest claims: a key service that binds
+        // keys to names refuses a manifest moved here from another name.
+        let binding = KeyBinding {
+            id,
+            name: expected_name,
+        };
+        let data_key = keys.unwrap(&m.key, binding).await?;
         // Geometry feeds the cipher's associated data; validate it before use, authenticate
         // it right after.
         let layout_shape = Layout::new(0, m.part_size, m.segment_size)?;
@@ -151,13 +200,7 @@ impl SealedManifest {
                 found: m.name.clone(),
             });
         }
-        let layout = m.layout()?;
-        Ok(OpenedObject {
-            manifest: self.unverified,
-            id,
-            layout,
-            cipher,
-        })
+        Ok((data_key, id, cipher))
     }
 }
 

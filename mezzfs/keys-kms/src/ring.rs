@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use mezz_format::{
-    DataKey, FormatError, KeyProvider, LOCAL_PROVIDER, LocalKeyFile, ObjectId, WrappedKey,
+    DataKey, FormatError, KeyBinding, KeyProvider, LOCAL_PROVIDER, LocalKeyFile, WrappedKey,
 };
 use tokio::sync::OnceCell;
 
@@ -56,6 +56,18 @@ impl KeyRing {
         }
     }
 
+    /// The provider and key id new wraps go under, as a manifest records them (for KMS the
+    /// key's ARN, so an alias is resolved with `DescribeKey`).
+    pub async fn wrapping_key(&self) -> Result<(String, String), FormatError> {
+        match self.kms_key_id {
+            Some(_) => Ok((
+                KMS_PROVIDER.into(),
+                self.kms().await.resolve_key_arn().await?,
+            )),
+            None => Ok((LOCAL_PROVIDER.into(), self.local()?.key_id().to_owned())),
+        }
+    }
+
     async fn kms(&self) -> &KmsKeys {
         self.kms
             .get_or_init(|| {
@@ -97,14 +109,25 @@ impl KeyProvider for KeyRing {
         }
     }
 
-    async fn wrap(&self, key: &DataKey, object: ObjectId) -> Result<WrappedKey, FormatError> {
+    async fn generate(&self, object: KeyBinding<'_>) -> Result<(DataKey, WrappedKey), FormatError> {
+        match self.kms_key_id {
+            Some(_) => self.kms().await.generate(object).await,
+            None => self.local()?.generate(object).await,
+        }
+    }
+
+    async fn wrap(&self, key: &DataKey, object: KeyBinding<'_>) -> Result<WrappedKey, FormatError> {
         match self.kms_key_id {
             Some(_) => self.kms().await.wrap(key, object).await,
             None => self.local()?.wrap(key, object).await,
         }
     }
 
-    async fn unwrap(&self, wrapped: &WrappedKey, object: ObjectId) -> Result<DataKey, FormatError> {
+    async fn unwrap(
+        &self,
+        wrapped: &WrappedKey,
+        object: KeyBinding<'_>,
+    ) -> Result<DataKey, FormatError> {
         match wrapped.provider.as_str() {
             KMS_PROVIDER => self.kms().await.unwrap(wrapped, object).await,
             LOCAL_PROVIDER => self.local()?.unwrap(wrapped, object).await,

@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
@@ -17,6 +17,7 @@ use fuser::{
     ReplyEntry, ReplyOpen, ReplyStatfs, Request,
 };
 
+use crate::audit::{MountAudit, Who};
 use crate::events::MountEvents;
 use crate::read_path::ReadPath;
 use crate::stats::MountStats;
@@ -41,6 +42,7 @@ pub struct MezzFs {
     /// Open statistics files: each handle reads the snapshot taken when it was opened.
     stats_handles: Mutex<HashMap<u64, Vec<u8>>>,
     next_handle: AtomicU64,
+    audit: Option<Arc<MountAudit>>,
 }
 
 impl MezzFs {
@@ -57,7 +59,14 @@ impl MezzFs {
             started: Instant::now(),
             stats_handles: Mutex::default(),
             next_handle: AtomicU64::new(1),
+            audit: None,
         }
+    }
+
+    /// Every open and close of an object file is recorded in `audit` (when given).
+    pub fn with_audit(mut self, audit: Option<Arc<MountAudit>>) -> MezzFs {
+        self.audit = audit;
+        self
     }
 
     fn stats_json(&self) -> Vec<u8> {
@@ -141,15 +150,24 @@ impl Filesystem for MezzFs {
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         if flags.acc_mode() != OpenAccMode::O_RDONLY {
             reply.error(Errno::EROFS);
             return;
         }
         match self.tree.node(ino.0).map(|n| &n.kind) {
-            Some(NodeKind::File { file, .. }) => {
+            Some(NodeKind::File { file, object, .. }) => {
                 // Every open gets its own handle, so a replay can tell readers apart.
                 let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+                if let Some(audit) = &self.audit {
+                    let who = Who::process(req.uid(), req.pid());
+                    if let Err(e) = audit.open(fh, who, *file, *object) {
+                        // An open that cannot be audited is refused.
+                        tracing::error!(error = %e, "refusing an open: answering EIO");
+                        reply.error(Errno::EIO);
+                        return;
+                    }
+                }
                 self.path.events().opened(fh, *file);
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
@@ -185,10 +203,14 @@ impl Filesystem for MezzFs {
                 }
                 let (path, object, bound) = (self.path.clone(), *object, range.clone());
                 let in_file = offset..offset + (end - start);
+                let audit = self.audit.clone();
                 self.rt.spawn(async move {
                     let result = path.read_within(object, start..end, bound).await;
                     path.events()
                         .answered(fh.0, in_file, arrived, result.as_deref().ok());
+                    if let (Some(audit), Ok(bytes)) = (&audit, &result) {
+                        audit.read(fh.0, bytes.len() as u64);
+                    }
                     match result {
                         Ok(bytes) => reply.data(&bytes),
                         Err(e) => {
@@ -224,6 +246,9 @@ impl Filesystem for MezzFs {
     ) {
         if lock(&self.stats_handles).remove(&fh.0).is_none() {
             self.path.events().released(fh.0);
+            if let Some(audit) = &self.audit {
+                audit.close(fh.0);
+            }
         }
         reply.ok();
     }

@@ -20,6 +20,8 @@
 //!   events, rendered as the `.mezzfs-stats` file and the unmount summary.
 //! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
 //!   cache change, when the mount is asked to.
+//! - [`audit`]: the `--audit-log` trail, a JSON line per open and close (who, object
+//!   version, key id, bytes read); reads are counted in memory.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting.
 //!
@@ -28,6 +30,7 @@
 //! authenticate, decrypt) → block cache → reply. No byte reaches a reply before its segment
 //! is authenticated, and a segment damaged at rest fails only the reads that touch it.
 
+pub mod audit;
 mod block_cache;
 mod events;
 mod fs;

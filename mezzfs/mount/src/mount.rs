@@ -17,6 +17,7 @@ use mezz_store::{
 };
 
 use crate::MezzFs;
+use crate::audit::{AuditError, AuditLog, AuditObject, MountAudit};
 use crate::read_path::{ReadPath, ReadPathConfig};
 use crate::recorder::Recorder;
 use crate::session::{self, MountError, MountOptions, Mounted};
@@ -60,6 +61,8 @@ pub enum OpenError {
         source_name: String,
         size: u64,
     },
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     #[error("creating replay file {}", path.display())]
     Replay {
         path: PathBuf,
@@ -77,6 +80,7 @@ pub struct Mount {
     stack: StoreStack,
     disk: Option<DiskCacheConfig>,
     replay: Option<(PathBuf, serde_json::Map<String, serde_json::Value>)>,
+    audit: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Mount {
@@ -102,7 +106,14 @@ impl Mount {
             stack: StoreStack::default(),
             disk: None,
             replay: None,
+            audit: None,
         }
+    }
+
+    /// Appends a line to the audit log `file` for every open and close (see [`crate::audit`]).
+    pub fn audit_log(mut self, file: PathBuf) -> Mount {
+        self.audit = Some(file);
+        self
     }
 
     pub fn read_path(mut self, config: ReadPathConfig) -> Mount {
@@ -172,6 +183,18 @@ impl Mount {
             None => None,
         };
         let sources = self.spec.sources();
+        let audit = match &self.audit {
+            Some(file) => Some(Arc::new(MountAudit::new(
+                AuditLog::open(file)?,
+                sources
+                    .iter()
+                    .zip(&readers)
+                    .map(|(s, r)| AuditObject::of(s, r))
+                    .collect(),
+                files.iter().map(|f| f.path.clone()).collect(),
+            ))),
+            None => None,
+        };
         let versions: Vec<String> = readers.iter().map(|r| r.opened().id.to_string()).collect();
         let path = ReadPath::with_recorder(
             readers,
@@ -199,6 +222,7 @@ impl Mount {
             caches,
             recorder,
             flusher,
+            audit,
         })
     }
 
@@ -300,6 +324,7 @@ pub struct Opened {
     caches: Vec<Arc<dyn RangeCache>>,
     recorder: Option<(Arc<Recorder>, PathBuf)>,
     flusher: Option<tokio::task::JoinHandle<()>>,
+    audit: Option<Arc<MountAudit>>,
 }
 
 impl Opened {
@@ -327,7 +352,8 @@ impl Opened {
         if options.fsname.is_empty() {
             options.fsname = self.fsname.clone();
         }
-        let fs = MezzFs::new(Tree::build(&self.files), self.path.clone(), rt);
+        let fs = MezzFs::new(Tree::build(&self.files), self.path.clone(), rt)
+            .with_audit(self.audit.clone());
         let mounted = session::mount(fs, mountpoint, &options)?;
         Ok(Running {
             opened: self,

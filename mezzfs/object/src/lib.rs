@@ -5,6 +5,8 @@
 //!   memory, then publishes the manifest;
 //! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
 //!   span, never returning a byte that failed authentication;
+//! - [`rewrap`] re-wraps objects' data keys under another key (rotation), touching only
+//!   manifests; its planner is a pure function;
 //! - [`naming`] says where manifests and parts live in a bucket.
 //!
 //! The format (layout, sealing, manifests, keys) is `mezz-format`; buckets are `mezz-store`;
@@ -13,6 +15,7 @@
 mod error;
 pub mod naming;
 mod reader;
+pub mod rewrap;
 mod writer;
 
 pub use error::ObjectError;

@@ -156,7 +156,7 @@ pub async fn put_object(
     let seg = u64::from(opts.segment_size);
     let chunk_size = (opts.chunk_size.max(seg) / seg * seg).min(opts.part_size);
     let (id, wrapped, cipher) =
-        mezz_format::new_object_version(keys, opts.segment_size, opts.part_size)
+        mezz_format::new_object_version(keys, name, opts.segment_size, opts.part_size)
             .await
             .map_err(|e| ObjectError::format(name, e))?;
 

@@ -66,6 +66,34 @@ impl Moto {
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    /// Creates a symmetric KMS key with `alias` (`alias/NAME`) and returns its key id.
+    pub fn create_kms_key(&self, alias: &str) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&self.endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .load()
+                .await;
+            let kms = aws_sdk_kms::Client::new(&config);
+            let key = kms.create_key().send().await.expect("CreateKey");
+            let id = key.key_metadata.expect("key metadata").key_id;
+            kms.create_alias()
+                .alias_name(alias)
+                .target_key_id(&id)
+                .send()
+                .await
+                .expect("CreateAlias");
+            id
+        })
+    }
 }
 
 impl Drop for Moto {

@@ -41,6 +41,11 @@ pub struct StoreOpts {
     /// mezzfs's default location].
     #[arg(long, value_name = "FILE")]
     key_file: Option<PathBuf>,
+    /// Wrap the mezzanine's data key with this AWS KMS key (id, ARN or alias/NAME) instead of
+    /// the key file. Workers then need no key file, only KMS Decrypt permission (endpoint:
+    /// AWS_ENDPOINT_URL_KMS, else AWS's).
+    #[arg(long, env = "MEZZFS_KMS_KEY_ID", value_name = "ID")]
+    kms_key_id: Option<String>,
 }
 
 /// How to reach SQS.
@@ -250,6 +255,7 @@ impl StoreOpts {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
             key_file: self.key_file.clone(),
+            kms_key_id: self.kms_key_id.clone(),
             regional_cache: None,
         }
     }

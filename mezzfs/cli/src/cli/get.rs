@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use futures::StreamExt;
+use mezz_mount::audit::{AuditLog, AuditObject, Who};
 use mezz_object::ObjectReader;
 
 use super::{Global, human, parse_size, progress_bar};
@@ -25,6 +26,10 @@ pub struct GetArgs {
     /// Bytes per ranged GET.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     chunk_size: u64,
+    /// Append JSON lines to FILE when the object is opened and closed: uid, pid, command,
+    /// object, version, key id, bytes read. Off by default.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
 }
 
 /// Writes to a temporary beside a regular output file and renames it at the end, so an
@@ -92,6 +97,30 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
     let store = g.store().await?;
     let keys = g.keys()?;
     let reader = ObjectReader::open(store, &*keys, &a.name).await?;
+    let audit = match &a.audit_log {
+        Some(file) => {
+            let log = AuditLog::open(file)?;
+            let (who, object) = (Who::this_process(), AuditObject::of(&a.name, &reader));
+            log.opened(0, &who, None, &object)?;
+            Some((log, who, object))
+        }
+        None => None,
+    };
+    let mut read = 0u64;
+    let result = copy_out(g, a, &reader, &mut read).await;
+    if let Some((log, who, object)) = &audit {
+        log.closed(0, who, None, object, read)?;
+    }
+    result
+}
+
+/// Writes the object (or --range of it) to the output; counts the bytes read into `read`.
+async fn copy_out(
+    g: &Global,
+    a: &GetArgs,
+    reader: &ObjectReader,
+    read: &mut u64,
+) -> anyhow::Result<()> {
     let range = match &a.range {
         Some(r) => {
             let r = mezz_mount::spec::parse_range(r).map_err(|e| anyhow::anyhow!("--range {e}"))?;
@@ -123,6 +152,7 @@ pub async fn run(g: &Global, a: &GetArgs) -> anyhow::Result<()> {
         std::pin::pin!(reader.stream_range(range.clone(), a.chunk_size, a.concurrency));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
+        *read += chunk.len() as u64;
         tokio::task::block_in_place(|| out.file.write_all(&chunk)).with_context(|| {
             format!(
                 "writing {} bytes of '{}' to {out_name}",

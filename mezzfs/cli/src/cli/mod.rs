@@ -72,7 +72,7 @@ struct Global {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Manage key-encryption keys.
+    /// Manage key-encryption keys: generate a key file, re-wrap objects under a new key.
     #[command(subcommand)]
     Key(key::KeyCommand),
     /// Split, encrypt and upload a file (or stdin) as an object.
@@ -86,7 +86,7 @@ enum Command {
     /// Authenticate every segment of an object and report the first bad one.
     Verify(verify::VerifyArgs),
     /// Mount objects (and byte ranges of them) as read-only files (FUSE).
-    Mount(mount::MountArgs),
+    Mount(Box<mount::MountArgs>),
     /// Unmount a mezzfs mount.
     Unmount(unmount::UnmountArgs),
     /// Show a running mount's statistics: bytes read and fetched, cache, read latency.
@@ -100,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // These either need no runtime or build their own (mount daemonizes before any thread
     // exists).
     match &args.command {
-        Command::Key(k) => return key::run(k),
+        Command::Key(k) => return key::run(&args.global, k),
         Command::Mount(m) => return mount::run(&args.global, m),
         Command::Unmount(u) => return unmount::run(u),
         Command::Stats(s) => return stats::run(s),

@@ -90,6 +90,10 @@ pub struct MountArgs {
     /// cache change (see `mezzfs replay --help`).
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Append a JSON line to FILE for every open and close of a file: uid, pid and command of
+    /// the reader, object, version, key id, and (on close) bytes read. Off by default.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
     /// Log file of the background mount [default: $XDG_STATE_HOME/mezzfs/mount-<dir>.log].
     #[arg(long)]
     log_file: Option<PathBuf>,
@@ -310,6 +314,9 @@ impl MountArgs {
             let mut c = DiskCacheConfig::new(dir);
             c.max_bytes = self.cache_size;
             mount = mount.disk_cache(c);
+        }
+        if let Some(file) = &self.audit_log {
+            mount = mount.audit_log(std::path::absolute(file).unwrap_or_else(|_| file.clone()));
         }
         if let Some(file) = &self.replay {
             let mut settings = serde_json::Map::new();

@@ -32,7 +32,7 @@ pub fn seal_object(
     segment_size: u32,
 ) -> SealedObject {
     let (id, wrapped, cipher) =
-        block_on(new_object_version(keys, segment_size, part_size)).expect("new version");
+        block_on(new_object_version(keys, name, segment_size, part_size)).expect("new version");
     let layout = Layout::new(plain.len() as u64, part_size, segment_size).expect("layout");
     let mut parts = Vec::new();
     for p in 0..layout.part_count() {

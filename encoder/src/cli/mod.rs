@@ -233,8 +233,8 @@ const AUDIO_LADDER_ABOUT: &str = "Encodes a source's audio into an Opus ladder w
 line up with the video's.
 
 The audio (WAV, FLAC, AAC in MP4 or ADTS; 48 kHz, as Opus requires: resample other rates \
-first) is cut where the video's scenes start (--scenes, the scene list of `segment-encode \
-scenes` or `ladder`), sample-accurately as `segment-encode audio` does, or every S seconds \
+first) is cut where the video's scenes start (--scenes: the scene list of `segment-encode \
+scenes`, the one the video ladder was made with), sample-accurately as `segment-encode audio` does, or every S seconds \
 (--segment-seconds). Each segment is encoded at every rung of --bitrates (kbit/s; default \
 64,96,128,192 for mono and stereo, 192,256,384,512,640 for 5.1 and 7.1, coded as Opus \
 multistream with mapping family 1) by libopus, each segment with a fresh encoder so that it \

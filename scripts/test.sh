@@ -20,6 +20,9 @@ command -v tmux >/dev/null || need_apt+=(tmux)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v dav1d >/dev/null || need_apt+=(dav1d)
 command -v nasm >/dev/null || need_apt+=(nasm)
+# The encoder links the system libopus (the Opus audio ladder), found with pkg-config.
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+pkg-config --exists opus 2>/dev/null || need_apt+=(libopus-dev)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -9,6 +9,10 @@
 //! edges: [`probe`] and [`decode`] read the file (with the `fdk-aac` feature, `fdk` decodes
 //! the AAC that symphonia cannot: multichannel, HE-AAC), [`segment`] streams decoded chunks
 //! into per-segment files and meters.
+//!
+//! The audio ladder: [`opus_ladder`] cuts the same way and encodes each segment with Opus
+//! ([`opus`], libopus through FFI, the only unsafe code here) at every rung's bitrate into an
+//! Ogg Opus file ([`ogg`]: pages and headers, pure).
 
 pub mod cut;
 pub mod decode;
@@ -17,6 +21,9 @@ pub mod fdk;
 pub mod flac;
 pub mod loudness;
 pub mod mp4edit;
+pub mod ogg;
+pub mod opus;
+pub mod opus_ladder;
 pub mod probe;
 pub mod segment;
 pub mod wav;

@@ -127,7 +127,7 @@ impl AudioArgs {
 }
 
 /// The scene list and its frame rate.
-fn read_scenes(path: &Path) -> anyhow::Result<(SceneList, Ratio)> {
+pub(super) fn read_scenes(path: &Path) -> anyhow::Result<(SceneList, Ratio)> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {name}"))?;
     let (list, _header) = SceneList::parse(&text).with_context(|| name.clone())?;
@@ -135,7 +135,7 @@ fn read_scenes(path: &Path) -> anyhow::Result<(SceneList, Ratio)> {
     Ok((list, fps))
 }
 
-fn samples_bar(total: Option<u64>, rate: u32) -> ProgressBar {
+pub(super) fn samples_bar(total: Option<u64>, rate: u32) -> ProgressBar {
     // Short files finish before a bar is worth drawing.
     if super::progress::quiet() || total.is_none_or(|t| t < u64::from(rate) * 60) {
         return ProgressBar::hidden();

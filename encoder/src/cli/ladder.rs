@@ -132,7 +132,7 @@ pub fn run(a: LadderArgs) -> anyhow::Result<()> {
             .iter()
             .find(|e| e.scene == scene && config_of(e) == config)
     };
-    output::write_dir(&a.output, |dir| {
+    output::write_dir::<OutputError>(&a.output, |dir| {
         for (r, rung) in plan.hull.iter().enumerate() {
             let rung_dir = dir.join(format!("rung-{r}"));
             std::fs::create_dir(&rung_dir).map_err(io_error(&rung_dir))?;

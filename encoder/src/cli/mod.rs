@@ -1,6 +1,7 @@
 //! Command-line arguments and the commands, `scenes`, `encode` and `audio`.
 
 mod audio;
+mod audio_ladder;
 mod bdrate;
 mod encode;
 mod fleet;
@@ -42,6 +43,12 @@ enum Command {
     /// segments aligned with the video, measures each (loudness, peak) and writes them as WAV.
     #[command(long_about = AUDIO_ABOUT)]
     Audio(AudioArgs),
+    /// Audio ladder: cuts the audio at the video's scenes (or every S seconds) and encodes each
+    /// segment with Opus at every rung (stereo 64-192 kbit/s, 5.1 192-640 kbit/s), one Ogg
+    /// Opus file per segment and rung, with each segment's loudness; a new directory, written
+    /// completely or not at all.
+    #[command(long_about = AUDIO_LADDER_ABOUT)]
+    AudioLadder(AudioLadderArgs),
     /// Fleet: puts the mezzanine in a mezzfs store (if given as a file), writes the job record
     /// next to it and sends one SQS message per scene, longest first; prints the job id.
     /// Submitting the same job again sends nothing.
@@ -222,6 +229,26 @@ than 400 ms or silent) and sample peak (dBFS) are printed. With -o DIR, segments
 DIR/segment-0000.wav, ...: PCM and FLAC keep their sample size (bit-exact), lossy codecs are \
 written as 32-bit float. --format flac writes FLAC segments instead (integer sources only).";
 
+const AUDIO_LADDER_ABOUT: &str = "Encodes a source's audio into an Opus ladder whose segments \
+line up with the video's.
+
+The audio (WAV, FLAC, AAC in MP4 or ADTS; 48 kHz, as Opus requires: resample other rates \
+first) is cut where the video's scenes start (--scenes: the scene list of `segment-encode \
+scenes`, the one the video ladder was made with), sample-accurately as `segment-encode audio` does, or every S seconds \
+(--segment-seconds). Each segment is encoded at every rung of --bitrates (kbit/s; default \
+64,96,128,192 for mono and stereo, 192,256,384,512,640 for 5.1 and 7.1, coded as Opus \
+multistream with mapping family 1) by libopus, each segment with a fresh encoder so that it \
+decodes on its own. Each file's pre-skip drops the encoder's delay and its last granule \
+position trims the padding of the last frame, so a decoder gives back exactly the segment's \
+samples.
+
+OUT (a new directory, written completely or not at all) holds opus-<kbps>k/segment-NNNN.opus \
+and audio-ladder.json: the input, each segment's samples, video frames, loudness (BS.1770, \
+LUFS) and peak, and per rung its streams, pre-skip, and per-segment bytes and kbit/s.
+
+Audio shorter than the video's segments is an error naming the file, unless the shortfall is \
+at most --max-pad-ms (default: one video frame), which is padded with silence and reported.";
+
 /// Scene length limits shared by both commands.
 #[derive(Debug, Clone, ClapArgs)]
 struct LimitArgs {
@@ -364,6 +391,36 @@ struct AudioArgs {
     quiet: bool,
 }
 
+#[derive(Debug, ClapArgs)]
+struct AudioLadderArgs {
+    /// The media file (WAV, FLAC, MP4/M4A with AAC, ADTS AAC), 48 kHz; a video track is
+    /// ignored.
+    input: PathBuf,
+    /// The ladder directory to create (must not exist; its parent must).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Cut at the scenes of this scene list (the video's segments).
+    #[arg(long, value_name = "FILE")]
+    scenes: Option<PathBuf>,
+    /// Cut every S seconds (`4`, `2.002`, `1001/500`); with --scenes, over the video's
+    /// duration.
+    #[arg(long, value_name = "S")]
+    segment_seconds: Option<String>,
+    /// Rungs in kbit/s, e.g. `64,96,128,192` (default: by channel count).
+    #[arg(long, value_delimiter = ',', value_name = "KBPS,...")]
+    bitrates: Vec<u32>,
+    /// Which audio track, counting audio tracks only from 0 (default the first).
+    #[arg(long, value_name = "N")]
+    track: Option<usize>,
+    /// Audio ending at most this many milliseconds before the video is padded with silence;
+    /// shorter audio is an error. Default: one video frame.
+    #[arg(long, value_name = "MS")]
+    max_pad_ms: Option<f64>,
+    /// No progress bar (errors, notes and the summary still print).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Scenes(a) => {
@@ -377,6 +434,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Audio(a) => {
             progress::set_quiet(a.quiet);
             audio::run(a)
+        }
+        Command::AudioLadder(a) => {
+            progress::set_quiet(a.quiet);
+            audio_ladder::run(a)
         }
         Command::Submit(a) => fleet::submit(a),
         Command::Worker(a) => fleet::worker(a),

@@ -29,12 +29,13 @@ pub fn io_error(path: &Path) -> impl Fn(std::io::Error) -> OutputError + '_ {
 }
 
 /// Creates directory `out` with the files `fill` writes into the directory it is given.
-pub fn write_dir(
+/// (`fill`'s error type is the caller's: the audio ladder fills it too.)
+pub fn write_dir<E: From<OutputError>>(
     out: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), OutputError>,
-) -> Result<(), OutputError> {
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
     if out.exists() {
-        return Err(OutputError::Exists(out.to_path_buf()));
+        return Err(OutputError::Exists(out.to_path_buf()).into());
     }
     let name = out
         .file_name()
@@ -44,9 +45,11 @@ pub fn write_dir(
         fs::remove_dir_all(&partial).map_err(io_error(&partial))?;
     }
     fs::create_dir_all(&partial).map_err(io_error(&partial))?;
-    let result = fill(&partial)
-        .and_then(|()| sync_tree(&partial))
-        .and_then(|()| fs::rename(&partial, out).map_err(io_error(out)));
+    let result = fill(&partial).and_then(|()| {
+        sync_tree(&partial)
+            .and_then(|()| fs::rename(&partial, out).map_err(io_error(out)))
+            .map_err(E::from)
+    });
     if result.is_err() {
         let _ = fs::remove_dir_all(&partial);
     }
@@ -91,18 +94,18 @@ mod tests {
     fn a_failed_fill_leaves_nothing_and_an_existing_output_is_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("ladder");
-        let err = write_dir(&out, |tmp| {
+        let err: Result<(), OutputError> = write_dir(&out, |tmp| {
             fs::write(tmp.join("half"), b"x").map_err(io_error(tmp))?;
             Err(OutputError::Exists(tmp.to_path_buf()))
         });
         assert!(err.is_err());
         assert_eq!(fs::read_dir(dir.path()).expect("read").count(), 0);
-        write_dir(&out, |tmp| {
+        write_dir::<OutputError>(&out, |tmp| {
             fs::write(tmp.join("a"), b"1").map_err(io_error(tmp))
         })
         .expect("ok");
         assert!(matches!(
-            write_dir(&out, |_| Ok(())),
+            write_dir(&out, |_| Ok::<(), OutputError>(())),
             Err(OutputError::Exists(_))
         ));
         assert_eq!(fs::read(out.join("a")).expect("kept"), b"1");

@@ -1,27 +1,37 @@
 //! The `mezzfs` command line: thin argument handling over the `mezzfs` library.
 
 mod cli;
+mod fstab;
+mod logging;
+mod metrics;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MEZZFS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fuser=error")),
-        )
-        .with_writer(std::io::stderr)
-        // A daemon's stderr is its log file: colour codes only on a terminal.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let called = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
+    // Installed as /sbin/mount.mezzfs (a link), this program is mount(8)'s helper.
+    let args = if called == Some("mount.mezzfs") {
+        match fstab::helper_args(argv.get(1..).unwrap_or_default()) {
+            Ok(h) if h.fake => return ExitCode::SUCCESS,
+            Ok(h) => cli::Args::parse_from(std::iter::once("mezzfs".to_string()).chain(h.args)),
+            Err(e) => {
+                eprintln!("mount.mezzfs: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        cli::Args::parse()
+    };
+    logging::init(args.log_format());
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mezzfs: error: {e:#}");
+            logging::say_at(tracing::Level::ERROR, &format!("mezzfs: error: {e:#}"));
             ExitCode::FAILURE
         }
     }

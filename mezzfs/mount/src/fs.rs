@@ -152,6 +152,10 @@ impl Filesystem for MezzFs {
                 if let Some(rec) = self.path.recorder() {
                     rec.open(fh, *file);
                 }
+                self.path
+                    .counters()
+                    .open_handles
+                    .fetch_add(1, Ordering::Relaxed);
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
             Some(NodeKind::Stats) => {
@@ -224,10 +228,14 @@ impl Filesystem for MezzFs {
         _flush: bool,
         reply: fuser::ReplyEmpty,
     ) {
-        if lock(&self.stats_handles).remove(&fh.0).is_none()
-            && let Some(rec) = self.path.recorder()
-        {
-            rec.release(fh.0);
+        if lock(&self.stats_handles).remove(&fh.0).is_none() {
+            self.path
+                .counters()
+                .open_handles
+                .fetch_sub(1, Ordering::Relaxed);
+            if let Some(rec) = self.path.recorder() {
+                rec.release(fh.0);
+            }
         }
         reply.ok();
     }

@@ -15,23 +15,36 @@ fn main() -> ExitCode {
         .collect();
     let called = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a));
     // Installed as /sbin/mount.mezzfs (a link), this program is mount(8)'s helper.
-    let args = if called == Some("mount.mezzfs") {
-        match fstab::helper_args(argv.get(1..).unwrap_or_default()) {
-            Ok(h) if h.fake => return ExitCode::SUCCESS,
-            Ok(h) => cli::Args::parse_from(std::iter::once("mezzfs".to_string()).chain(h.args)),
+    if called == Some("mount.mezzfs") {
+        return match fstab::helper_args(argv.get(1..).unwrap_or_default()) {
+            Ok(h) if h.fake => ExitCode::SUCCESS,
+            Ok(h) => run_translated(&h.args),
             Err(e) => {
                 eprintln!("mount.mezzfs: {e}");
-                return ExitCode::FAILURE;
+                ExitCode::FAILURE
             }
-        }
-    } else {
-        cli::Args::parse()
-    };
+        };
+    }
+    let args = cli::Args::parse();
     logging::init(args.log_format());
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             logging::say_at(tracing::Level::ERROR, &format!("mezzfs: error: {e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs this program again with the translated arguments, so that the mount's daemon mode
+/// (which re-runs the command line it was given) sees `mezzfs mount ...`, not mount(8)'s.
+fn run_translated(args: &[String]) -> ExitCode {
+    let status =
+        std::env::current_exe().and_then(|exe| std::process::Command::new(exe).args(args).status());
+    match status {
+        Ok(s) => ExitCode::from(s.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("mount.mezzfs: cannot run mezzfs: {e}");
             ExitCode::FAILURE
         }
     }

@@ -39,8 +39,18 @@ fn main() -> ExitCode {
 /// Runs this program again with the translated arguments, so that the mount's daemon mode
 /// (which re-runs the command line it was given) sees `mezzfs mount ...`, not mount(8)'s.
 fn run_translated(args: &[String]) -> ExitCode {
-    let status =
-        std::env::current_exe().and_then(|exe| std::process::Command::new(exe).args(args).status());
+    // mount(8) runs helpers with a minimal environment; fusermount3 must still be found.
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    if !path.is_empty() {
+        path.push(":");
+    }
+    path.push("/usr/sbin:/usr/bin:/sbin:/bin");
+    let status = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(args)
+            .env("PATH", path)
+            .status()
+    });
     match status {
         Ok(s) => ExitCode::from(s.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
         Err(e) => {

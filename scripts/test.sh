@@ -23,6 +23,8 @@ command -v nasm >/dev/null || need_apt+=(nasm)
 # The encoder links the system libopus (the Opus audio ladder), found with pkg-config.
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need_apt+=(libopus-dev)
+# The package test reads the generated man page with `man -l`.
+command -v man >/dev/null || need_apt+=(man-db)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
@@ -36,6 +38,9 @@ export MEZZ_MOTO_SERVER
 # `segment-encode bdrate` is checked against PyPI's `bjontegaard` (a venv, ~20 s the first time).
 MEZZ_BJONTEGAARD_PYTHON=$(bash scripts/install-bjontegaard.sh)
 export MEZZ_BJONTEGAARD_PYTHON
+# The metrics test has Debian's Prometheus scrape a mount (started by the test on 127.0.0.1).
+MEZZ_PROMETHEUS=$(bash scripts/install-prometheus.sh)
+export MEZZ_PROMETHEUS
 
 # Credentials or CA bundles from the caller's environment must not leak into the tests.
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

@@ -168,6 +168,10 @@ impl Filesystem for MezzFs {
                         return;
                     }
                 }
+                self.path
+                    .counters()
+                    .open_handles
+                    .fetch_add(1, Ordering::Relaxed);
                 self.path.events().opened(fh, *file);
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
@@ -245,6 +249,10 @@ impl Filesystem for MezzFs {
         reply: fuser::ReplyEmpty,
     ) {
         if lock(&self.stats_handles).remove(&fh.0).is_none() {
+            self.path
+                .counters()
+                .open_handles
+                .fetch_sub(1, Ordering::Relaxed);
             self.path.events().released(fh.0);
             if let Some(audit) = &self.audit {
                 audit.close(fh.0);

@@ -12,12 +12,15 @@ const BUCKETS: usize = 40;
 #[derive(Debug)]
 pub struct LatencyHistogram {
     buckets: [AtomicU64; BUCKETS],
+    /// Sum of all recorded latencies in µs (a Prometheus histogram's `_sum`).
+    sum_micros: AtomicU64,
 }
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
         LatencyHistogram {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_micros: AtomicU64::new(0),
         }
     }
 }
@@ -30,6 +33,7 @@ impl LatencyHistogram {
     pub fn record(&self, d: Duration) {
         let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> LatencySnapshot {
@@ -39,6 +43,7 @@ impl LatencyHistogram {
                 .iter()
                 .map(|b| b.load(Ordering::Relaxed))
                 .collect(),
+            sum_micros: self.sum_micros.load(Ordering::Relaxed),
         }
     }
 }
@@ -47,6 +52,7 @@ impl LatencyHistogram {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LatencySnapshot {
     counts: Vec<u64>,
+    sum_micros: u64,
 }
 
 impl LatencySnapshot {
@@ -69,6 +75,17 @@ impl LatencySnapshot {
             }
         }
         Some(1u64 << (BUCKETS - 1))
+    }
+
+    /// Sum of the recorded latencies in µs.
+    pub fn sum_micros(&self) -> u64 {
+        self.sum_micros
+    }
+
+    /// Every bucket, empty ones too, as (exclusive upper edge in µs, count), the last one
+    /// holding everything longer: a fixed layout, as a Prometheus histogram needs.
+    pub fn all_buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.counts.iter().enumerate().map(|(i, &c)| (1u64 << i, c))
     }
 
     /// Non-empty buckets as (upper edge in µs, count).
@@ -102,6 +119,9 @@ mod tests {
         assert_eq!(s.quantile_micros(0.99), Some(32768));
         assert_eq!(s.quantile_micros(1.0), Some(1 << 39));
         assert_eq!(s.buckets().len(), 3);
+        assert_eq!(s.all_buckets().count(), BUCKETS);
+        assert_eq!(s.all_buckets().map(|(_, c)| c).sum::<u64>(), 100);
+        assert_eq!(s.sum_micros(), 98 * 300 + 20_000 + (1u64 << 30) * 1_000_000);
     }
 
     #[test]

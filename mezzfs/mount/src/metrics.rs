@@ -25,6 +25,8 @@ pub struct Metrics {
     pub auth_retries: AtomicU64,
     /// Time from a read's arrival to its bytes being ready.
     pub latency: LatencyHistogram,
+    /// Files open now (the statistics file not counted).
+    pub open_handles: AtomicU64,
 }
 
 /// A point-in-time copy of [`Metrics`].
@@ -40,6 +42,7 @@ pub struct MetricsSnapshot {
     pub read_errors: u64,
     pub auth_retries: u64,
     pub latency: LatencySnapshot,
+    pub open_handles: u64,
 }
 
 impl Metrics {
@@ -56,6 +59,7 @@ impl Metrics {
             read_errors: l(&self.read_errors),
             auth_retries: l(&self.auth_retries),
             latency: self.latency.snapshot(),
+            open_handles: l(&self.open_handles),
         }
     }
 }

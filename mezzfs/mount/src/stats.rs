@@ -42,6 +42,9 @@ pub struct MountStats {
     /// Fetches repeated because a segment failed authentication (bytes damaged in transit).
     #[serde(default)]
     pub auth_retries: u64,
+    /// Files open now (the statistics file not counted).
+    #[serde(default)]
+    pub open_handles: u64,
     /// Retries, timeouts and the disk and regional caches, below the fetches.
     #[serde(default)]
     pub store: mezz_store::StoreSnapshot,
@@ -75,6 +78,7 @@ impl MountStats {
             latency_us_max: m.latency.quantile_micros(1.0),
             latency_histogram: m.latency.buckets(),
             auth_retries: m.auth_retries,
+            open_handles: m.open_handles,
             store: path.store_snapshot(),
         }
     }

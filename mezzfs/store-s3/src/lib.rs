@@ -7,13 +7,16 @@
 //! - [`open_store`]: the one way to open the store a [`StoreUrl`] names, S3 or a local
 //!   directory, with retries; [`connect_store`] opens it without (for stacks that add their
 //!   own, like a mount's).
+//! - [`credential_provider_name`]: which source of the AWS credential chain gives credentials.
 
+mod credentials;
 mod s3;
 
 use std::sync::Arc;
 
 use mezz_store::{LocalStore, ObjectStore, RetryConfig, RetryStore, StoreError, StoreUrl};
 
+pub use credentials::credential_provider_name;
 pub use s3::{S3Options, S3Store};
 
 /// Opens the store a URL names, with retries: a [`RetryStore`](mezz_store::RetryStore) making up to

@@ -1,5 +1,7 @@
 //! Argument definitions and dispatch. Each subcommand lives in its own file.
 
+mod assets;
+mod doctor;
 mod get;
 mod key;
 mod ls;
@@ -68,6 +70,17 @@ struct Global {
     /// Do not draw progress bars.
     #[arg(long, short = 'q', global = true)]
     quiet: bool,
+    /// Log lines as text (colour only on a terminal) or as JSON objects, one per line, with
+    /// the fields ts, level, target, message and fields (for log shippers). The level comes
+    /// from MEZZFS_LOG (default: warn).
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        env = "MEZZFS_LOG_FORMAT",
+        global = true
+    )]
+    log_format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,9 +104,21 @@ enum Command {
     Unmount(unmount::UnmountArgs),
     /// Show a running mount's statistics: bytes read and fetched, cache, read latency.
     Stats(stats::StatsArgs),
+    /// Check this machine for mounting: /dev/fuse, fusermount3, the key file, the stores
+    /// (reachable, and where the credentials come from), the disk cache directory.
+    Doctor(doctor::DoctorArgs),
+    /// Write man pages (DIR/man1) and shell completions (DIR/completions) for packaging.
+    #[command(hide = true)]
+    GenerateAssets { dir: PathBuf },
     /// Inspect, export and rerun replays recorded by `mezzfs mount --replay`.
     #[command(subcommand)]
     Replay(replay::ReplayCommand),
+}
+
+impl Args {
+    pub fn log_format(&self) -> crate::logging::LogFormat {
+        self.global.log_format
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -105,6 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Unmount(u) => return unmount::run(u),
         Command::Stats(s) => return stats::run(s),
         Command::Replay(r) => return replay::run(&args.global, r),
+        Command::GenerateAssets { dir } => return assets::write(dir),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -117,7 +143,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             | Command::Mount(_)
             | Command::Unmount(_)
             | Command::Stats(_)
-            | Command::Replay(_) => Ok(()),
+            | Command::Replay(_)
+            | Command::GenerateAssets { .. } => Ok(()),
+            Command::Doctor(a) => doctor::run(&args.global, a).await,
             Command::Put(a) => put::run(&args.global, a).await,
             Command::Get(a) => get::run(&args.global, a).await,
             Command::Ls(a) => ls::run(&args.global, a).await,

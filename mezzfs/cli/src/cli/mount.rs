@@ -97,6 +97,10 @@ pub struct MountArgs {
     /// Log file of the background mount [default: $XDG_STATE_HOME/mezzfs/mount-<dir>.log].
     #[arg(long)]
     log_file: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464): bytes read and
+    /// fetched, requests by outcome, retries, cache hits and misses, read latency, memory.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Internal: print a ready line on stdout once mounted (used by daemon mode).
     #[arg(long, hide = true)]
     notify_ready: bool,
@@ -246,6 +250,10 @@ fn serve(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
 }
 
 fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
+    let metrics = args
+        .metrics_listen
+        .map(crate::metrics::MetricsListener::bind)
+        .transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mezzfs-io")
@@ -261,7 +269,10 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         fsname: String::new(),
     };
     let running = opened.mount(&args.mountpoint, options, rt.handle().clone())?;
-    eprintln!(
+    if let Some(l) = metrics {
+        crate::metrics::serve_mount(l, rt.handle(), running.read_path().clone(), args.memory)?;
+    }
+    crate::logging::say!(
         "mezzfs: mounted {} files of {} objects at {} ({})",
         running.files().len(),
         running.read_path().object_count(),
@@ -277,16 +288,16 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         let signals = signals()?;
         let shutdown = async move {
             let why = signals.await;
-            eprintln!("mezzfs: {why}; unmounting {mountpoint}");
+            crate::logging::say!("mezzfs: {why}; unmounting {mountpoint}");
         };
         anyhow::Ok(running.serve(shutdown).await?)
     })?;
     if served.ended == Ended::UnmountedOutside {
-        eprintln!("mezzfs: unmounted from outside");
+        crate::logging::say!("mezzfs: unmounted from outside");
     }
-    eprintln!("mezzfs: {}", served.stats.summary());
+    crate::logging::say!("mezzfs: {}", served.stats.summary());
     if let Some(file) = &served.replay {
-        eprintln!("mezzfs: replay written to {}", file.display());
+        crate::logging::say!("mezzfs: replay written to {}", file.display());
     }
     // Read-ahead fetches still running are abandoned, not awaited.
     rt.shutdown_timeout(Duration::from_secs(1));

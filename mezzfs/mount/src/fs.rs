@@ -177,7 +177,6 @@ impl Filesystem for MezzFs {
     ) {
         match self.tree.node(ino.0).map(|n| &n.kind) {
             Some(NodeKind::File { object, range, .. }) => {
-                let arrived = Instant::now();
                 let start = range.start.saturating_add(offset).min(range.end);
                 let end = start.saturating_add(u64::from(size)).min(range.end);
                 if start == end {
@@ -187,6 +186,10 @@ impl Filesystem for MezzFs {
                 let (path, object, bound) = (self.path.clone(), *object, range.clone());
                 let in_file = offset..offset + (end - start);
                 self.rt.spawn(async move {
+                    // The replay's read latency starts where the statistics' does (in
+                    // `read_within`): when the read starts on the runtime, so `mezzfs stats`
+                    // and `replay info` report the same interval (see the README).
+                    let arrived = Instant::now();
                     let result = path.read_within(object, start..end, bound).await;
                     if let Some(rec) = path.recorder() {
                         rec.read(fh.0, in_file, arrived, result.as_deref().ok());

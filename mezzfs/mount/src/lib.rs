@@ -17,7 +17,9 @@
 //! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
 //!   cache change, when the mount is asked to.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
-//!   and [`session`]: mounting, the checks before it, and unmounting.
+//!   and [`session`]: mounting, the checks before it, and unmounting; [`mountpoint`]: the
+//!   directory's state (not empty, a dead mount left by a killed process) and the guard
+//!   process that clears the mount if this one dies.
 //!
 //! Data flows one way: kernel read → `MezzFs::read` → `ReadPath::read_within` (plan, schedule
 //! fetches, wait for segments) → `ObjectReader::fetch_span` (GET, authenticate, decrypt) →
@@ -28,6 +30,7 @@ mod fs;
 mod latency;
 mod metrics;
 mod mount;
+pub mod mountpoint;
 mod read_path;
 mod recorder;
 pub mod session;
@@ -46,5 +49,5 @@ pub use recorder::Recorder;
 pub use session::{MountError, MountOptions, Mounted};
 pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
 pub use stack::{Connect, ConnectError, RegionalError};
-pub use stats::MountStats;
+pub use stats::{MountStats, READ_LATENCY};
 pub use tree::{FileEntry, NodeKind, Tree};

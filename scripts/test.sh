@@ -20,6 +20,8 @@ command -v tmux >/dev/null || need_apt+=(tmux)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v dav1d >/dev/null || need_apt+=(dav1d)
 command -v nasm >/dev/null || need_apt+=(nasm)
+# abr-sim's plot tests render every chart to PNG with rsvg-convert.
+command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -25,6 +25,8 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need_apt+=(libopus-dev)
 # The package test reads the generated man page with `man -l`.
 command -v man >/dev/null || need_apt+=(man-db)
+# abr-sim's plot tests render every chart to PNG with rsvg-convert.
+command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

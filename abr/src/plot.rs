@@ -9,9 +9,11 @@ use std::fmt::Write;
 
 const W: f64 = 900.0;
 const PANEL_H: f64 = 170.0;
-const LEFT: f64 = 60.0;
-const RIGHT: f64 = 20.0;
-const GAP: f64 = 40.0;
+/// Room for the widest y tick label ("100000 kbps").
+const LEFT: f64 = 84.0;
+const RIGHT: f64 = 30.0;
+/// Above each panel: its title, then its legend.
+const GAP: f64 = 52.0;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -51,29 +53,35 @@ impl Panel {
             r##"<rect x="{LEFT}" y="{}" width="{}" height="{PANEL_H}" fill="none" stroke="#999"/><text x="{LEFT}" y="{}" font-size="13">{}</text>"##,
             self.top,
             W - LEFT - RIGHT,
-            self.top - 6.0,
+            self.top - 24.0,
             esc(title)
         );
-        for i in 0..=4 {
-            let v = self.y_max * i as f64 / 4.0;
+        let ticks = nice_ticks(0.0, self.y_max, 4);
+        let step = ticks.get(1).copied().unwrap_or(1.0);
+        for (i, &v) in ticks.iter().enumerate() {
             let y = self.y(v);
             let _ = write!(
                 out,
-                r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#eee"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end">{v:.0}{}</text>"##,
+                r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{}"/><text x="{}" y="{:.1}" font-size="10" text-anchor="end">{}{}</text>"##,
                 W - RIGHT,
+                if v == 0.0 { "#333" } else { "#eee" },
                 LEFT - 4.0,
                 y + 3.0,
-                if i == 4 { unit } else { "" }
+                tick_label(v, step),
+                if i == ticks.len() - 1 { unit } else { "" }
             );
         }
-        for i in 0..=6 {
-            let t = self.t_max * i as f64 / 6.0;
+        let ticks = nice_ticks(0.0, self.t_max, 8);
+        let step = ticks.get(1).copied().unwrap_or(1.0);
+        for &t in ticks.iter().filter(|&&t| t <= self.t_max + 1e-9) {
+            let x = self.x(t);
             let _ = write!(
                 out,
-                r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle">{:.0} s</text>"##,
-                self.x(t),
-                self.top + PANEL_H + 12.0,
-                t
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{}" stroke="#333"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="middle">{} s</text>"##,
+                self.top + PANEL_H,
+                self.top + PANEL_H + 4.0,
+                self.top + PANEL_H + 15.0,
+                tick_label(t, step)
             );
         }
     }
@@ -110,8 +118,8 @@ impl Panel {
         let _ = write!(
             out,
             r##"<path d="{d}" fill="none" stroke="{color}" stroke-width="1.5"/><text x="{:.1}" y="{}" font-size="11" fill="{color}">{}</text>"##,
-            W - RIGHT - 110.0 * (label_slot as f64 + 1.0),
-            self.top - 6.0,
+            LEFT + 110.0 * label_slot as f64,
+            self.top - 7.0,
             esc(label)
         );
     }
@@ -144,7 +152,15 @@ pub fn session_svg(runs: &[Run<'_>]) -> String {
         .flat_map(|r| r.samples.last())
         .map(|s| s.t_ms / 1000.0)
         .fold(1.0, f64::max);
-    let rate_max = nice_max(
+    // The time axis ends on a round tick.
+    let t_max = nice_ticks(0.0, t_max, 8).last().copied().unwrap_or(t_max);
+    let round_up = |v: f64| {
+        nice_ticks(0.0, nice_max(v), 4)
+            .last()
+            .copied()
+            .unwrap_or(1.0)
+    };
+    let rate_max = round_up(
         runs.iter()
             .flat_map(|r| r.samples.iter())
             .map(|s| {
@@ -154,7 +170,7 @@ pub fn session_svg(runs: &[Run<'_>]) -> String {
             })
             .fold(0.0, f64::max),
     );
-    let buf_max = nice_max(
+    let buf_max = round_up(
         runs.iter()
             .flat_map(|r| r.samples.iter())
             .map(|s| s.video_buffer_ms.max(s.audio_buffer_ms) / 1000.0)
@@ -214,45 +230,183 @@ pub fn session_svg(runs: &[Run<'_>]) -> String {
     out
 }
 
-/// Mean (bar) and p10-p90 (whisker) of one metric per rule.
-pub fn summary_svg(metric: &str, rows: &[(String, Summary)]) -> String {
-    let lo = rows
+/// One rule's figures in one trace set.
+#[derive(Clone, Debug)]
+pub struct RuleRow {
+    pub name: String,
+    pub summary: Summary,
+    /// 95% confidence interval of the mean (bootstrap over traces).
+    pub ci: (f64, f64),
+}
+
+/// One trace set's panel: its rules and, when known, the offline optimum's mean.
+#[derive(Clone, Debug)]
+pub struct SetPanel {
+    pub set: String,
+    pub rows: Vec<RuleRow>,
+    pub optimum: Option<f64>,
+}
+
+/// Width in pixels `text` takes at `size`: a conservative estimate for sans-serif (wider
+/// than the real glyphs), so a label placed by it is never cut at the canvas edge.
+pub fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.62
+}
+
+/// Round tick positions covering `lo..=hi`: steps of 1, 2, 2.5 or 5 times a power of ten.
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
+    let raw = (hi - lo) / target.max(1) as f64;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
-        .map(|r| r.1.p10.min(r.1.mean))
-        .fold(0.0, f64::min);
-    let hi = nice_max(
-        rows.iter()
-            .map(|r| r.1.p90.max(r.1.mean))
-            .fold(0.0, f64::max),
-    );
-    let lo = if lo < 0.0 { -nice_max(-lo) } else { 0.0 };
-    let bar_h = 22.0;
-    let h = 60.0 + rows.len() as f64 * (bar_h + 8.0);
-    let left = 170.0;
-    let x = |v: f64| left + (W - left - RIGHT) * ((v - lo) / (hi - lo));
+        .map(|m| m * p)
+        .find(|&v| v >= raw)
+        .unwrap_or(10.0 * p);
+    let first = (lo / step).floor() as i64;
+    let last = (hi / step).ceil() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+/// A tick label with just the decimals its step needs.
+fn tick_label(v: f64, step: f64) -> String {
+    let decimals = (0..=6)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .unwrap_or(6) as usize;
+    let v = if v.abs() < step * 1e-9 { 0.0 } else { v };
+    format!("{v:.decimals$}")
+}
+
+/// A metric value: three significant digits, never cut short.
+fn value_label(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let a = v.abs();
+    if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// One panel per trace set: per rule the mean (bar), its 95% confidence interval (thick
+/// black line) and p10-p90 (thin grey line), the offline optimum's mean (dashed), a zero line
+/// and an x axis with round ticks shared by all panels.
+pub fn summary_svg(metric: &str, sets: &[SetPanel]) -> String {
+    let rows = || sets.iter().flat_map(|s| s.rows.iter());
+    let values = rows()
+        .flat_map(|r| [r.summary.mean, r.summary.p10, r.summary.p90, r.ci.0, r.ci.1])
+        .chain(sets.iter().filter_map(|s| s.optimum))
+        .filter(|v| v.is_finite());
+    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let ticks = nice_ticks(lo, hi, 6);
+    let step = if ticks.len() > 1 {
+        ticks[1] - ticks[0]
+    } else {
+        1.0
+    };
+    let (lo, hi) = (ticks[0], ticks[ticks.len() - 1]);
+    let label = |r: &RuleRow| {
+        format!(
+            "{} [{}, {}]",
+            value_label(r.summary.mean),
+            value_label(r.ci.0),
+            value_label(r.ci.1)
+        )
+    };
+    let names_w = rows()
+        .map(|r| text_width(&r.name, 12.0))
+        .fold(text_width("rule", 12.0), f64::max);
+    let values_w = rows()
+        .map(|r| text_width(&label(r), 11.0))
+        .fold(text_width("mean [95% CI]", 11.0), f64::max);
+    let left = 16.0 + names_w;
+    let right = 16.0 + values_w;
+    // Wide enough for every label, then the plot area gets what is left (at least 360 px).
+    let w = (left + right + 360.0).max(W);
+    let plot_right = w - right;
+    let x = |v: f64| left + (plot_right - left) * ((v - lo) / (hi - lo));
+    let (bar_h, row_h, head, axis_h, gap) = (18.0, 26.0, 28.0, 34.0, 18.0);
+    let top = 58.0;
+    let panel_h = |s: &SetPanel| head + s.rows.len() as f64 * row_h + axis_h;
+    let h = top + sets.iter().map(|s| panel_h(s) + gap).sum::<f64>();
     let mut out = format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="13">{}: mean (bar), p10-p90 (line)</text>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="12" y="20" font-size="14">{}: one panel per trace set</text><text x="12" y="40" font-size="11" fill="#444">bar: mean; black: 95% CI of the mean; grey: p10-p90; dashed: offline optimum (mean)</text>"##,
         esc(metric)
     );
-    for (i, (name, s)) in rows.iter().enumerate() {
-        let y = 40.0 + i as f64 * (bar_h + 8.0);
-        let (x0, xm) = (x(0.0_f64.max(lo)), x(s.mean));
+    let mut y0 = top;
+    for s in sets {
+        let plot_top = y0 + head;
+        let plot_bottom = plot_top + s.rows.len() as f64 * row_h;
         let _ = write!(
             out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="#1f77b4" fill-opacity="0.6"/><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="black"/><text x="{:.1}" y="{:.1}" font-size="10">{:.3}</text>"##,
-            left - 6.0,
-            y + 15.0,
-            esc(name),
-            x0.min(xm),
-            (xm - x0).abs(),
-            x(s.p10),
-            x(s.p90),
-            y + bar_h / 2.0,
-            y + bar_h / 2.0,
-            x(s.p90) + 4.0,
-            y + 15.0,
-            s.mean
+            r##"<text x="12" y="{:.1}" font-size="13" font-weight="bold">{}</text><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#444">mean [95% CI]</text>"##,
+            y0 + 16.0,
+            esc(&s.set),
+            w - 8.0,
+            y0 + 16.0
         );
+        for &t in &ticks {
+            let xt = x(t);
+            let _ = write!(
+                out,
+                r##"<line x1="{xt:.1}" x2="{xt:.1}" y1="{plot_top:.1}" y2="{:.1}" stroke="#eee"/><line x1="{xt:.1}" x2="{xt:.1}" y1="{plot_bottom:.1}" y2="{:.1}" stroke="#333"/><text x="{xt:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"##,
+                plot_bottom,
+                plot_bottom + 4.0,
+                plot_bottom + 15.0,
+                tick_label(t, step)
+            );
+        }
+        let _ = write!(
+            out,
+            r##"<line x1="{left:.1}" x2="{plot_right:.1}" y1="{plot_bottom:.1}" y2="{plot_bottom:.1}" stroke="#333"/><line x1="{0:.1}" x2="{0:.1}" y1="{plot_top:.1}" y2="{plot_bottom:.1}" stroke="#333" stroke-width="1.5"/>"##,
+            x(0.0)
+        );
+        for (i, r) in s.rows.iter().enumerate() {
+            let y = plot_top + i as f64 * row_h + (row_h - bar_h) / 2.0;
+            let mid = y + bar_h / 2.0;
+            let (x0, xm) = (x(0.0), x(r.summary.mean));
+            let _ = write!(
+                out,
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{bar_h}" fill="#1f77b4" fill-opacity="0.55"/><line x1="{:.1}" x2="{:.1}" y1="{mid:.1}" y2="{mid:.1}" stroke="#999"/><line x1="{:.1}" x2="{:.1}" y1="{mid:.1}" y2="{mid:.1}" stroke="black" stroke-width="3"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
+                left - 8.0,
+                mid + 4.0,
+                esc(&r.name),
+                x0.min(xm),
+                (xm - x0).abs(),
+                x(r.summary.p10),
+                x(r.summary.p90),
+                x(r.ci.0),
+                x(r.ci.1),
+                w - 8.0,
+                mid + 4.0,
+                label(r)
+            );
+        }
+        if let Some(o) = s.optimum.filter(|o| o.is_finite()) {
+            let xo = x(o);
+            let _ = write!(
+                out,
+                r##"<line x1="{xo:.1}" x2="{xo:.1}" y1="{:.1}" y2="{plot_bottom:.1}" stroke="#2ca02c" stroke-width="1.5" stroke-dasharray="5,3"/><text x="{xo:.1}" y="{:.1}" font-size="10" text-anchor="{}" fill="#2ca02c">optimum {}</text>"##,
+                plot_top - 4.0,
+                plot_top - 6.0,
+                if xo > (left + plot_right) / 2.0 {
+                    "end"
+                } else {
+                    "start"
+                },
+                value_label(o)
+            );
+        }
+        y0 += panel_h(s) + gap;
     }
     out.push_str("</svg>\n");
     out
@@ -282,17 +436,41 @@ mod tests {
         assert!(svg.contains("a&lt;b") && svg.contains("fill-opacity=\"0.18\""));
         let sum = summary_svg(
             "joint_score",
-            &[(
-                "joint".into(),
-                Summary {
-                    n: 3,
-                    mean: 1.0,
-                    p10: -0.5,
-                    p50: 1.0,
-                    p90: 2.0,
-                },
-            )],
+            &[SetPanel {
+                set: "fcc".into(),
+                rows: vec![RuleRow {
+                    name: "joint".into(),
+                    summary: Summary {
+                        n: 3,
+                        mean: 1.0,
+                        p10: -0.5,
+                        p50: 1.0,
+                        p90: 2.0,
+                    },
+                    ci: (0.5, 1.5),
+                }],
+                optimum: Some(1.8),
+            }],
         );
-        assert!(sum.contains("joint") && sum.ends_with("</svg>\n"));
+        assert!(sum.contains("joint") && sum.contains("optimum 1.80"));
+        assert!(sum.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(
+            nice_ticks(0.0, 122.0, 6),
+            [0.0, 25.0, 50.0, 75.0, 100.0, 125.0]
+        );
+        let t = nice_ticks(-0.3, 0.358, 6);
+        assert!(
+            (t[0] + 0.4).abs() < 1e-9 && (t[t.len() - 1] - 0.4).abs() < 1e-9,
+            "{t:?}"
+        );
+        assert_eq!(tick_label(0.1 * 3.0, 0.1), "0.3");
+        assert_eq!(tick_label(0.75, 0.25), "0.75");
+        assert_eq!(tick_label(-0.0, 1.0), "0");
+        assert_eq!(value_label(0.358), "0.358");
+        assert_eq!(value_label(10000.0), "10000");
     }
 }

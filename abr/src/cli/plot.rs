@@ -1,9 +1,9 @@
 //! `abr-sim plot`.
 
 use super::{Inputs, Player};
-use abr_sim::plot::{Run, session_svg, summary_svg};
+use abr_sim::plot::{RuleRow, Run, SetPanel, session_svg, summary_svg};
 use abr_sim::sim::{SessionLog, run_named};
-use abr_sim::stats::summary;
+use abr_sim::stats::{bootstrap_difference, summary};
 use anyhow::Context;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -20,7 +20,9 @@ pub struct PlotArgs {
     /// Rules to draw, one pair of panels each.
     #[arg(long, short, value_delimiter = ',', default_value = "bola,joint")]
     pub algos: Vec<String>,
-    /// Summary chart from `compare --csv` output instead of a session chart.
+    /// Summary chart from `compare --csv` output instead of a session chart: one panel per
+    /// trace set, each rule's mean, 95% CI of the mean and p10-p90, and the offline optimum
+    /// (joint_score of a `compare --optimum` CSV).
     #[arg(long)]
     pub csv: Option<PathBuf>,
     /// Metric of the summary chart.
@@ -76,7 +78,15 @@ fn summary_from_csv(path: &PathBuf, metric: &str) -> anyhow::Result<String> {
         col("algorithm").context("CSV has no `algorithm` column")?,
         col(metric).with_context(|| format!("CSV has no `{metric}` column"))?,
     );
-    let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let (si, ti) = (col("set"), col("trace"));
+    // The optimum is drawn where it is comparable: on the joint score it was computed for.
+    let oi = (metric == "joint_score")
+        .then(|| col("optimum_joint_score"))
+        .flatten();
+    let whole = path.display().to_string();
+    // set -> (rule -> values, trace -> optimum)
+    type Set = (BTreeMap<String, Vec<f64>>, BTreeMap<String, f64>);
+    let mut sets: BTreeMap<String, Set> = BTreeMap::new();
     for (n, l) in lines.enumerate() {
         let cells: Vec<&str> = l.split(',').collect();
         let (Some(a), Some(v)) = (cells.get(ai), cells.get(mi)) else {
@@ -85,8 +95,41 @@ fn summary_from_csv(path: &PathBuf, metric: &str) -> anyhow::Result<String> {
         let v: f64 = v
             .parse()
             .with_context(|| format!("{}:{}: field `{metric}`", path.display(), n + 2))?;
-        by.entry((*a).to_owned()).or_default().push(v);
+        let set = si
+            .and_then(|i| cells.get(i))
+            .map_or(whole.clone(), |s| (*s).to_owned());
+        let entry = sets.entry(set).or_default();
+        entry.0.entry((*a).to_owned()).or_default().push(v);
+        if let (Some(o), Some(t)) = (
+            oi.and_then(|i| cells.get(i))
+                .and_then(|c| c.parse::<f64>().ok()),
+            ti.and_then(|i| cells.get(i)),
+        ) {
+            entry.1.insert((*t).to_owned(), o);
+        }
     }
-    let rows: Vec<(String, _)> = by.into_iter().map(|(k, v)| (k, summary(&v))).collect();
-    Ok(summary_svg(metric, &rows))
+    if sets.is_empty() {
+        anyhow::bail!("{}: no rows", path.display());
+    }
+    let panels: Vec<SetPanel> = sets
+        .into_iter()
+        .map(|(set, (rules, optimum))| SetPanel {
+            set,
+            rows: rules
+                .into_iter()
+                .map(|(name, v)| {
+                    let zeros = vec![0.0; v.len()];
+                    let ci = bootstrap_difference(&v, &zeros, 2000, 0.95, 17);
+                    RuleRow {
+                        name,
+                        summary: summary(&v),
+                        ci: (ci.low, ci.high),
+                    }
+                })
+                .collect(),
+            optimum: (!optimum.is_empty())
+                .then(|| optimum.values().sum::<f64>() / optimum.len() as f64),
+        })
+        .collect();
+    Ok(summary_svg(metric, &panels))
 }

@@ -168,10 +168,6 @@ impl Filesystem for MezzFs {
                         return;
                     }
                 }
-                self.path
-                    .counters()
-                    .open_handles
-                    .fetch_add(1, Ordering::Relaxed);
                 self.path.events().opened(fh, *file);
                 reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
             }
@@ -198,7 +194,6 @@ impl Filesystem for MezzFs {
     ) {
         match self.tree.node(ino.0).map(|n| &n.kind) {
             Some(NodeKind::File { object, range, .. }) => {
-                let arrived = Instant::now();
                 let start = range.start.saturating_add(offset).min(range.end);
                 let end = start.saturating_add(u64::from(size)).min(range.end);
                 if start == end {
@@ -209,6 +204,10 @@ impl Filesystem for MezzFs {
                 let in_file = offset..offset + (end - start);
                 let audit = self.audit.clone();
                 self.rt.spawn(async move {
+                    // The replay's read latency starts where the statistics' does (in
+                    // `read_within`): when the read starts on the runtime, so `mezzfs stats`
+                    // and `replay info` report the same interval (see the README).
+                    let arrived = Instant::now();
                     let result = path.read_within(object, start..end, bound).await;
                     path.events()
                         .answered(fh.0, in_file, arrived, result.as_deref().ok());
@@ -249,10 +248,6 @@ impl Filesystem for MezzFs {
         reply: fuser::ReplyEmpty,
     ) {
         if lock(&self.stats_handles).remove(&fh.0).is_none() {
-            self.path
-                .counters()
-                .open_handles
-                .fetch_sub(1, Ordering::Relaxed);
             self.path.events().released(fh.0);
             if let Some(audit) = &self.audit {
                 audit.close(fh.0);

@@ -23,7 +23,9 @@
 //! - [`audit`]: the `--audit-log` trail, a JSON line per open and close (who, object
 //!   version, key id, bytes read); reads are counted in memory.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
-//!   and [`session`]: mounting, the checks before it, and unmounting.
+//!   and [`session`]: mounting, the checks before it, and unmounting; [`mountpoint`]: the
+//!   directory's state (not empty, a dead mount left by a killed process) and the guard
+//!   process that clears the mount if this one dies.
 //!
 //! Data flows one way: kernel read → `MezzFs::read` → `ReadPath::read_within` (the schedule's
 //! step returns the GETs to start; wait for segments) → `ObjectReader::fetch_span` (GET,
@@ -37,6 +39,7 @@ mod fs;
 mod latency;
 mod metrics;
 mod mount;
+pub mod mountpoint;
 mod read_path;
 mod recorder;
 pub mod session;
@@ -56,5 +59,5 @@ pub use recorder::Recorder;
 pub use session::{MountError, MountOptions, Mounted};
 pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
 pub use stack::{Connect, ConnectError, RegionalError};
-pub use stats::MountStats;
+pub use stats::{MountStats, READ_LATENCY};
 pub use tree::{FileEntry, NodeKind, Tree};

@@ -65,6 +65,12 @@ impl Metrics {
 }
 
 impl MountEvents for Metrics {
+    fn opened(&self, _handle: u64, _file: usize) {
+        self.open_handles.fetch_add(1, Ordering::Relaxed);
+    }
+    fn released(&self, _handle: u64) {
+        self.open_handles.fetch_sub(1, Ordering::Relaxed);
+    }
     fn served(&self, result: Result<u64, &ReadError>, took: Duration) {
         self.latency.record(took);
         match result {

@@ -205,11 +205,6 @@ impl ReadPath {
         &self.inner.events
     }
 
-    /// The live counters, for the FUSE adapter's open-file gauge.
-    pub(crate) fn counters(&self) -> &crate::Metrics {
-        &self.inner.metrics
-    }
-
     pub fn cache_counters(&self) -> crate::CacheCounters {
         lock(&self.inner.cache).counters()
     }

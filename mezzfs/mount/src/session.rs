@@ -28,6 +28,10 @@ pub enum MountError {
     NotADirectory(PathBuf),
     #[error("{0} is already a mount point; unmount it first (mezzfs unmount {0})")]
     AlreadyMounted(PathBuf),
+    #[error(
+        "mount point {} is not empty (it holds '{example}'); mounting would hide its files: use an empty directory, or pass --nonempty to mount over them", path.display()
+    )]
+    NotEmpty { path: PathBuf, example: String },
     #[error("mounting at {path}: {cause}")]
     Mount {
         path: PathBuf,
@@ -48,6 +52,8 @@ pub struct MountOptions {
     pub threads: usize,
     /// Shown as the mount's source in /proc/mounts.
     pub fsname: String,
+    /// Mount even over a directory holding files (they are hidden until unmounted).
+    pub nonempty: bool,
 }
 
 impl Default for MountOptions {
@@ -56,6 +62,7 @@ impl Default for MountOptions {
             allow_other: false,
             threads: 2,
             fsname: "mezzfs".into(),
+            nonempty: false,
         }
     }
 }
@@ -107,7 +114,7 @@ pub fn is_mount_point(path: &Path) -> bool {
 }
 
 /// Mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape_mountinfo(s: &str) -> String {
+pub(crate) fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::with_capacity(s.len());
     let b = s.as_bytes();
     let mut i = 0;
@@ -150,11 +157,24 @@ pub struct Mounted {
     dev: Option<u64>,
     unmounter: SessionUnmounter,
     session: Option<BackgroundSession>,
+    /// Clears the mount should this process die without unmounting.
+    guard: Option<crate::mountpoint::Guard>,
 }
 
 /// Mounts `fs` at `mountpoint` and serves it from background threads.
 pub fn mount(fs: MezzFs, mountpoint: &Path, options: &MountOptions) -> Result<Mounted, MountError> {
     preflight(mountpoint)?;
+    if !options.nonempty {
+        crate::mountpoint::refuse_nonempty(mountpoint)?;
+    }
+    // Before mounting, so the guard holds no file of the mount.
+    let guard = match crate::mountpoint::spawn_guard(mountpoint) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::warn!(error = %e, "no guard process: if this process is killed, run mezzfs unmount");
+            None
+        }
+    };
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::RO,
@@ -200,6 +220,7 @@ pub fn mount(fs: MezzFs, mountpoint: &Path, options: &MountOptions) -> Result<Mo
         dev,
         unmounter,
         session: Some(session),
+        guard,
     };
     if let Some(dev) = dev {
         raise_kernel_readahead(dev);
@@ -248,6 +269,7 @@ impl Mounted {
         let Some(session) = self.session.take() else {
             return Ok(());
         };
+        let guard = self.guard.take();
         if !session.guard.is_finished() {
             // Detach the mount point at once (lazily: files still open keep being served
             // for a grace period), then make sure the FUSE threads end.
@@ -270,7 +292,11 @@ impl Mounted {
                 }
             }
         }
-        session.join().map_err(err)
+        session.join().map_err(err)?;
+        if let Some(g) = guard {
+            g.release();
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::read_path::ReadPath;
 
+/// What "read latency" means in `mezzfs stats`, the stats file and `mezzfs replay info`.
+pub const READ_LATENCY: &str = "Read latency is measured from when the mount starts serving a read (the kernel's request taken up on the mount's runtime) until its bytes are ready (fetched or cached, authenticated, decrypted); the kernel's own queueing and the copy of the reply are not included. `mezzfs stats` and the stats file count reads in power-of-two buckets of microseconds and report a quantile as its bucket's upper edge; `mezzfs replay info` reports the recorded values of the same interval (stored within 6%), so its p50 lies within the stats p50's bucket.";
+
 /// Everything a user asks about a mount. Field names are part of the stats file's format.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MountStats {
@@ -48,6 +51,9 @@ pub struct MountStats {
     /// Retries, timeouts and the disk and regional caches, below the fetches.
     #[serde(default)]
     pub store: mezz_store::StoreSnapshot,
+    /// The process serving the mount (`mezzfs unmount` waits for it to finish).
+    #[serde(default)]
+    pub pid: u32,
 }
 
 impl MountStats {
@@ -80,6 +86,7 @@ impl MountStats {
             auth_retries: m.auth_retries,
             open_handles: m.open_handles,
             store: path.store_snapshot(),
+            pid: std::process::id(),
         }
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mezz_mount::mountpoint;
 use mezz_mount::session::{self, MountOptions};
 use mezz_mount::spec::{self, MountSpec, parse_size};
 use mezz_mount::{Ended, Mount, ReadPathConfig};
@@ -61,6 +62,9 @@ pub struct MountArgs {
     /// Let other users read the files (needs user_allow_other in /etc/fuse.conf unless root).
     #[arg(long)]
     allow_other: bool,
+    /// Mount even over a directory that holds files (they are hidden until unmounted).
+    #[arg(long)]
+    nonempty: bool,
     /// Threads receiving kernel requests (reads run concurrently on the async runtime anyway).
     #[arg(long, default_value_t = 2)]
     fuse_threads: usize,
@@ -154,12 +158,28 @@ pub fn run(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     // Bad arguments fail here, before any process is started.
     args.spec()?;
     args.read_path_config()?;
+    clear_dead_mount(&args.mountpoint)?;
     session::preflight(&args.mountpoint)?;
+    if !args.nonempty {
+        mountpoint::refuse_nonempty(&args.mountpoint)?;
+    }
     if args.foreground {
         serve(global, args)
     } else {
         daemonize(args)
     }
+}
+
+/// A mount whose process died without unmounting answers "Transport endpoint is not
+/// connected" and blocks a new mount: detach it, and say so.
+fn clear_dead_mount(dir: &Path) -> anyhow::Result<()> {
+    if mountpoint::clear_dead_mount(dir)? {
+        eprintln!(
+            "mezzfs: {} held a dead mount (its process had ended without unmounting); detached it",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn default_log_file(mountpoint: &Path) -> PathBuf {
@@ -267,6 +287,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         allow_other: args.allow_other,
         threads: args.fuse_threads,
         fsname: String::new(),
+        nonempty: args.nonempty,
     };
     let running = opened.mount(&args.mountpoint, options, rt.handle().clone())?;
     if let Some(l) = metrics {

@@ -8,6 +8,7 @@ use mezz_mount::MountStats;
 use mezz_mount::spec::STATS_FILE;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = mezz_mount::READ_LATENCY)]
 pub struct StatsArgs {
     /// The mount point.
     mountpoint: PathBuf,

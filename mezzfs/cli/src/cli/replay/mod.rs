@@ -31,6 +31,7 @@ pub enum ReplayCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = mezz_mount::READ_LATENCY)]
 pub struct InfoArgs {
     file: PathBuf,
     /// Print the summary as JSON.

@@ -15,6 +15,7 @@
 //! Ogg Opus file ([`ogg`]: pages and headers, pure).
 
 pub mod cut;
+mod cutter;
 pub mod decode;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk;

@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use super::cut::{Boundaries, SegmentSpan};
+use super::cutter::{Cutter, SegmentSink};
 use super::decode::{Decoder, Samples};
 use super::loudness::{Meter, MeterError};
 use super::ogg::{self, Mapping, OggStream};
@@ -196,8 +197,15 @@ struct Ladder<'a> {
     scratch: Vec<f32>,
 }
 
-impl Ladder<'_> {
-    fn open(&self, span: SegmentSpan) -> Result<Open, AudioLadderError> {
+impl SegmentSink for Ladder<'_> {
+    type Open = Open;
+    type Error = AudioLadderError;
+
+    fn span<'a>(&self, seg: &'a Open) -> &'a SegmentSpan {
+        &seg.span
+    }
+
+    fn open(&mut self, span: SegmentSpan) -> Result<Open, AudioLadderError> {
         let ch = self.info.channels;
         let rungs = self
             .kbps
@@ -220,7 +228,11 @@ impl Ladder<'_> {
         samples: &Samples,
         from: usize,
         to: usize,
+        padding: bool,
     ) -> Result<(), AudioLadderError> {
+        if padding {
+            seg.padded += (to - from) as u64;
+        }
         let ch = self.info.channels;
         let (a, b) = (from * ch, to * ch);
         self.scratch.clear();
@@ -352,44 +364,11 @@ pub fn encode(
         rungs,
         scratch: Vec::new(),
     };
-    let mut segments = Vec::new();
-    let mut current: Option<Open> = None;
-    let mut next_index = 0;
-    let mut pos = 0u64;
-    let mut dropped = 0u64;
-    while let Some(chunk) = decoder.next_chunk()? {
-        let n = chunk.frames();
-        let mut off = 0;
-        while off < n {
-            let mut seg = match current.take() {
-                Some(s) => s,
-                None => match bounds.span(next_index) {
-                    Some(span) => {
-                        next_index += 1;
-                        lad.open(span)?
-                    }
-                    None => {
-                        dropped += (n - off) as u64;
-                        break;
-                    }
-                },
-            };
-            let room = seg.span.end() - pos;
-            let take = (n - off).min(usize::try_from(room).unwrap_or(usize::MAX));
-            lad.write(&mut seg, &chunk.samples, off, off + take)?;
-            off += take;
-            pos += take as u64;
-            if pos == seg.span.end() {
-                segments.push(lad.finish(seg)?);
-            } else {
-                current = Some(seg);
-            }
-        }
-        progress(pos + dropped);
-    }
-    let decoded = pos + dropped;
-    let mut padded = 0;
+    let mut cut = Cutter::new(bounds);
+    cut.feed(decoder, &mut lad, progress)?;
+    let decoded = cut.pos + cut.dropped;
     if let Some(total) = bounds.total() {
+        let pos = cut.pos;
         if pos < total && total - pos > max_pad {
             let rate = f64::from(info.sample_rate);
             return Err(AudioLadderError::TooShort {
@@ -401,31 +380,10 @@ pub fn encode(
                 video_seconds: total as f64 / rate,
             });
         }
-        const PAD: usize = 4096;
-        let silence = Samples::Float(vec![0.0; PAD * info.channels]);
-        while pos < total {
-            let mut seg = match current.take() {
-                Some(s) => s,
-                None => match bounds.span(next_index) {
-                    Some(span) => {
-                        next_index += 1;
-                        lad.open(span)?
-                    }
-                    None => break,
-                },
-            };
-            while pos < seg.span.end() {
-                let take = (seg.span.end() - pos).min(PAD as u64) as usize;
-                lad.write(&mut seg, &silence, 0, take)?;
-                seg.padded += take as u64;
-                padded += take as u64;
-                pos += take as u64;
-            }
-            segments.push(lad.finish(seg)?);
-        }
-    } else if let Some(seg) = current.take() {
-        segments.push(lad.finish(seg)?);
     }
+    let channels = info.channels;
+    let cut = cut.pad(&mut lad, |n| Samples::Float(vec![0.0; n * channels]))?;
+    let (padded, dropped, segments) = (cut.padded, cut.dropped, cut.segments);
     let seconds: f64 = segments.iter().map(|s| s.seconds).sum();
     for r in &mut lad.rungs {
         let bytes: u64 = r.segments.iter().map(|s| s.bytes).sum();

@@ -1,9 +1,8 @@
 //! The driver: streams decoded chunks into per-segment files (WAV, or FLAC for integer
 //! sources) and loudness meters.
 //!
-//! Chunks are split where segments end, so a chunk's samples go to the segment they belong to
-//! and nothing is buffered beyond one chunk. Audio shorter than the segments is padded with
-//! silence (counted in the report), audio past their end is dropped (counted too).
+//! The chunks are cut into segments by [`super::cutter`]. Audio shorter than the segments is
+//! padded with silence (counted in the report), audio past their end is dropped (counted too).
 //!
 //! Segment files are written under temporary names and renamed into place only when every
 //! segment is complete: a run that fails (a truncated input, a full disk) leaves no segment
@@ -14,6 +13,7 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::cut::{Boundaries, SegmentSpan};
+use super::cutter::{Cutter, SegmentSink};
 use super::decode::{Decoder, SampleKind, Samples};
 use super::flac::{self, FlacError};
 use super::loudness::{Meter, MeterError};
@@ -162,8 +162,15 @@ struct Splitter<'a> {
     pending: Pending,
 }
 
-impl Splitter<'_> {
-    fn open(&self, span: SegmentSpan) -> Result<Open, SplitError> {
+impl SegmentSink for Splitter<'_> {
+    type Open = Open;
+    type Error = SplitError;
+
+    fn span<'a>(&self, seg: &'a Open) -> &'a SegmentSpan {
+        &seg.span
+    }
+
+    fn open(&mut self, span: SegmentSpan) -> Result<Open, SplitError> {
         let meter = Meter::new(
             self.info.channels,
             self.info.sample_rate,
@@ -208,7 +215,11 @@ impl Splitter<'_> {
         samples: &Samples,
         from: usize,
         to: usize,
+        padding: bool,
     ) -> Result<(), SplitError> {
+        if padding {
+            seg.padded += (to - from) as u64;
+        }
         let ch = self.info.channels;
         let (a, b) = (from * ch, to * ch);
         self.bytes.clear();
@@ -252,7 +263,7 @@ impl Splitter<'_> {
         Ok(())
     }
 
-    fn finish(&self, seg: Open) -> Result<SegmentStats, SplitError> {
+    fn finish(&mut self, seg: Open) -> Result<SegmentStats, SplitError> {
         let file = match seg.file {
             Some(Sink::Flac(path, tmp, kept)) => {
                 let WavFormat::Int { valid, .. } = self.spec.format else {
@@ -306,23 +317,6 @@ impl Splitter<'_> {
     }
 }
 
-/// The segment being filled, or else the next one of `bounds` opened; `None` past the last.
-fn current_or_next(
-    sp: &Splitter<'_>,
-    current: &mut Option<Open>,
-    bounds: &Boundaries,
-    next_index: &mut usize,
-) -> Result<Option<Open>, SplitError> {
-    if let Some(seg) = current.take() {
-        return Ok(Some(seg));
-    }
-    let Some(span) = bounds.span(*next_index) else {
-        return Ok(None);
-    };
-    *next_index += 1;
-    Ok(Some(sp.open(span)?))
-}
-
 /// Decodes everything `decoder` has left into the segments of `bounds`, writing
 /// `segment-NNNN.wav` (or `.flac`) files into `out_dir` (or only measuring, without it).
 /// `progress` gets the number of samples done after each chunk.
@@ -360,63 +354,22 @@ pub fn split(
         bytes: Vec::new(),
         pending: Pending::default(),
     };
-    let mut segments = Vec::new();
-    let mut current: Option<Open> = None;
-    let mut next_index = 0;
-    let mut pos = 0u64;
-    let mut dropped = 0u64;
-    while let Some(chunk) = decoder.next_chunk()? {
-        let n = chunk.frames();
-        let mut off = 0;
-        while off < n {
-            let Some(mut seg) = current_or_next(&sp, &mut current, bounds, &mut next_index)? else {
-                dropped += (n - off) as u64;
-                break;
-            };
-            let room = seg.span.end() - pos;
-            let take = (n - off).min(usize::try_from(room).unwrap_or(usize::MAX));
-            sp.write(&mut seg, &chunk.samples, off, off + take)?;
-            off += take;
-            pos += take as u64;
-            if pos == seg.span.end() {
-                segments.push(sp.finish(seg)?);
-            } else {
-                current = Some(seg);
-            }
-        }
-        progress(pos + dropped);
-    }
-    let decoded = pos + dropped;
-    let mut padded = 0;
-    if let Some(total) = bounds.total() {
-        // The audio ended before the video: silence up to the last segment's end.
-        const PAD: usize = 4096;
-        let silence = match info.kind {
-            SampleKind::Int { .. } => Samples::Int(vec![0; PAD * info.channels]),
-            SampleKind::Float => Samples::Float(vec![0.0; PAD * info.channels]),
-        };
-        while pos < total {
-            let Some(mut seg) = current_or_next(&sp, &mut current, bounds, &mut next_index)? else {
-                break;
-            };
-            while pos < seg.span.end() {
-                let take = (seg.span.end() - pos).min(PAD as u64) as usize;
-                sp.write(&mut seg, &silence, 0, take)?;
-                seg.padded += take as u64;
-                padded += take as u64;
-                pos += take as u64;
-            }
-            segments.push(sp.finish(seg)?);
-        }
-    } else if let Some(seg) = current.take() {
-        segments.push(sp.finish(seg)?);
-    }
+    let mut cut = Cutter::new(bounds);
+    cut.feed(decoder, &mut sp, progress)?;
+    let decoded = cut.pos + cut.dropped;
+    // The audio ended before the video: silence up to the last segment's end.
+    let kind = info.kind;
+    let channels = info.channels;
+    let cut = cut.pad(&mut sp, |n| match kind {
+        SampleKind::Int { .. } => Samples::Int(vec![0; n * channels]),
+        SampleKind::Float => Samples::Float(vec![0.0; n * channels]),
+    })?;
     sp.pending.commit()?;
     Ok(SplitReport {
         input: info,
         decoded_samples: decoded,
-        padded_samples: padded,
-        dropped_samples: dropped,
-        segments,
+        padded_samples: cut.padded,
+        dropped_samples: cut.dropped,
+        segments: cut.segments,
     })
 }

@@ -7,9 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{failed, ok, run};
-use segment_encode::SceneList;
-use segment_encode::plan::Scene;
+use common::{failed, ok, run, scene_list};
 
 fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg")
@@ -40,37 +38,6 @@ fn make_audio(dir: &Path, name: &str, rate: u32, seconds: f64, codec_args: &[&st
     args.push(s(&out));
     ffmpeg(&args);
     out
-}
-
-/// A scene list for a clip of `frames` frames at `fps` ("num:den") cut at `cuts`.
-fn scene_list(dir: &Path, fps: &str, frames: u64, cuts: &[u64]) -> PathBuf {
-    let header = segment_encode::y4m::parse_header(
-        format!("YUV4MPEG2 W64 H32 F{fps} Ip A1:1 C420jpeg\n").as_bytes(),
-    )
-    .expect("header");
-    let mut bounds = vec![0];
-    bounds.extend_from_slice(cuts);
-    bounds.push(frames);
-    let scenes: Vec<Scene> = bounds
-        .windows(2)
-        .enumerate()
-        .map(|(index, w)| Scene {
-            index,
-            start: w[0],
-            end: w[1],
-        })
-        .collect();
-    let list = SceneList::new(
-        "clip.y4m",
-        &header,
-        frames,
-        (1, frames),
-        cuts.to_vec(),
-        &scenes,
-    );
-    let path = dir.join("scenes.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&list).expect("json")).expect("write");
-    path
 }
 
 /// `round(f * rate * den / num)`, written out again here on purpose.

@@ -9,9 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{failed, ok, run};
-use segment_encode::SceneList;
-use segment_encode::plan::Scene;
+use common::{failed, ok, run, scene_list};
 
 fn ffmpeg(args: &[&str]) -> Vec<u8> {
     let out = Command::new("ffmpeg")
@@ -45,35 +43,6 @@ fn make_sines(dir: &Path, name: &str, rate: u32, seconds: f64, freqs: &[u32]) ->
     let src = format!("aevalsrc={}:s={rate}:d={seconds}{layout}", exprs.join("|"));
     ffmpeg(&["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le", s(&out)]);
     out
-}
-
-/// A scene list for a clip of `frames` frames at 25 fps cut at `cuts`.
-fn scene_list(dir: &Path, frames: u64, cuts: &[u64]) -> PathBuf {
-    let header = segment_encode::y4m::parse_header(b"YUV4MPEG2 W64 H32 F25:1 Ip A1:1 C420jpeg\n")
-        .expect("header");
-    let mut bounds = vec![0];
-    bounds.extend_from_slice(cuts);
-    bounds.push(frames);
-    let scenes: Vec<Scene> = bounds
-        .windows(2)
-        .enumerate()
-        .map(|(index, w)| Scene {
-            index,
-            start: w[0],
-            end: w[1],
-        })
-        .collect();
-    let list = SceneList::new(
-        "clip.y4m",
-        &header,
-        frames,
-        (1, frames),
-        cuts.to_vec(),
-        &scenes,
-    );
-    let path = dir.join("scenes.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&list).expect("json")).expect("write");
-    path
 }
 
 /// Interleaved f32 samples of a file as ffmpeg decodes it (all channels, native order).
@@ -224,7 +193,7 @@ fn stereo_ladder_segments_decode_to_their_samples() {
     let dir = tempfile::tempdir().expect("tempdir");
     let src = make_sines(dir.path(), "stereo.wav", 48000, 2.0, &[440, 1000]);
     // Frames 0..13, 13..30, 30..50 at 25 fps: 24960, 32640 and 38400 samples.
-    let scenes = scene_list(dir.path(), 50, &[13, 30]);
+    let scenes = scene_list(dir.path(), "25:1", 50, &[13, 30]);
     let out = dir.path().join("audio");
     let report = check_ladder(&src, &out, &scenes, &[64, 96, 128, 192], 2, 12.0);
     let lens: Vec<u64> = report["segments"]
@@ -249,7 +218,7 @@ fn surround_ladder_keeps_every_channel_in_place() {
         1.2,
         &[300, 500, 700, 60, 900, 1100],
     );
-    let scenes = scene_list(dir.path(), 30, &[14]);
+    let scenes = scene_list(dir.path(), "25:1", 30, &[14]);
     let out = dir.path().join("audio");
     let report = check_ladder(&src, &out, &scenes, &[192, 640], 6, 10.0);
     let mapping = &report["rungs"][1]["mapping"];
@@ -264,7 +233,7 @@ fn surround_ladder_keeps_every_channel_in_place() {
 fn bad_inputs_are_clear_errors_and_leave_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let short = make_sines(dir.path(), "short.wav", 48000, 1.0, &[440, 1000]);
-    let scenes = scene_list(dir.path(), 50, &[13, 30]);
+    let scenes = scene_list(dir.path(), "25:1", 50, &[13, 30]);
     let out = dir.path().join("audio");
     // Audio shorter than the video's segments (1 s of 2 s).
     let err = failed(&run(&a!(

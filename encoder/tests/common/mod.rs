@@ -145,3 +145,34 @@ pub fn psnr_y_by(decoded: &Path, reference: &Path, lavfi: &str) -> f64 {
         .expect("y value");
     y.parse().expect("a number")
 }
+
+/// A scene list for a clip of `frames` frames at `fps` ("num:den") cut at `cuts`.
+pub fn scene_list(dir: &Path, fps: &str, frames: u64, cuts: &[u64]) -> PathBuf {
+    let header = segment_encode::y4m::parse_header(
+        format!("YUV4MPEG2 W64 H32 F{fps} Ip A1:1 C420jpeg\n").as_bytes(),
+    )
+    .expect("header");
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(frames);
+    let scenes: Vec<segment_encode::plan::Scene> = bounds
+        .windows(2)
+        .enumerate()
+        .map(|(index, w)| segment_encode::plan::Scene {
+            index,
+            start: w[0],
+            end: w[1],
+        })
+        .collect();
+    let list = segment_encode::SceneList::new(
+        "clip.y4m",
+        &header,
+        frames,
+        (1, frames),
+        cuts.to_vec(),
+        &scenes,
+    );
+    let path = dir.join("scenes.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&list).expect("json")).expect("write");
+    path
+}

@@ -19,16 +19,16 @@ pub(crate) trait SegmentSink {
     type Error: From<AudioError>;
     fn open(&mut self, span: SegmentSpan) -> Result<Self::Open, Self::Error>;
     fn span<'a>(&self, seg: &'a Self::Open) -> &'a SegmentSpan;
-    /// Appends `samples` frames `from..to`; `padding` says they are silence added by the cutter.
+    /// Appends frames `from..to` of interleaved `samples`.
     fn write(
         &mut self,
         seg: &mut Self::Open,
         samples: &Samples,
         from: usize,
         to: usize,
-        padding: bool,
     ) -> Result<(), Self::Error>;
-    fn finish(&mut self, seg: Self::Open) -> Result<SegmentStats, Self::Error>;
+    /// Closes `seg`, of which the last `padded` samples are silence the cutter added.
+    fn finish(&mut self, seg: Self::Open, padded: u64) -> Result<SegmentStats, Self::Error>;
 }
 
 /// Where the cut stands: segments done, the one being filled, samples placed and dropped.
@@ -86,11 +86,11 @@ impl<'b, S: SegmentSink> Cutter<'b, S> {
                 };
                 let end = sink.span(&seg).end();
                 let take = (n - off).min(usize::try_from(end - self.pos).unwrap_or(usize::MAX));
-                sink.write(&mut seg, &chunk.samples, off, off + take, false)?;
+                sink.write(&mut seg, &chunk.samples, off, off + take)?;
                 off += take;
                 self.pos += take as u64;
                 if self.pos == end {
-                    self.segments.push(sink.finish(seg)?);
+                    self.segments.push(sink.finish(seg, 0)?);
                 } else {
                     self.current = Some(seg);
                 }
@@ -114,16 +114,18 @@ impl<'b, S: SegmentSink> Cutter<'b, S> {
                     break;
                 };
                 let end = sink.span(&seg).end();
+                let mut padded = 0;
                 while self.pos < end {
                     let take = (end - self.pos).min(PAD as u64) as usize;
-                    sink.write(&mut seg, &silence, 0, take, true)?;
-                    self.padded += take as u64;
+                    sink.write(&mut seg, &silence, 0, take)?;
+                    padded += take as u64;
                     self.pos += take as u64;
                 }
-                self.segments.push(sink.finish(seg)?);
+                self.padded += padded;
+                self.segments.push(sink.finish(seg, padded)?);
             }
         } else if let Some(seg) = self.current.take() {
-            self.segments.push(sink.finish(seg)?);
+            self.segments.push(sink.finish(seg, 0)?);
         }
         Ok(self)
     }

@@ -61,6 +61,11 @@ impl Samples {
     }
 }
 
+/// An integer sample (full 32-bit scale, as [`Samples::Int`] holds them) as a float in -1..1.
+pub fn int_to_f32(s: i32) -> f32 {
+    (f64::from(s) / 2_147_483_648.0) as f32
+}
+
 /// Decoded audio: `frames` frames of `channels` interleaved samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chunk {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::cut::{Boundaries, SegmentSpan};
 use super::cutter::{Cutter, SegmentSink};
-use super::decode::{Decoder, Samples};
+use super::decode::{Decoder, Samples, int_to_f32};
 use super::loudness::{Meter, MeterError};
 use super::ogg::{self, Mapping, OggStream};
 use super::opus::{self, Encoder, OpusError};
@@ -181,7 +181,6 @@ impl RungState {
 struct Open {
     span: SegmentSpan,
     written: u64,
-    padded: u64,
     meter: Meter,
     rungs: Vec<RungState>,
 }
@@ -215,7 +214,6 @@ impl SegmentSink for Ladder<'_> {
         Ok(Open {
             span,
             written: 0,
-            padded: 0,
             meter: Meter::new(ch, self.info.sample_rate, self.info.channel_mask)?,
             rungs,
         })
@@ -228,11 +226,7 @@ impl SegmentSink for Ladder<'_> {
         samples: &Samples,
         from: usize,
         to: usize,
-        padding: bool,
     ) -> Result<(), AudioLadderError> {
-        if padding {
-            seg.padded += (to - from) as u64;
-        }
         let ch = self.info.channels;
         let (a, b) = (from * ch, to * ch);
         self.scratch.clear();
@@ -240,11 +234,8 @@ impl SegmentSink for Ladder<'_> {
             Samples::Int(v) => {
                 seg.meter.add_int(&v[a..b])?;
                 for f in v[a..b].chunks_exact(ch) {
-                    self.scratch.extend(
-                        self.order
-                            .iter()
-                            .map(|&i| (f64::from(f[i]) / 2_147_483_648.0) as f32),
-                    );
+                    self.scratch
+                        .extend(self.order.iter().map(|&i| int_to_f32(f[i])));
                 }
             }
             Samples::Float(v) => {
@@ -261,7 +252,7 @@ impl SegmentSink for Ladder<'_> {
         Ok(())
     }
 
-    fn finish(&mut self, seg: Open) -> Result<SegmentStats, AudioLadderError> {
+    fn finish(&mut self, seg: Open, padded: u64) -> Result<SegmentStats, AudioLadderError> {
         let ch = self.info.channels;
         let seconds = seg.written as f64 / f64::from(self.info.sample_rate);
         for (r, state) in self.rungs.iter_mut().zip(seg.rungs) {
@@ -286,7 +277,7 @@ impl SegmentSink for Ladder<'_> {
             video_frames: seg.span.frames,
             lufs: loud.lufs,
             peak_dbfs: loud.peak_dbfs,
-            padded_samples: seg.padded,
+            padded_samples: padded,
             file: None,
         })
     }

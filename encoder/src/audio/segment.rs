@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::cut::{Boundaries, SegmentSpan};
 use super::cutter::{Cutter, SegmentSink};
-use super::decode::{Decoder, SampleKind, Samples};
+use super::decode::{Decoder, SampleKind, Samples, int_to_f32};
 use super::flac::{self, FlacError};
 use super::loudness::{Meter, MeterError};
 use super::wav::{self, WavError, WavFormat, WavSpec};
@@ -148,7 +148,6 @@ impl Drop for Pending {
 struct Open {
     span: SegmentSpan,
     written: u64,
-    padded: u64,
     meter: Meter,
     file: Option<Sink>,
 }
@@ -202,7 +201,6 @@ impl SegmentSink for Splitter<'_> {
         Ok(Open {
             span,
             written: 0,
-            padded: 0,
             meter,
             file,
         })
@@ -215,11 +213,7 @@ impl SegmentSink for Splitter<'_> {
         samples: &Samples,
         from: usize,
         to: usize,
-        padding: bool,
     ) -> Result<(), SplitError> {
-        if padding {
-            seg.padded += (to - from) as u64;
-        }
         let ch = self.info.channels;
         let (a, b) = (from * ch, to * ch);
         self.bytes.clear();
@@ -233,10 +227,7 @@ impl SegmentSink for Splitter<'_> {
                 wav::encode_f32(&v[a..b], &mut self.bytes);
             }
             (Samples::Int(v), WavFormat::Float32) => {
-                let f: Vec<f32> = v[a..b]
-                    .iter()
-                    .map(|&s| (f64::from(s) / 2_147_483_648.0) as f32)
-                    .collect();
+                let f: Vec<f32> = v[a..b].iter().map(|&s| int_to_f32(s)).collect();
                 seg.meter.add_f32(&f)?;
                 wav::encode_f32(&f, &mut self.bytes);
             }
@@ -263,7 +254,7 @@ impl SegmentSink for Splitter<'_> {
         Ok(())
     }
 
-    fn finish(&mut self, seg: Open) -> Result<SegmentStats, SplitError> {
+    fn finish(&mut self, seg: Open, padded: u64) -> Result<SegmentStats, SplitError> {
         let file = match seg.file {
             Some(Sink::Flac(path, tmp, kept)) => {
                 let WavFormat::Int { valid, .. } = self.spec.format else {
@@ -311,7 +302,7 @@ impl SegmentSink for Splitter<'_> {
             video_frames: seg.span.frames,
             lufs: loud.lufs,
             peak_dbfs: loud.peak_dbfs,
-            padded_samples: seg.padded,
+            padded_samples: padded,
             file,
         })
     }

@@ -84,21 +84,7 @@ pub fn run(a: AudioArgs) -> anyhow::Result<()> {
         report.decoded_samples,
         audio_seconds / elapsed.max(1e-9)
     );
-    if report.dropped_samples > 0 {
-        eprintln!(
-            "note: the audio runs {} samples ({:.3} s) past the last segment's end; dropped",
-            report.dropped_samples,
-            report.dropped_samples as f64 / f64::from(rate)
-        );
-    }
-    if report.padded_samples > 0 {
-        eprintln!(
-            "note: the audio ends {} samples ({:.3} s) before the last segment's end; padded \
-             with silence",
-            report.padded_samples,
-            report.padded_samples as f64 / f64::from(rate)
-        );
-    }
+    note_length_mismatch(report.padded_samples, report.dropped_samples, rate);
     if let Some(dir) = &a.output {
         eprintln!("{} segments -> {}", report.segments.len(), dir.display());
     }
@@ -133,6 +119,24 @@ pub(super) fn read_scenes(path: &Path) -> anyhow::Result<(SceneList, Ratio)> {
     let (list, _header) = SceneList::parse(&text).with_context(|| name.clone())?;
     let fps = Ratio::parse_fps(&list.fps).with_context(|| name.clone())?;
     Ok((list, fps))
+}
+
+/// Says when the audio was shorter than the segments (padded) or ran past them (dropped).
+pub(super) fn note_length_mismatch(padded: u64, dropped: u64, rate: u32) {
+    let seconds = |n: u64| n as f64 / f64::from(rate);
+    if dropped > 0 {
+        eprintln!(
+            "note: the audio runs {dropped} samples ({:.3} s) past the last segment's end; dropped",
+            seconds(dropped)
+        );
+    }
+    if padded > 0 {
+        eprintln!(
+            "note: the audio ends {padded} samples ({:.3} s) before the last segment's end; \
+             padded with silence",
+            seconds(padded)
+        );
+    }
 }
 
 pub(super) fn samples_bar(total: Option<u64>, rate: u32) -> ProgressBar {

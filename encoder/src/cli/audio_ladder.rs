@@ -11,7 +11,7 @@ use segment_encode::audio::{Boundaries, Decoder};
 use segment_encode::ladder::output;
 
 use super::AudioLadderArgs;
-use super::audio::{read_scenes, samples_bar};
+use super::audio::{note_length_mismatch, read_scenes, samples_bar};
 
 pub fn run(a: AudioLadderArgs) -> anyhow::Result<()> {
     let input = a.input.display().to_string();
@@ -88,20 +88,7 @@ pub fn run(a: AudioLadderArgs) -> anyhow::Result<()> {
         report.encoder,
         audio_seconds / elapsed.max(1e-9)
     );
-    if report.padded_samples > 0 {
-        eprintln!(
-            "note: the audio ends {} samples ({:.3} s) before the video; padded with silence",
-            report.padded_samples,
-            report.padded_samples as f64 / f64::from(rate)
-        );
-    }
-    if report.dropped_samples > 0 {
-        eprintln!(
-            "note: the audio runs {} samples ({:.3} s) past the video's end; dropped",
-            report.dropped_samples,
-            report.dropped_samples as f64 / f64::from(rate)
-        );
-    }
+    note_length_mismatch(report.padded_samples, report.dropped_samples, rate);
     eprintln!("audio ladder -> {}", a.output.display());
     Ok(())
 }

@@ -48,6 +48,10 @@ export MEZZ_PROMETHEUS
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 export AWS_EC2_METADATA_DISABLED=true
 
+# A full debug build of the workspace takes ~6 GB; say how much room there is, so that a machine
+# that runs out of disk is told apart from a failing test.
+df -h . | tail -1 | awk '{print "== disk: " $4 " free of " $2}'
+
 echo "== rustfmt"
 cargo fmt --all -- --check
 echo "== clippy"
@@ -60,3 +64,4 @@ echo "== tests"
 cargo test --workspace
 echo "== tests: segment-encode's audio with the optional FDK AAC decoder (multichannel AAC)"
 cargo test --workspace --features segment-encode/fdk-aac --test audio
+df -h . | tail -1 | awk '{print "== disk after the tests: " $4 " free of " $2}'

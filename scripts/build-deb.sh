@@ -6,9 +6,10 @@
 #
 # BIN_DIR holds mezzfs, segment-encode, abr-sim and replay-viz (default target/release; the
 # tests use the debug binaries `cargo test` built, so CI does not build twice). The package
-# holds the binaries (debug info stripped), man pages and bash/zsh/fish completions generated
-# from the clap definitions (`mezzfs generate-assets`), /sbin/mount.mezzfs for
-# `mount -t mezzfs` and fstab (a link to mezzfs), and an example systemd unit.
+# holds the binaries (debug info stripped), man pages and bash/zsh/fish completions of each,
+# generated from its clap definition (`BIN --generate-assets DIR`, see ops/src/assets.rs),
+# /sbin/mount.mezzfs for `mount -t mezzfs` and fstab (a link to mezzfs), and an example
+# systemd unit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release}")
@@ -30,13 +31,15 @@ for b in "${bins[@]}"; do
 done
 # mount(8) runs /sbin/mount.<type>; /sbin is /usr/sbin on Debian.
 ln -s ../bin/mezzfs "$pkg/usr/sbin/mount.mezzfs"
-"$bin/mezzfs" generate-assets "$work/assets"
+for b in "${bins[@]}"; do
+    "$bin/$b" --generate-assets "$work/assets"
+    install -m 644 "$work/assets/completions/$b.bash" "$pkg/usr/share/bash-completion/completions/$b"
+    install -m 644 "$work/assets/completions/_$b" "$pkg/usr/share/zsh/vendor-completions/_$b"
+    install -m 644 "$work/assets/completions/$b.fish" "$pkg/usr/share/fish/vendor_completions.d/$b.fish"
+done
 for page in "$work"/assets/man1/*.1; do
     gzip -9n < "$page" > "$pkg/usr/share/man/man1/$(basename "$page").gz"
 done
-install -m 644 "$work/assets/completions/mezzfs.bash" "$pkg/usr/share/bash-completion/completions/mezzfs"
-install -m 644 "$work/assets/completions/_mezzfs" "$pkg/usr/share/zsh/vendor-completions/_mezzfs"
-install -m 644 "$work/assets/completions/mezzfs.fish" "$pkg/usr/share/fish/vendor_completions.d/mezzfs.fish"
 install -m 644 packaging/mezzfs-mount@.service "$pkg/usr/share/doc/mezz/examples/"
 install -m 644 README.md "$pkg/usr/share/doc/mezz/README.md"
 size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)

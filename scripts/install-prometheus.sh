@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's Prometheus server if it is not there yet and prints the path of its binary.
-# The metrics test (mezzfs/cli/tests/prometheus.rs) starts its own instance on 127.0.0.1 with
+# The metrics test (mezzfs/cli/tests/metrics.rs) starts its own instance on 127.0.0.1 with
 # a scrape config for a mount; scripts/test.sh exports the path as MEZZ_PROMETHEUS. Installed
 # without recommends (no node exporter); the package's own service is not used.
 set -euo pipefail

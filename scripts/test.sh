@@ -23,7 +23,8 @@ command -v nasm >/dev/null || need_apt+=(nasm)
 # The encoder links the system libopus (the Opus audio ladder), found with pkg-config.
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 pkg-config --exists opus 2>/dev/null || need_apt+=(libopus-dev)
-# The package test reads the generated man page with `man -l`.
+# The package test (mezzfs/cli/tests/package.rs) builds the .deb from the binaries `cargo test`
+# built and reads each binary's man page with `man NAME`.
 command -v man >/dev/null || need_apt+=(man-db)
 # abr-sim's plot tests render every chart to PNG with rsvg-convert.
 command -v rsvg-convert >/dev/null || need_apt+=(librsvg2-bin)

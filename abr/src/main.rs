@@ -4,7 +4,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// ABR trace simulator: joint audio and video bitrate selection against throughput traces.
 ///
@@ -39,6 +39,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = mezz_ops::assets::main_hook("abr-sim", Cli::command) {
+        return code;
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => cli::run::main(a),

@@ -615,3 +615,174 @@ fn a_kms_wrapped_mezzanine_encodes_on_a_worker_without_a_key_file() {
     assert!(f.log("k").contains(": done (delivery 1)"), "{}", f.log("k"));
     f.assemble_equals_encode(&job, &FAST);
 }
+
+/// `GET path` over HTTP/1.0: the status code and the body.
+fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let addr: std::net::SocketAddr = addr.parse().expect("address");
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((code, body.to_string()))
+}
+
+/// The value of the exposition line starting with `series` (name and labels, exactly).
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+}
+
+/// Scrapes until the series in `until` all reach their values (the worker's counters move
+/// as it works); returns that scrape.
+fn scrape_until(addr: &str, until: &[(&str, f64)], limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let text = match http_get(addr, "/metrics") {
+            Ok((200, body)) => body,
+            Ok((code, body)) => panic!("GET /metrics: {code} {body}"),
+            Err(e) => format!("# not reachable yet: {e}\n"),
+        };
+        if text.ends_with("# EOF\n") && until.iter().all(|(s, v)| metric(&text, s) == *v) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{until:?} not reached within {limit:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_worker_serves_prometheus_metrics_and_refuses_an_unusable_address() {
+    let f = Fleet::new(60, "20s", 3);
+    let job = f.submit(&FAST);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let q = rt.block_on(async {
+        let client = segment_encode::fleet::sqs::client(&segment_encode::fleet::sqs::SqsConfig {
+            endpoint_url: Some(f.moto.endpoint().to_owned()),
+            region: Some(REGION.into()),
+            static_credentials: Some((ACCESS_KEY.into(), SECRET_KEY.into())),
+        })
+        .await;
+        segment_encode::fleet::sqs::Queue::new(client, &f.queue)
+    });
+
+    // An address in use, or not this machine's, stops the worker before it takes anything.
+    let taken = TcpListener::bind("127.0.0.1:0").expect("port");
+    let in_use = taken.local_addr().expect("addr").to_string();
+    for (addr, says) in [
+        (in_use.as_str(), "pick another port"),
+        ("192.0.2.1:9465", "not an address of this machine"),
+    ] {
+        let err = failed(&f.run(&["worker", "--queue", &f.queue, "--metrics-listen", addr]));
+        assert!(err.contains(&format!("--metrics-listen {addr}")), "{err}");
+        assert!(err.contains(says), "{err}");
+        let info = rt.block_on(q.info()).expect("queue info");
+        assert_eq!((info.waiting, info.in_flight), (2, 0), "nothing was taken");
+    }
+    drop(taken);
+
+    // Two scenes and a second copy of scene 0's message.
+    let body = segment_encode::fleet::message::SceneMessage::new(STORE, &job, 0).body();
+    rt.block_on(q.send_all(&[body])).expect("send");
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let mut w = f.worker("m", &["--metrics-listen", &addr]);
+    let text = scrape_until(
+        &addr,
+        &[
+            ("segment_encode_scenes_taken_total", 3.0),
+            ("segment_encode_busy", 0.0),
+        ],
+        Duration::from_secs(120),
+    );
+    for (series, v) in [
+        ("segment_encode_scenes_taken_total", 3.0),
+        ("segment_encode_scenes_done_total", 2.0),
+        ("segment_encode_scenes_duplicate_total", 1.0),
+        ("segment_encode_scenes_failed_total", 0.0),
+        ("segment_encode_scenes_retried_total", 0.0),
+        ("segment_encode_queue_receive_errors_total", 0.0),
+        ("segment_encode_encode_seconds_count", 2.0),
+        ("segment_encode_busy", 0.0),
+    ] {
+        assert_eq!(metric(&text, series), v, "{series} in:\n{text}");
+    }
+    assert!(
+        metric(&text, "segment_encode_encode_seconds_sum") > 0.0,
+        "{text}"
+    );
+    // Bytes: what the log's done lines say was read and fetched, and the chunks as stored.
+    let log = f.log("m");
+    let (mut fetched, mut scene) = (0.0, 0.0);
+    for line in log.lines().filter(|l| l.contains(": done (")) {
+        let n: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        fetched += n[n.len() - 2];
+        scene += n[n.len() - 1];
+    }
+    assert_eq!(
+        metric(&text, "segment_encode_read_bytes_total"),
+        scene,
+        "{log}"
+    );
+    assert_eq!(
+        metric(&text, "segment_encode_fetched_bytes_total"),
+        fetched,
+        "{log}"
+    );
+    let stored: u64 = (0..2)
+        .map(|n| {
+            let key = segment_encode::fleet::job::keys::chunk(&job, n);
+            let path = f.path("s3/media/fleet").join(key);
+            std::fs::metadata(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .len()
+        })
+        .sum();
+    assert_eq!(
+        metric(&text, "segment_encode_written_bytes_total"),
+        stored as f64
+    );
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // The queue service goes away: the worker counts the failed receives and keeps trying.
+    let log_path = f.path("m.log");
+    drop(f.moto);
+    scrape_until(
+        &addr,
+        &[("segment_encode_queue_receive_errors_total", 1.0)],
+        Duration::from_secs(60),
+    );
+    // The log line follows the count.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("receiving failed (1 in a row)") || Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(log.contains("receiving failed (1 in a row)"), "{log}");
+    assert!(
+        w.try_wait().expect("wait").is_none(),
+        "the worker gave up at once:\n{log}"
+    );
+    let _ = w.kill();
+    let _ = w.wait();
+}

@@ -16,13 +16,16 @@
 //! Pure parts, tested on their own: [`job`] (the job record, its id and the store keys),
 //! [`message`] (a scene message's body), [`chunk`] (the chunk format), [`estimate`] (status
 //! counts, rate, ETA, workers needed), [`policy`] (heartbeat, retry delay and long-poll
-//! timing). Adapters: [`store`] (everything mezzfs: the only module that names mezzfs crates),
-//! [`sqs`] (the queue), [`worker`] (the worker loop joining them).
+//! timing), [`metrics`] (a worker's counters and their Prometheus text). Adapters: [`store`]
+//! (everything mezzfs: the only module that names mezzfs crates), [`sqs`] (the queue),
+//! [`worker`] (the worker loop joining them). The worker's HTTP endpoint for the metrics
+//! (`--metrics-listen`) is `mezz_ops::metrics_http`, shared with `mezzfs mount`.
 
 pub mod chunk;
 pub mod estimate;
 pub mod job;
 pub mod message;
+pub mod metrics;
 pub mod policy;
 pub mod sqs;
 pub mod store;

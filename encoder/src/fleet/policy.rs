@@ -1,6 +1,6 @@
 //! Timing decisions of a worker, as plain functions: how often to extend a message's
 //! visibility while its scene encodes, how long to hide a failed scene before its next
-//! attempt, and how long one long poll may wait.
+//! attempt, how long one long poll may wait, and how long to wait after a failed receive.
 
 use std::time::Duration;
 
@@ -34,6 +34,17 @@ pub fn idle_left(idle_exit: Option<Duration>, idle_for: Duration) -> Option<Dura
     idle_exit.map(|limit| limit.saturating_sub(idle_for))
 }
 
+/// Failed receives in a row a worker outlives (each after the SDK's own three attempts).
+pub const RECEIVE_FAILURES_TOLERATED: u32 = 5;
+
+/// After the `failures`-th failed receive in a row: how long to wait before the next one (1, 2,
+/// 4, 8 s), or `None` to give up (a queue gone for good, lost credentials: ~15 s of trying
+/// rides out a restart of the queue service or a network blip, not a misconfiguration).
+pub fn receive_retry_delay(failures: u32) -> Option<Duration> {
+    (failures < RECEIVE_FAILURES_TOLERATED)
+        .then(|| Duration::from_secs(1 << failures.saturating_sub(1).min(16)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +66,15 @@ mod tests {
         let d: Vec<u64> = (1..=10).map(|a| retry_delay(a).as_secs()).collect();
         assert_eq!(d, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         assert_eq!(retry_delay(0).as_secs(), 2);
+    }
+
+    #[test]
+    fn failed_receives_back_off_then_give_up() {
+        let d: Vec<Option<u64>> = (1..=6)
+            .map(|f| receive_retry_delay(f).map(|d| d.as_secs()))
+            .collect();
+        assert_eq!(d, [Some(1), Some(2), Some(4), Some(8), None, None]);
+        assert_eq!(receive_retry_delay(0), Some(Duration::from_secs(1)));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! the queue's maximum receive count, moved to the dead-letter queue by SQS; its last error is
 //! written to `jobs/<job>/errors/<n>`. On SIGTERM (or SIGINT) the worker takes no new message
 //! and finishes its scene within the grace period, or makes the message visible again at once.
+//! A failed receive is retried after a pause (a few times in a row, see
+//! [`policy::receive_retry_delay`]). What the worker does is counted in a [`WorkerMetrics`].
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,6 +22,7 @@ use super::FleetError;
 use super::chunk;
 use super::job::{DoneRecord, ErrorRecord, JobRecord, keys};
 use super::message::SceneMessage;
+use super::metrics::WorkerMetrics;
 use super::policy;
 use super::sqs::{Queue, Received};
 use super::store::{FleetStore, StoreConfig};
@@ -83,10 +86,11 @@ struct Jobs {
 pub async fn run(
     queue: &Queue,
     config: &WorkerConfig,
+    metrics: &WorkerMetrics,
     log: &(dyn Fn(String) + Sync),
 ) -> Result<Stopped, FleetError> {
     let mut jobs = Jobs::default();
-    let stopped = poll(queue, config, &mut jobs, log).await;
+    let stopped = poll(queue, config, &mut jobs, metrics, log).await;
     // Copies to the regional cache still running would be lost work for the next worker.
     for store in jobs.stores.values() {
         store.settle(Duration::from_secs(60)).await;
@@ -98,6 +102,7 @@ async fn poll(
     queue: &Queue,
     config: &WorkerConfig,
     jobs: &mut Jobs,
+    metrics: &WorkerMetrics,
     log: &(dyn Fn(String) + Sync),
 ) -> Result<Stopped, FleetError> {
     let info = queue.info().await?;
@@ -107,6 +112,7 @@ async fn poll(
         .map_err(|e| FleetError::Other(format!("SIGINT handler: {e}")))?;
     let mut handled = 0u64;
     let mut idle_since = Instant::now();
+    let mut receive_failures = 0u32;
     log(format!(
         "worker {}: polling {} (visibility timeout {} s, {} receives before the dead-letter queue)",
         config.name,
@@ -128,12 +134,35 @@ async fn poll(
             return Ok(Stopped::Idle);
         }
         let received = tokio::select! {
-            r = queue.receive(policy::receive_wait(idle_left)) => r?,
+            r = queue.receive(policy::receive_wait(idle_left)) => r,
             _ = term.recv() => return Ok(stop_log(log)),
             _ = int.recv() => return Ok(stop_log(log)),
         };
+        let received = match received {
+            Ok(r) => {
+                receive_failures = 0;
+                r
+            }
+            Err(e) => {
+                metrics.receive_error();
+                receive_failures += 1;
+                let Some(pause) = policy::receive_retry_delay(receive_failures) else {
+                    return Err(e);
+                };
+                log(format!(
+                    "receiving failed ({receive_failures} in a row), trying again in {} s: {e}",
+                    pause.as_secs()
+                ));
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => continue,
+                    _ = term.recv() => return Ok(stop_log(log)),
+                    _ = int.recv() => return Ok(stop_log(log)),
+                }
+            }
+        };
         let Some(msg) = received else { continue };
-        let handling = handle(queue, &info, config, jobs, &msg, log);
+        metrics.taken(msg.receive_count);
+        let handling = handle(queue, &info, config, jobs, &msg, metrics, log);
         let mut handling = std::pin::pin!(handling);
         let finished = tokio::select! {
             o = &mut handling => Some(o),
@@ -145,6 +174,7 @@ async fn poll(
             Some(o) => o?,
             None => graceful(&mut handling, queue, &msg, config, log).await?,
         };
+        metrics.finished(&outcome);
         log(describe(&outcome, msg.receive_count));
         handled += 1;
         idle_since = Instant::now();
@@ -237,6 +267,7 @@ async fn handle(
     config: &WorkerConfig,
     jobs: &mut Jobs,
     msg: &Received,
+    metrics: &WorkerMetrics,
     log: &(dyn Fn(String) + Sync),
 ) -> Result<Outcome, FleetError> {
     let started = Instant::now();
@@ -305,6 +336,7 @@ async fn handle(
         let fetched = store
             .read_range_to_file(&record.object, &record.object_id, range, &scratch)
             .await?;
+        metrics.read(entry.len, fetched);
         let (header, settings) = (header.clone(), record.settings.clone());
         let tiles = settings.tiles.unwrap_or(1);
         let threads = config.threads;
@@ -326,9 +358,11 @@ async fn handle(
         })
         .await
         .map_err(|e| FleetError::Other(format!("encode task: {e}")))??;
-        store
-            .put(&key, chunk::encode(&m.job, &scene, &encoded.packets))
-            .await?;
+        metrics.encoded(encoded.seconds);
+        let chunk = chunk::encode(&m.job, &scene, &encoded.packets);
+        let chunk_len = chunk.len() as u64;
+        store.put(&key, chunk).await?;
+        metrics.written(chunk_len);
         Ok(Some((fetched, encoded.seconds)))
     };
 

@@ -7,7 +7,7 @@ mod metrics;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args_os()
@@ -24,6 +24,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if let Some(code) = mezz_ops::assets::main_hook("mezzfs", cli::Args::command) {
+        return code;
     }
     let args = cli::Args::parse();
     logging::init(args.log_format());

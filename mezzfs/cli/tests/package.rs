@@ -1,28 +1,38 @@
 //! The Debian package (issue 20), built by scripts/build-deb.sh from the binaries this test
 //! run already built (no second build), unpacked into a scratch root with `dpkg -x`: its
-//! binaries run, its man page reads with `man -l`, and an fstab entry mounts an object of the
-//! S3 test server through its /sbin/mount.mezzfs. The mount runs in a private mount namespace
-//! where the package's /usr is laid over the system's (a read-only overlay), so nothing is
-//! installed on the machine and /etc/fstab is not touched.
+//! binaries run, `man NAME` shows each binary's page, each binary has bash, zsh and fish
+//! completions, and an fstab entry mounts an object of the S3 test server through its
+//! /sbin/mount.mezzfs. `man` and the mount run in a private mount namespace where the
+//! package's /usr is laid over the system's (a read-only overlay), so nothing is installed on
+//! the machine and /etc/fstab is not touched.
+//!
+//! Each test builds its own package in a temporary directory (~100 MB with the unpacked
+//! files) and removes it when it ends; when a test fails, the directory is kept for a look at
+//! the package, and the failure output says where.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use common::{Kind, World, put, stderr};
 use mezz_testkit::random_bytes;
 
-/// The package's files, unpacked once for both tests.
-fn unpacked() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
+const BINARIES: [&str; 4] = ["mezzfs", "segment-encode", "abr-sim", "replay-viz"];
+
+/// A package built and unpacked for one test.
+struct Package {
+    dir: Option<tempfile::TempDir>,
+    root: PathBuf,
+}
+
+impl Package {
+    fn build() -> Package {
         let bins = Path::new(env!("CARGO_BIN_EXE_mezzfs"))
             .parent()
             .expect("bin dir")
             .to_path_buf();
-        for b in ["segment-encode", "abr-sim", "replay-viz"] {
+        for b in BINARIES {
             assert!(
                 bins.join(b).is_file(),
                 "{} is not built: run `cargo test --workspace` (it builds every binary) or \
@@ -30,33 +40,69 @@ fn unpacked() -> &'static Path {
                 bins.join(b).display()
             );
         }
-        // Kept for the whole test run (both tests use it); removed with the process's tmp.
-        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let dir = tempfile::Builder::new()
+            .prefix("mezz-package-test-")
+            .tempdir()
+            .expect("tempdir");
+        let package = Package {
+            root: dir.path().join("root"),
+            dir: Some(dir),
+        };
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-deb.sh");
         let out = Command::new("bash")
             .arg(script)
             .arg(&bins)
-            .arg(dir.join("out"))
+            .arg(package.path("out"))
             .output()
             .expect("build-deb.sh runs");
         assert!(out.status.success(), "build-deb.sh: {}", stderr(&out));
         let deb = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(deb.ends_with(".deb"), "no package path: {deb}");
-        let root = dir.join("root");
         let x = Command::new("dpkg")
             .args(["-x", &deb])
-            .arg(&root)
+            .arg(&package.root)
             .output()
             .expect("dpkg -x runs");
         assert!(x.status.success(), "dpkg -x: {}", stderr(&x));
-        root
-    })
+        package
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.parent().expect("scratch dir").join(name)
+    }
+
+    /// Runs `script` with `sh` in a private mount namespace where the package's /usr is laid
+    /// over the system's.
+    fn installed(&self, script: &str) -> Command {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount -t overlay overlay -o lowerdir={}/usr:/usr /usr && {script}",
+                self.root.display()
+            ));
+        c
+    }
+}
+
+impl Drop for Package {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!(
+                "package test failed: the package and its unpacked files are kept in {} \
+                 (out/*.deb, root/); remove it when done",
+                dir.keep().display()
+            );
+        }
+    }
 }
 
 #[test]
 fn the_package_holds_working_binaries_man_pages_and_completions() {
-    let root = unpacked();
-    for b in ["mezzfs", "segment-encode", "abr-sim", "replay-viz"] {
+    let p = Package::build();
+    let root = &p.root;
+    for b in BINARIES {
         let out = Command::new(root.join("usr/bin").join(b))
             .arg("--help")
             .output()
@@ -68,31 +114,64 @@ fn the_package_holds_working_binaries_man_pages_and_completions() {
         std::fs::read_link(&helper).expect("mount.mezzfs is a link"),
         Path::new("../bin/mezzfs")
     );
-    let man = Command::new("man")
-        .args(["-P", "cat", "-l"])
-        .arg(root.join("usr/share/man/man1/mezzfs-mount.1.gz"))
-        .env("MANWIDTH", "100")
-        .output()
-        .expect("man runs");
-    let page = String::from_utf8_lossy(&man.stdout);
-    assert!(man.status.success(), "man -l: {}", stderr(&man));
-    assert!(page.contains("mezzfs-mount"), "{page}");
-    assert!(page.contains("--metrics-listen"), "{page}");
-    for f in [
-        "usr/share/man/man1/mezzfs.1.gz",
-        "usr/share/man/man1/mezzfs-doctor.1.gz",
-        "usr/share/bash-completion/completions/mezzfs",
-        "usr/share/zsh/vendor-completions/_mezzfs",
-        "usr/share/fish/vendor_completions.d/mezzfs.fish",
-        "usr/share/doc/mezz/examples/mezzfs-mount@.service",
-    ] {
-        assert!(root.join(f).is_file(), "{f} missing from the package");
+    // `man NAME` as after `apt install`: each page found by name on the system's man path,
+    // each naming its command and an option of its own.
+    let pages = [
+        ("mezzfs", "doctor"),
+        ("mezzfs-mount", "--metrics-listen"),
+        ("mezzfs-doctor", "--store"),
+        ("segment-encode", "worker"),
+        ("segment-encode-worker", "--metrics-listen"),
+        ("segment-encode-encode", "--quantizer"),
+        ("abr-sim", "compare"),
+        ("abr-sim-run", "--algo"),
+        ("replay-viz", "--snapshot-at"),
+    ];
+    for (page, option) in pages {
+        let out = p
+            .installed(&format!("man -P cat {page}"))
+            .env("MANWIDTH", "100")
+            .output()
+            .expect("unshare runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "man {page}: {}", stderr(&out));
+        assert!(
+            text.contains(page) && text.contains(option),
+            "man {page} lacks '{option}':\n{text}"
+        );
+        assert!(!text.contains("generate-assets"), "man {page}:\n{text}");
     }
+    for b in BINARIES {
+        for (f, says) in [
+            (
+                format!("usr/share/bash-completion/completions/{b}"),
+                "complete -F",
+            ),
+            (format!("usr/share/zsh/vendor-completions/_{b}"), "#compdef"),
+            (
+                format!("usr/share/fish/vendor_completions.d/{b}.fish"),
+                "complete -c",
+            ),
+        ] {
+            let text = std::fs::read_to_string(root.join(&f))
+                .unwrap_or_else(|e| panic!("{f} missing from the package: {e}"));
+            assert!(text.contains(says) && text.contains(b), "{f}:\n{text}");
+            assert!(
+                !text.contains("generate-assets"),
+                "{f} offers --generate-assets"
+            );
+        }
+    }
+    assert!(
+        root.join("usr/share/doc/mezz/examples/mezzfs-mount@.service")
+            .is_file(),
+        "the example unit is missing from the package"
+    );
 }
 
 #[test]
 fn an_fstab_entry_mounts_an_object_through_mount_mezzfs() {
-    let root = unpacked();
+    let p = Package::build();
     let w = World::new(Kind::S3);
     let data = random_bytes(3 << 20, 9);
     put(&w, &data, "movies/movie.y4m", "1MiB");
@@ -113,22 +192,20 @@ fn an_fstab_entry_mounts_an_object_through_mount_mezzfs() {
         ),
     )
     .expect("fstab");
-    // The package's /usr over the system's, in this namespace only; mount(8) finds
-    // /sbin/mount.mezzfs there. The file is compared and unmounted before the namespace ends.
+    // mount(8) finds the package's /sbin/mount.mezzfs. The file is compared and unmounted
+    // before the namespace ends.
     let script = format!(
         "set -e
-         mount -t overlay overlay -o lowerdir={root}/usr:/usr /usr
          mount -T {fstab} {mnt}
          cmp {mnt}/movies/movie.y4m {src}
          grep -q ' {mnt} fuse.mezzfs ' /proc/self/mounts
          umount {mnt}",
-        root = root.display(),
         fstab = fstab.display(),
         mnt = mnt.display(),
         src = src.display(),
     );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+    let out = p
+        .installed(&script)
         .env("AWS_ACCESS_KEY_ID", mezz_s3_server::ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", mezz_s3_server::SECRET_KEY)
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -152,16 +229,8 @@ fn an_fstab_entry_mounts_an_object_through_mount_mezzfs() {
         ),
     )
     .expect("fstab");
-    let script = format!(
-        "mount -t overlay overlay -o lowerdir={}/usr:/usr /usr && mount -T {} {}",
-        root.display(),
-        fstab.display(),
-        mnt.display()
-    );
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .output()
-        .expect("unshare runs");
+    let script = format!("mount -T {} {}", fstab.display(), mnt.display());
+    let out = p.installed(&script).output().expect("unshare runs");
     assert!(!out.status.success(), "mounted with an unknown option");
     let msg = stderr(&out);
     assert!(msg.contains("mount.mezzfs: unknown option 'stor'"), "{msg}");

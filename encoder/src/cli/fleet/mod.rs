@@ -136,6 +136,11 @@ pub struct WorkerArgs {
     /// This worker's name in done and error records [default: host/pid].
     #[arg(long)]
     name: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9465): scenes taken,
+    /// done, failed and retried, encode seconds, bytes read and written, queue receive errors.
+    /// An address in use or not allowed stops the worker before it takes any work.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     store: StoreOpts,
     #[command(flatten)]

@@ -1,6 +1,5 @@
 //! Argument definitions and dispatch. Each subcommand lives in its own file.
 
-mod assets;
 mod doctor;
 mod get;
 mod key;
@@ -107,9 +106,6 @@ enum Command {
     /// Check this machine for mounting: /dev/fuse, fusermount3, the key file, the stores
     /// (reachable, and where the credentials come from), the disk cache directory.
     Doctor(doctor::DoctorArgs),
-    /// Write man pages (DIR/man1) and shell completions (DIR/completions) for packaging.
-    #[command(hide = true)]
-    GenerateAssets { dir: PathBuf },
     /// Inspect, export and rerun replays recorded by `mezzfs mount --replay`.
     #[command(subcommand)]
     Replay(replay::ReplayCommand),
@@ -130,7 +126,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Unmount(u) => return unmount::run(u),
         Command::Stats(s) => return stats::run(s),
         Command::Replay(r) => return replay::run(&args.global, r),
-        Command::GenerateAssets { dir } => return assets::write(dir),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -143,8 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             | Command::Mount(_)
             | Command::Unmount(_)
             | Command::Stats(_)
-            | Command::Replay(_)
-            | Command::GenerateAssets { .. } => Ok(()),
+            | Command::Replay(_) => Ok(()),
             Command::Doctor(a) => doctor::run(&args.global, a).await,
             Command::Put(a) => put::run(&args.global, a).await,
             Command::Get(a) => get::run(&args.global, a).await,

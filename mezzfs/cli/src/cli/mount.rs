@@ -270,10 +270,7 @@ fn serve(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
 }
 
 fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
-    let metrics = args
-        .metrics_listen
-        .map(crate::metrics::MetricsListener::bind)
-        .transpose()?;
+    let metrics = args.metrics_listen.map(crate::metrics::bind).transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mezzfs-io")

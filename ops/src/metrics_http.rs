@@ -1,18 +1,39 @@
 //! The metrics endpoint: a small HTTP/1.1 server answering `GET /metrics` with a fresh
-//! exposition, one request per connection. Bound before the mount, served once it runs.
+//! exposition, one request per connection. Bound when the command starts (so a bad address
+//! fails it at once), served once the command runs.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long a scraper gets to send its request.
 const REQUEST_LIMIT: Duration = Duration::from_secs(10);
 /// The longest request head read.
 const MAX_HEAD: usize = 8 << 10;
+/// What prometheus-client's text encoder writes.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An address the endpoint cannot listen on, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen: {source}{}", hint(.source.kind()))]
+pub struct ListenError {
+    pub addr: SocketAddr,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn hint(kind: std::io::ErrorKind) -> &'static str {
+    match kind {
+        std::io::ErrorKind::AddrInUse => " (another program listens there; pick another port)",
+        std::io::ErrorKind::AddrNotAvailable => " (not an address of this machine)",
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        }
+        _ => "",
+    }
+}
 
 /// A bound, not yet serving, metrics socket.
 #[derive(Debug)]
@@ -22,36 +43,29 @@ pub struct MetricsListener {
 
 impl MetricsListener {
     /// Binds `addr` now, so that a port in use or an address this machine does not have (or
-    /// may not use) fails the mount before it mounts.
-    pub fn bind(addr: SocketAddr) -> anyhow::Result<MetricsListener> {
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| {
-            let hint = match e.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    " (another program listens there; pick another port)"
-                }
-                std::io::ErrorKind::AddrNotAvailable => " (not an address of this machine)",
-                std::io::ErrorKind::PermissionDenied => {
-                    " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-                }
-                _ => "",
-            };
-            anyhow::anyhow!("--metrics-listen {addr}: cannot listen: {e}{hint}")
-        })?;
-        listener
-            .set_nonblocking(true)
-            .context("--metrics-listen: making the socket non-blocking")?;
+    /// may not use) fails before any work starts.
+    pub fn bind(addr: SocketAddr) -> Result<MetricsListener, ListenError> {
+        let fail = |source| ListenError { addr, source };
+        let listener = std::net::TcpListener::bind(addr).map_err(fail)?;
+        listener.set_nonblocking(true).map_err(fail)?;
         Ok(MetricsListener { listener })
     }
 
+    /// The bound address (the port the system chose for port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
     /// Serves on `rt` until the runtime shuts down; `sample` makes each response's body.
+    /// `title` names the program on the index page (`GET /`).
     pub fn serve(
         self,
         rt: &tokio::runtime::Handle,
+        title: &'static str,
         sample: impl Fn() -> String + Send + Sync + 'static,
-    ) -> anyhow::Result<()> {
+    ) -> std::io::Result<()> {
         let _guard = rt.enter();
-        let listener = tokio::net::TcpListener::from_std(self.listener)
-            .context("--metrics-listen: registering the socket")?;
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let sample = Arc::new(sample);
         rt.spawn(async move {
             loop {
@@ -62,7 +76,7 @@ impl MetricsListener {
                 };
                 let sample = sample.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = answer(conn, sample.as_ref()).await {
+                    if let Err(e) = answer(conn, title, sample.as_ref()).await {
                         tracing::debug!(error = %e, "metrics request failed");
                     }
                 });
@@ -74,6 +88,7 @@ impl MetricsListener {
 
 async fn answer(
     mut conn: tokio::net::TcpStream,
+    title: &str,
     sample: &(dyn Fn() -> String + Send + Sync),
 ) -> std::io::Result<()> {
     let deadline = Instant::now() + REQUEST_LIMIT;
@@ -87,19 +102,12 @@ async fn answer(
             Ok(Err(e)) => return Err(e),
         }
     }
+    let text = "text/plain; charset=utf-8";
     let reply = match route(&String::from_utf8_lossy(&head)) {
         Route::Metrics => response("200 OK", CONTENT_TYPE, &sample()),
-        Route::Index => response(
-            "200 OK",
-            "text/plain; charset=utf-8",
-            "mezzfs mount metrics: GET /metrics\n",
-        ),
-        Route::NotFound => response("404 Not Found", "text/plain; charset=utf-8", "not found\n"),
-        Route::BadMethod => response(
-            "405 Method Not Allowed",
-            "text/plain; charset=utf-8",
-            "only GET\n",
-        ),
+        Route::Index => response("200 OK", text, &format!("{title} metrics: GET /metrics\n")),
+        Route::NotFound => response("404 Not Found", text, "not found\n"),
+        Route::BadMethod => response("405 Method Not Allowed", text, "only GET\n"),
     };
     conn.write_all(&reply).await?;
     conn.shutdown().await
@@ -107,7 +115,7 @@ async fn answer(
 
 /// What a request head asks for.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Route {
+enum Route {
     Metrics,
     Index,
     NotFound,
@@ -115,7 +123,7 @@ pub enum Route {
 }
 
 /// Routes by the request line (`GET /metrics?x HTTP/1.1`).
-pub fn route(head: &str) -> Route {
+fn route(head: &str) -> Route {
     let mut words = head.lines().next().unwrap_or("").split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     if method != "GET" {
@@ -129,7 +137,7 @@ pub fn route(head: &str) -> Route {
 }
 
 /// A complete HTTP/1.1 response closing the connection.
-pub fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
+fn response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
     let mut r = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -171,8 +179,42 @@ mod tests {
     fn a_port_in_use_is_refused_with_a_hint() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = taken.local_addr().expect("addr");
-        let e = MetricsListener::bind(addr).expect_err("in use").to_string();
-        assert!(e.contains(&format!("--metrics-listen {addr}")), "{e}");
-        assert!(e.contains("pick another port"), "{e}");
+        let e = MetricsListener::bind(addr).expect_err("in use");
+        assert_eq!(e.addr, addr);
+        assert!(e.to_string().contains("pick another port"), "{e}");
+    }
+
+    #[test]
+    fn serves_the_sample_on_each_scrape() {
+        use std::io::{Read, Write};
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let l = MetricsListener::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = n.clone();
+        l.serve(rt.handle(), "test", move || {
+            let k = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("scrapes {k}\n# EOF\n")
+        })
+        .expect("serve");
+        for (path, expect) in [
+            ("/metrics", "scrapes 0"),
+            ("/metrics", "scrapes 1"),
+            ("/", "test metrics: GET /metrics"),
+            ("/nope", "404 Not Found"),
+        ] {
+            let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            write!(s, "GET {path} HTTP/1.0\r\n\r\n").expect("request");
+            let mut reply = String::new();
+            s.read_to_string(&mut reply).expect("reply");
+            assert!(reply.contains(expect), "{path}: {reply}");
+        }
     }
 }

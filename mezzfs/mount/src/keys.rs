@@ -13,9 +13,9 @@
 //! call. It is short so that a key is not kept long after the last close. A failed unwrap is
 //! not remembered: the next open tries again (KMS may be back).
 //!
-//! [`KeySlot`] is the pure lifecycle of one object's key (holders, unwrap in progress, grace
-//! deadline; the clock is passed in); [`ObjectKeys`] is the edge that calls the key provider
-//! and arms the grace timers.
+//! `KeySlot` is the pure lifecycle of one object's key (holders, unwrap in progress, grace
+//! deadline; the clock is passed in); `ObjectKeys` is the edge that calls the key provider and
+//! arms the grace timers; a [`KeyHold`] is what a file handle or a read keeps.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -31,7 +31,7 @@ pub const DEFAULT_KEY_GRACE: Duration = Duration::from_secs(2);
 
 /// What [`KeySlot::acquire`] asks the caller to do.
 #[derive(Debug)]
-pub enum Acquire<K, W> {
+pub(crate) enum Acquire<K, W> {
     /// The key is held; here it is.
     Ready(K),
     /// An unwrap is under way (`started`: by this call): wait on `wait`, then
@@ -45,7 +45,7 @@ pub enum Acquire<K, W> {
 
 /// What [`KeySlot::release`] did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Release {
+pub(crate) enum Release {
     /// Others still hold the key (or it is pinned, or was never unwrapped).
     Kept,
     /// Nobody holds it: drop it at this instant unless it is acquired again first
@@ -65,7 +65,7 @@ enum State<K, W> {
 /// The lifecycle of one object's data key: who holds it, and whether it is locked, being
 /// unwrapped or open. `K` is the unwrapped key, `W` a shared wait for an unwrap in progress.
 #[derive(Debug)]
-pub struct KeySlot<K, W> {
+pub(crate) struct KeySlot<K, W> {
     state: State<K, W>,
     holders: usize,
     generation: u64,
@@ -76,7 +76,7 @@ pub struct KeySlot<K, W> {
 
 impl<K: Clone, W: Clone> KeySlot<K, W> {
     /// A locked slot whose key, once unwrapped, outlives its last holder by `grace`.
-    pub fn locked(grace: Duration) -> Self {
+    pub(crate) fn locked(grace: Duration) -> Self {
         KeySlot {
             state: State::Locked,
             holders: 0,
@@ -87,7 +87,7 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     }
 
     /// A slot whose key is given and never dropped.
-    pub fn pinned(key: K) -> Self {
+    pub(crate) fn pinned(key: K) -> Self {
         KeySlot {
             state: State::Open {
                 key,
@@ -101,7 +101,7 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     }
 
     /// One more holder. When the key is locked, `start` makes the unwrap to wait on.
-    pub fn acquire(&mut self, start: impl FnOnce() -> W) -> Acquire<K, W> {
+    pub(crate) fn acquire(&mut self, start: impl FnOnce() -> W) -> Acquire<K, W> {
         self.holders += 1;
         match &mut self.state {
             State::Open { key, idle_since } => {
@@ -132,7 +132,7 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     /// The unwrap of `generation` finished: `Some(key)` opens the slot, `None` (it failed)
     /// locks it again, so the next acquire tries anew. A late or repeated report is ignored.
     /// A failed waiter still holds: it must [`release`](Self::release).
-    pub fn settle(&mut self, generation: u64, key: Option<K>) {
+    pub(crate) fn settle(&mut self, generation: u64, key: Option<K>) {
         if !matches!(&self.state, State::Unlocking { generation: g, .. } if *g == generation) {
             return;
         }
@@ -146,14 +146,13 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     }
 
     /// One holder fewer, at `now`.
-    pub fn release(&mut self, now: Instant) -> Release {
+    pub(crate) fn release(&mut self, now: Instant) -> Release {
         self.holders = self.holders.saturating_sub(1);
         if self.holders > 0 || self.pinned {
             return Release::Kept;
         }
         match &mut self.state {
-            State::Open { idle_since, .. } if self.grace.is_zero() => {
-                let _ = idle_since;
+            State::Open { .. } if self.grace.is_zero() => {
                 self.state = State::Locked;
                 Release::Dropped
             }
@@ -166,7 +165,7 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     }
 
     /// Drops the key if nobody has held it for the grace period by `now`; true if dropped.
-    pub fn expire(&mut self, now: Instant) -> bool {
+    pub(crate) fn expire(&mut self, now: Instant) -> bool {
         match &self.state {
             State::Open {
                 idle_since: Some(since),
@@ -180,11 +179,12 @@ impl<K: Clone, W: Clone> KeySlot<K, W> {
     }
 
     /// Whether the unwrapped key is in memory.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         matches!(self.state, State::Open { .. })
     }
 
-    pub fn holders(&self) -> usize {
+    #[cfg(test)]
+    fn holders(&self) -> usize {
         self.holders
     }
 }
@@ -193,7 +193,7 @@ type Unwrap = Shared<BoxFuture<'static, Result<ObjectReader, Arc<ObjectError>>>>
 
 /// The data keys of a mount's objects (the edge around [`KeySlot`]): unwraps through the
 /// key provider, arms the grace timers on the runtime, counts unwraps.
-pub struct ObjectKeys {
+pub(crate) struct ObjectKeys {
     /// Each object's manifest; `None` for pinned objects (opened by the caller).
     locked: Vec<Option<LockedObject>>,
     provider: Option<Arc<dyn KeyProvider>>,
@@ -219,7 +219,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ObjectKeys {
     /// Keys unwrapped on demand by `provider`, kept `grace` after their last holder.
-    pub fn lazy(
+    pub(crate) fn lazy(
         objects: Vec<LockedObject>,
         provider: Arc<dyn KeyProvider>,
         grace: Duration,
@@ -236,7 +236,7 @@ impl ObjectKeys {
     }
 
     /// Objects the caller has already opened: their keys stay for the read path's life.
-    pub fn pinned(readers: Vec<ObjectReader>) -> Self {
+    pub(crate) fn pinned(readers: Vec<ObjectReader>) -> Self {
         ObjectKeys {
             locked: readers.iter().map(|_| None).collect(),
             slots: Mutex::new(readers.into_iter().map(KeySlot::pinned).collect()),
@@ -247,23 +247,23 @@ impl ObjectKeys {
     }
 
     /// Key-service calls made so far (one per unwrap, shared by concurrent opens).
-    pub fn unwraps(&self) -> u64 {
+    pub(crate) fn unwraps(&self) -> u64 {
         self.unwraps.load(Ordering::Relaxed)
     }
 
     /// Whether object `object`'s data key is in memory now.
-    pub fn is_open(&self, object: usize) -> bool {
+    pub(crate) fn is_open(&self, object: usize) -> bool {
         lock(&self.slots).get(object).is_some_and(KeySlot::is_open)
     }
 
     /// Objects whose data key is in memory now.
-    pub fn held(&self) -> u64 {
+    pub(crate) fn held(&self) -> u64 {
         lock(&self.slots).iter().filter(|s| s.is_open()).count() as u64
     }
 
     /// Holds `object`'s key, unwrapping it first when nobody holds it. An error names the
     /// object; nothing is kept of a failed unwrap.
-    pub async fn hold(self: &Arc<Self>, object: usize) -> Result<KeyHold, Arc<ObjectError>> {
+    pub(crate) async fn hold(self: &Arc<Self>, object: usize) -> Result<KeyHold, Arc<ObjectError>> {
         let acquired = {
             let mut slots = lock(&self.slots);
             let slot = slots.get_mut(object).ok_or_else(|| {

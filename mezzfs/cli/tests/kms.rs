@@ -2,8 +2,9 @@
 //! server and moto's KMS on 127.0.0.1. KMS objects read back with no key file at all; one
 //! store holds KMS and key-file objects side by side; a manifest moved onto another object's
 //! name is refused by KMS (the name is in the encryption context); a KMS that cannot be
-//! reached, or a key that does not exist, is a clear error naming the object, leaves nothing
-//! on disk, and a put that cannot wrap leaves no object behind.
+//! reached, or a key that does not exist, is a clear error naming the object (a mount still
+//! mounts; the open answers EIO), leaves nothing on disk, and a put that cannot wrap leaves
+//! no object behind.
 
 mod common;
 
@@ -273,7 +274,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
-fn kms_out_of_reach_or_an_unknown_key_fails_mount_and_get_and_writes_nothing() {
+fn kms_out_of_reach_or_an_unknown_key_fails_the_open_and_get_and_writes_nothing() {
     let w = World::new(Kind::S3);
     let moto = Moto::start(w.dir.path());
     moto.create_kms_key("alias/mezz-test");
@@ -286,17 +287,21 @@ fn kms_out_of_reach_or_an_unknown_key_fails_mount_and_get_and_writes_nothing() {
     // HOME and the XDG directories point into the world: anything cached would show up.
     let home = w.path("home");
     std::fs::create_dir_all(&home).expect("home");
-    let before = files_under(w.dir.path());
-    let mnt = w.path("mnt");
-    std::fs::create_dir_all(&mnt).expect("mount dir");
-    for endpoint in [dead.as_str(), moto.endpoint()] {
+    let logs = w.path("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    for (i, endpoint) in [dead.as_str(), moto.endpoint()].into_iter().enumerate() {
+        let mnt = w.path(&format!("mnt{i}"));
+        std::fs::create_dir_all(&mnt).expect("mount dir");
+        let before = files_under(w.dir.path());
+        let log = logs.join(format!("mount{i}.log"));
         let mut c = w.command();
         c.env("AWS_ENDPOINT_URL_KMS", endpoint)
             .env("MEZZFS_KEY_FILE", &no_key)
             .env("HOME", &home)
             .env("XDG_CACHE_HOME", home.join("cache"))
             .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"));
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"));
         if endpoint == moto.endpoint() {
             // Reachable, but the manifest names a key KMS does not have.
             let path = w.stored_path("clips/a.mezz/manifest");
@@ -313,26 +318,48 @@ fn kms_out_of_reach_or_an_unknown_key_fails_mount_and_get_and_writes_nothing() {
             raw[start + len - 12..start + len].copy_from_slice(b"000000000000");
             write(&path, &raw);
         }
+        // The mount needs no key to mount: sizes come from the manifest.
         let out = c
             .args([
                 "mount",
                 mnt.to_str().expect("utf-8"),
                 "--object",
-                "clips/a",
-                "--foreground",
+                "a=clips/a",
+                "--log-file",
+                log.to_str().expect("utf-8"),
             ])
             .output()
             .expect("mount runs");
-        assert!(
-            !out.status.success(),
-            "mount must fail without KMS ({endpoint})"
-        );
         let msg = stderr(&out);
+        assert!(out.status.success(), "mount ({endpoint}): {msg}");
+        let pid = msg
+            .split("(pid ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in: {msg}"));
+        let m = Mount {
+            dir: mnt.clone(),
+            log: log.clone(),
+            pid,
+        };
+        assert_eq!(std::fs::metadata(m.file("a")).expect("stat").len(), 100_000);
+        let cat = std::process::Command::new("cat")
+            .arg(m.file("a"))
+            .output()
+            .expect("cat");
+        assert!(!cat.status.success(), "read must fail ({endpoint})");
         assert!(
-            msg.contains("clips/a") && msg.contains("key service"),
-            "mount ({endpoint}): {msg}"
+            String::from_utf8_lossy(&cat.stderr).contains("Input/output error"),
+            "{}",
+            String::from_utf8_lossy(&cat.stderr)
         );
-        assert!(!is_mounted(&mnt), "nothing mounted");
+        let text = m.log();
+        assert!(
+            text.contains("clips/a") && text.contains("key service") && text.contains("EIO"),
+            "mount log ({endpoint}): {text}"
+        );
+        drop(m);
         let out = run(
             &w,
             endpoint,
@@ -346,13 +373,13 @@ fn kms_out_of_reach_or_an_unknown_key_fails_mount_and_get_and_writes_nothing() {
             "get ({endpoint}): {msg}"
         );
         assert!(!msg.contains("panicked"), "{msg}");
+        let mut after = files_under(w.dir.path());
+        after.retain(|p| !p.starts_with(&logs) && !p.ends_with("manifest"));
+        let mut before = before;
+        before.retain(|p| !p.starts_with(&logs) && !p.ends_with("manifest"));
+        assert_eq!(
+            before, after,
+            "nothing written to disk by the failed opens and gets ({endpoint})"
+        );
     }
-    let mut after = files_under(w.dir.path());
-    after.retain(|p| !p.ends_with("clips_a.src"));
-    let mut before = before;
-    before.retain(|p| !p.ends_with("clips_a.src"));
-    assert_eq!(
-        before, after,
-        "nothing written to disk by the failed mounts and gets"
-    );
 }

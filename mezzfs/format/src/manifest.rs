@@ -118,6 +118,12 @@ impl SealedManifest {
         Ok(SealedManifest { raw, unverified })
     }
 
+    /// The manifest as it claims to be: sizes and layout to show before the data key is
+    /// unwrapped. Unauthenticated until [`open`](Self::open) succeeds on the same bytes.
+    pub fn unverified(&self) -> &Manifest {
+        &self.unverified
+    }
+
     /// The wrapped data key, to hand to a key provider. Unauthenticated.
     pub fn wrapped_key(&self) -> &WrappedKey {
         &self.unverified.key

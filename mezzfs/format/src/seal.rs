@@ -42,6 +42,13 @@ impl DataKey {
     }
 }
 
+// Plaintext data keys live only as long as an object is open; wipe them when they go.
+impl Drop for DataKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(..)")
@@ -56,6 +63,13 @@ pub struct ObjectCipher {
     aad: [u8; 28],
     segment_size: u32,
     segments_per_part: u64,
+}
+
+// The segment key's schedule is wiped by `Aes256Gcm`'s own drop (aes-gcm's `zeroize`).
+impl Drop for ObjectCipher {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.mac_key);
+    }
 }
 
 impl std::fmt::Debug for ObjectCipher {
@@ -87,8 +101,10 @@ impl ObjectCipher {
         aad[..16].copy_from_slice(id.as_bytes());
         aad[16..20].copy_from_slice(&segment_size.to_be_bytes());
         aad[20..28].copy_from_slice(&part_size.to_be_bytes());
+        let aead = Aes256Gcm::new(&seg_key.into());
+        zeroize::Zeroize::zeroize(&mut seg_key);
         ObjectCipher {
-            aead: Aes256Gcm::new(&seg_key.into()),
+            aead,
             mac_key,
             aad,
             segment_size,

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mezz_object::ObjectReader;
+use mezz_format::Manifest;
+use mezz_object::{LockedObject, ObjectReader};
 use serde::Serialize;
 
 /// The object version behind an audited open, and the key that protects it.
@@ -34,7 +35,16 @@ pub struct AuditObject {
 impl AuditObject {
     /// `reader`'s object, named `source`.
     pub fn of(source: &str, reader: &ObjectReader) -> AuditObject {
-        let m = reader.manifest();
+        AuditObject::from_manifest(source, reader.manifest())
+    }
+
+    /// `object`'s version and key as its manifest names them, named `source`. Written to the
+    /// log only once an open has unwrapped the key, which authenticates the same manifest.
+    pub fn locked(source: &str, object: &LockedObject) -> AuditObject {
+        AuditObject::from_manifest(source, object.unverified_manifest())
+    }
+
+    fn from_manifest(source: &str, m: &Manifest) -> AuditObject {
         AuditObject {
             object: source.to_owned(),
             version: m.object_id.clone(),

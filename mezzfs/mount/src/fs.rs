@@ -19,6 +19,7 @@ use fuser::{
 
 use crate::audit::{MountAudit, Who};
 use crate::events::MountEvents;
+use crate::keys::KeyHold;
 use crate::read_path::ReadPath;
 use crate::stats::MountStats;
 use crate::tree::{NodeKind, ROOT, Tree};
@@ -43,6 +44,8 @@ pub struct MezzFs {
     stats_handles: Mutex<HashMap<u64, Vec<u8>>>,
     next_handle: AtomicU64,
     audit: Option<Arc<MountAudit>>,
+    /// Each open object file handle holds its object's data key until it is released.
+    key_holds: Arc<Mutex<HashMap<u64, KeyHold>>>,
 }
 
 impl MezzFs {
@@ -60,6 +63,7 @@ impl MezzFs {
             stats_handles: Mutex::default(),
             next_handle: AtomicU64::new(1),
             audit: None,
+            key_holds: Arc::default(),
         }
     }
 
@@ -159,17 +163,40 @@ impl Filesystem for MezzFs {
             Some(NodeKind::File { file, object, .. }) => {
                 // Every open gets its own handle, so a replay can tell readers apart.
                 let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
-                if let Some(audit) = &self.audit {
-                    let who = Who::process(req.uid(), req.pid());
-                    if let Err(e) = audit.open(fh, who, *file, *object) {
+                let (file, object) = (*file, *object);
+                // Read now: the opening process may be gone by the time the key is unwrapped.
+                let who = self
+                    .audit
+                    .as_ref()
+                    .map(|_| Who::process(req.uid(), req.pid()));
+                let (path, audit, holds) = (
+                    self.path.clone(),
+                    self.audit.clone(),
+                    self.key_holds.clone(),
+                );
+                // The first open of an object unwraps its data key (a key-service call for
+                // KMS): answered from a task so the FUSE threads keep serving.
+                self.rt.spawn(async move {
+                    let hold = match path.hold_key(object).await {
+                        Ok(hold) => hold,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot open: the object's data key was not unwrapped; answering EIO");
+                            reply.error(Errno::EIO);
+                            return;
+                        }
+                    };
+                    if let (Some(audit), Some(who)) = (&audit, who)
+                        && let Err(e) = audit.open(fh, who, file, object)
+                    {
                         // An open that cannot be audited is refused.
                         tracing::error!(error = %e, "refusing an open: answering EIO");
                         reply.error(Errno::EIO);
                         return;
                     }
-                }
-                self.path.events().opened(fh, *file);
-                reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
+                    lock(&holds).insert(fh, hold);
+                    path.events().opened(fh, file);
+                    reply.opened(FileHandle(fh), FopenFlags::FOPEN_KEEP_CACHE)
+                });
             }
             Some(NodeKind::Stats) => {
                 let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
@@ -248,6 +275,9 @@ impl Filesystem for MezzFs {
         reply: fuser::ReplyEmpty,
     ) {
         if lock(&self.stats_handles).remove(&fh.0).is_none() {
+            // Dropped after the map's lock is let go: the last hold may drop the key.
+            let hold = lock(&self.key_holds).remove(&fh.0);
+            drop(hold);
             self.path.events().released(fh.0);
             if let Some(audit) = &self.audit {
                 audit.close(fh.0);

@@ -20,6 +20,11 @@
 //!   events, rendered as the `.mezzfs-stats` file and the unmount summary.
 //! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
 //!   cache change, when the mount is asked to.
+//! - [`keys`]: each object's data key, unwrapped at the first open of one of its files (one
+//!   key-service call, shared by concurrent opens), held while a handle or read needs it and
+//!   dropped (wiped) a short grace period after the last; a pure lifecycle core (`KeySlot`)
+//!   with the key-provider call at its edge. A mount starts from
+//!   manifests alone, so it needs no key service to mount.
 //! - [`audit`]: the `--audit-log` trail, a JSON line per open and close (who, object
 //!   version, key id, bytes read); reads are counted in memory.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
@@ -36,6 +41,7 @@ pub mod audit;
 mod block_cache;
 mod events;
 mod fs;
+pub mod keys;
 mod latency;
 mod metrics;
 mod mount;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mezz_format::KeyProvider;
-use mezz_object::{ObjectError, ObjectReader};
+use mezz_object::{LockedObject, ObjectError};
 use mezz_store::{
     DiskCache, DiskCacheConfig, DiskCacheError, RangeCache, ReadStore, RetryConfig, Shape,
     StoreCounters, StoreError, StoreUrl,
@@ -18,6 +18,7 @@ use mezz_store::{
 
 use crate::MezzFs;
 use crate::audit::{AuditError, AuditLog, AuditObject, MountAudit};
+use crate::keys::DEFAULT_KEY_GRACE;
 use crate::read_path::{ReadPath, ReadPathConfig};
 use crate::recorder::Recorder;
 use crate::session::{self, MountError, MountOptions, Mounted};
@@ -76,6 +77,7 @@ pub struct Mount {
     spec: MountSpec,
     connect: Arc<dyn Connect>,
     keys: Arc<dyn KeyProvider>,
+    key_grace: Duration,
     config: ReadPathConfig,
     stack: StoreStack,
     disk: Option<DiskCacheConfig>,
@@ -96,12 +98,14 @@ impl std::fmt::Debug for Mount {
 
 impl Mount {
     /// A mount showing `spec`'s files, with stores opened by `connect` and data keys unwrapped
-    /// by `keys`; default read path, retries, no caches, no replay.
+    /// by `keys` when a file of their object is opened; default read path, retries, no
+    /// caches, no replay.
     pub fn new(spec: MountSpec, connect: Arc<dyn Connect>, keys: Arc<dyn KeyProvider>) -> Mount {
         Mount {
             spec,
             connect,
             keys,
+            key_grace: DEFAULT_KEY_GRACE,
             config: ReadPathConfig::default(),
             stack: StoreStack::default(),
             disk: None,
@@ -113,6 +117,13 @@ impl Mount {
     /// Appends a line to the audit log `file` for every open and close (see [`crate::audit`]).
     pub fn audit_log(mut self, file: PathBuf) -> Mount {
         self.audit = Some(file);
+        self
+    }
+
+    /// How long an object's data key stays in memory after its last file handle is closed
+    /// (default [`DEFAULT_KEY_GRACE`]; see [`crate::keys`]).
+    pub fn key_grace(mut self, grace: Duration) -> Mount {
+        self.key_grace = grace;
         self
     }
 
@@ -157,8 +168,9 @@ impl Mount {
         self
     }
 
-    /// Opens every store (each once) and object (manifests concurrently), lays out the files
-    /// and builds the read path. Runs inside a tokio runtime, which then serves the reads.
+    /// Opens every store (each once) and object (manifests concurrently, no data key: those
+    /// are unwrapped when a file is opened), lays out the files and builds the read path.
+    /// Runs inside a tokio runtime, which then serves the reads.
     pub async fn open(mut self) -> Result<Opened, OpenError> {
         if let Some(c) = self.disk.take() {
             let dir = c.dir.clone();
@@ -189,15 +201,17 @@ impl Mount {
                 sources
                     .iter()
                     .zip(&readers)
-                    .map(|(s, r)| AuditObject::of(s, r))
+                    .map(|(s, r)| AuditObject::locked(s, r))
                     .collect(),
                 files.iter().map(|f| f.path.clone()).collect(),
             ))),
             None => None,
         };
-        let versions: Vec<String> = readers.iter().map(|r| r.opened().id.to_string()).collect();
-        let path = ReadPath::with_recorder(
+        let versions: Vec<String> = readers.iter().map(|r| r.id().to_string()).collect();
+        let path = ReadPath::lazy(
             readers,
+            self.keys.clone(),
+            self.key_grace,
             self.config.clone(),
             recorder.as_ref().map(|(r, _)| r.clone()),
         );
@@ -226,10 +240,10 @@ impl Mount {
         })
     }
 
-    /// A reader per source, each store opened once; the stores' counters and caches.
+    /// A manifest per source, each store opened once; the stores' counters and caches.
     async fn open_readers(
         &self,
-    ) -> Result<(Vec<ObjectReader>, StoreCounters, Vec<Arc<dyn RangeCache>>), OpenError> {
+    ) -> Result<(Vec<LockedObject>, StoreCounters, Vec<Arc<dyn RangeCache>>), OpenError> {
         let mut counters = StoreCounters::default();
         let mut caches = Vec::new();
         let mut stores: HashMap<Option<&str>, Arc<dyn ReadStore>> = HashMap::new();
@@ -261,7 +275,7 @@ impl Mount {
             let (store, name) = spec::split_source(s);
             let store = stores[&store].clone();
             async move {
-                ObjectReader::open(store, self.keys.as_ref(), name)
+                LockedObject::fetch(store, name)
                     .await
                     .map_err(|cause| OpenError::Object {
                         source_name: s.clone(),
@@ -274,7 +288,7 @@ impl Mount {
     }
 
     /// The files of the spec, each pointing at its object's index and byte range.
-    fn lay_out(&self, readers: &[ObjectReader]) -> Result<Vec<FileEntry>, OpenError> {
+    fn lay_out(&self, readers: &[LockedObject]) -> Result<Vec<FileEntry>, OpenError> {
         let sources = self.spec.sources();
         let index: HashMap<&str, usize> = sources
             .iter()
@@ -480,7 +494,7 @@ async fn unmounted(mounted: &Mounted) {
 fn replay_meta(
     spec: &MountSpec,
     mut settings: serde_json::Map<String, serde_json::Value>,
-    readers: &[ObjectReader],
+    readers: &[LockedObject],
     files: &[FileEntry],
     config: &ReadPathConfig,
 ) -> mezz_replays::Meta {
@@ -509,8 +523,8 @@ fn replay_meta(
             .map(|(source, r)| mezz_replays::ObjectMeta {
                 source: source.clone(),
                 size: r.size(),
-                version: r.opened().id.to_string(),
-                segment_size: u64::from(r.opened().layout.segment_size()),
+                version: r.id().to_string(),
+                segment_size: u64::from(r.layout().segment_size()),
             })
             .collect(),
         files: files

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use mezz_format::{FormatError, PartSpan};
-use mezz_object::{ObjectError, ObjectReader};
+use mezz_format::{FormatError, KeyProvider, Layout, PartSpan};
+use mezz_object::{LockedObject, ObjectError, ObjectReader};
 use mezz_readahead::{Config as ReadaheadConfig, Event, Geometry, Schedule};
 
 use crate::block_cache::segment_runs;
 use crate::events::{Events, MountEvents};
+use crate::keys::{KeyHold, ObjectKeys};
 use crate::metrics::MetricsSnapshot;
 use crate::recorder::Recorder;
 use crate::{BlockCache, BlockKey};
@@ -95,14 +96,18 @@ struct Fetched {
 type FetchResult = Result<Arc<Fetched>, ReadError>;
 type SharedFetch = Shared<BoxFuture<'static, FetchResult>>;
 
+/// What the read path knows of an object without its key: enough to lay out and schedule.
 #[derive(Debug)]
 struct MountedObject {
-    reader: ObjectReader,
+    name: String,
+    layout: Layout,
     version: [u8; 16],
 }
 
 struct Inner {
     objects: Vec<MountedObject>,
+    /// Data keys: unwrapped at the first open (or read), dropped after the last.
+    keys: Arc<ObjectKeys>,
     cache: Mutex<BlockCache>,
     in_flight: Mutex<HashMap<BlockKey, SharedFetch>>,
     config: ReadPathConfig,
@@ -145,30 +150,66 @@ impl ReadPath {
     }
 
     /// A read path that records its fetches, windows and cache changes into a replay.
+    /// The readers' keys stay for the read path's life.
     pub fn with_recorder(
         readers: Vec<ObjectReader>,
         config: ReadPathConfig,
         recorder: Option<Arc<Recorder>>,
     ) -> ReadPath {
-        let objects: Vec<MountedObject> = readers
-            .into_iter()
-            .map(|reader| MountedObject {
-                version: *reader.opened().id.as_bytes(),
-                reader,
+        let objects = readers
+            .iter()
+            .map(|r| MountedObject {
+                name: r.name().to_owned(),
+                layout: r.opened().layout,
+                version: *r.opened().id.as_bytes(),
             })
             .collect();
-        let geometries = objects.iter().map(|o| {
-            let layout = o.reader.opened().layout;
-            Geometry {
-                size: layout.plaintext_size(),
-                segment: u64::from(layout.segment_size()),
-                part: layout.part_size(),
-            }
+        ReadPath::build(
+            objects,
+            Arc::new(ObjectKeys::pinned(readers)),
+            config,
+            recorder,
+        )
+    }
+
+    /// A read path over objects whose data keys are unwrapped by `keys` only when a file of
+    /// the object is opened (or read), and dropped `key_grace` after the last handle or read
+    /// of it ends (see [`crate::keys`]).
+    pub fn lazy(
+        objects: Vec<LockedObject>,
+        keys: Arc<dyn KeyProvider>,
+        key_grace: Duration,
+        config: ReadPathConfig,
+        recorder: Option<Arc<Recorder>>,
+    ) -> ReadPath {
+        let mounted = objects
+            .iter()
+            .map(|o| MountedObject {
+                name: o.name().to_owned(),
+                layout: o.layout(),
+                version: *o.id().as_bytes(),
+            })
+            .collect();
+        let keys = Arc::new(ObjectKeys::lazy(objects, keys, key_grace));
+        ReadPath::build(mounted, keys, config, recorder)
+    }
+
+    fn build(
+        objects: Vec<MountedObject>,
+        keys: Arc<ObjectKeys>,
+        config: ReadPathConfig,
+        recorder: Option<Arc<Recorder>>,
+    ) -> ReadPath {
+        let geometries = objects.iter().map(|o| Geometry {
+            size: o.layout.plaintext_size(),
+            segment: u64::from(o.layout.segment_size()),
+            part: o.layout.part_size(),
         });
         let schedule = Schedule::new(config.readahead.clone(), geometries);
         ReadPath {
             inner: Arc::new(Inner {
                 objects,
+                keys,
                 cache: Mutex::new(BlockCache::new(config.cache_bytes)),
                 in_flight: Mutex::default(),
                 config,
@@ -177,6 +218,31 @@ impl ReadPath {
                 store_counters: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Holds `object`'s data key, unwrapping it if nobody holds it (one key-service call).
+    /// The FUSE adapter holds one per open file handle.
+    pub async fn hold_key(&self, object: usize) -> Result<KeyHold, ReadError> {
+        self.inner
+            .keys
+            .hold(object)
+            .await
+            .map_err(ReadError::Object)
+    }
+
+    /// Data keys unwrapped so far (each a key-service call for KMS).
+    pub fn key_unwraps(&self) -> u64 {
+        self.inner.keys.unwraps()
+    }
+
+    /// Whether `object`'s data key is in memory now.
+    pub fn key_is_open(&self, object: usize) -> bool {
+        self.inner.keys.is_open(object)
+    }
+
+    /// Objects whose data key is in memory now.
+    pub fn keys_held(&self) -> u64 {
+        self.inner.keys.held()
     }
 
     /// Lets the statistics include what the store wrappers did (set once, at mount time).
@@ -193,7 +259,10 @@ impl ReadPath {
     }
 
     pub fn object_size(&self, object: usize) -> Option<u64> {
-        self.inner.objects.get(object).map(|o| o.reader.size())
+        self.inner
+            .objects
+            .get(object)
+            .map(|o| o.layout.plaintext_size())
     }
 
     pub fn metrics(&self) -> MetricsSnapshot {
@@ -254,11 +323,15 @@ impl ReadPath {
     ) -> Result<Bytes, ReadError> {
         let started = Instant::now();
         let limit = self.inner.config.read_timeout;
-        let result =
-            match tokio::time::timeout(limit, self.read_clamped(object, range, bound)).await {
-                Ok(r) => r,
-                Err(_) => Err(ReadError::TimedOut(limit)),
-            };
+        let read = async {
+            // Under an open handle this is a count, not a key-service call.
+            let key = self.hold_key(object).await?;
+            self.read_clamped(object, range, bound, key.reader()).await
+        };
+        let result = match tokio::time::timeout(limit, read).await {
+            Ok(r) => r,
+            Err(_) => Err(ReadError::TimedOut(limit)),
+        };
         self.inner
             .events
             .served(result.as_ref().map(|b| b.len() as u64), started.elapsed());
@@ -270,32 +343,36 @@ impl ReadPath {
         object: usize,
         range: Range<u64>,
         bound: Range<u64>,
+        reader: &ObjectReader,
     ) -> Result<Bytes, ReadError> {
         let inner = &self.inner;
         let o = inner
             .objects
             .get(object)
             .ok_or(ReadError::NoSuchObject(object))?;
-        let size = o.reader.size();
+        let size = o.layout.plaintext_size();
         let bound = bound.start.min(size)..bound.end.min(size);
         let range =
             range.start.clamp(bound.start, bound.end)..range.end.clamp(bound.start, bound.end);
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        self.step(Event::Read {
-            object,
-            range: range.clone(),
-            bound,
-        });
+        self.step(
+            Event::Read {
+                object,
+                range: range.clone(),
+                bound,
+            },
+            reader,
+        );
 
-        let seg = u64::from(o.reader.opened().layout.segment_size());
+        let seg = u64::from(o.layout.segment_size());
         let mut out = BytesMut::with_capacity((range.end - range.start) as usize);
         for s in range.start / seg..=(range.end - 1) / seg {
             let block_start = s * seg;
             // A read that reaches a block's end has consumed it (see BlockCache).
             let consumed = range.end >= block_start + seg;
-            let block = self.segment(object, s, consumed, range.end).await?;
+            let block = self.segment(object, s, consumed, range.end, reader).await?;
             let lo = range.start.max(block_start) - block_start;
             let hi = range.end.min(block_start + block.len() as u64) - block_start;
             out.extend_from_slice(&block[lo as usize..hi as usize]);
@@ -311,6 +388,7 @@ impl ReadPath {
         segment: u64,
         consumed: bool,
         read_end: u64,
+        reader: &ObjectReader,
     ) -> Result<Bytes, ReadError> {
         let o = &self.inner.objects[object];
         let key = BlockKey {
@@ -326,11 +404,14 @@ impl ReadPath {
                     f
                 }
                 Lookup::Missing => {
-                    let started = self.step(Event::Miss {
-                        object,
-                        segment,
-                        read_end,
-                    });
+                    let started = self.step(
+                        Event::Miss {
+                            object,
+                            segment,
+                            read_end,
+                        },
+                        reader,
+                    );
                     // Wait on the fetch started here, not on a second lookup: a fetch that
                     // fails fast is gone from the in-flight map by then, with its error.
                     match started.into_iter().find(|(run, _)| run.contains(&segment)) {
@@ -353,7 +434,7 @@ impl ReadPath {
         }
         Err(ReadError::Object(Arc::new(ObjectError::Other(format!(
             "segment {segment} of '{}' was evicted before it could be read three times; the cache is too small",
-            o.reader.name()
+            o.name
         )))))
     }
 
@@ -379,9 +460,14 @@ impl ReadPath {
 
     /// Tells the schedule about `event` and starts the fetches it asks for; returns them with
     /// the segments each covers. Deciding what is missing and registering the fetches happen
-    /// under the in-flight lock, so two reads never fetch the same segment.
-    fn step(&self, event: Event) -> Vec<(Range<u64>, SharedFetch)> {
+    /// under the in-flight lock, so two reads never fetch the same segment. `reader` is the
+    /// event's object, opened (its key held by the read).
+    fn step(&self, event: Event, reader: &ObjectReader) -> Vec<(Range<u64>, SharedFetch)> {
         let inner = &self.inner;
+        let event_object = match &event {
+            Event::Read { object, .. } | Event::Miss { object, .. } => Some(*object),
+            _ => None,
+        };
         let mut started = Vec::new();
         {
             let mut schedule = lock(&inner.schedule);
@@ -405,10 +491,18 @@ impl ReadPath {
             }
             for request in decision.requests {
                 let o = &inner.objects[request.object];
+                // The schedule answers a read or miss with requests of that object only.
+                if Some(request.object) != event_object {
+                    tracing::warn!(
+                        object = o.name,
+                        "read-ahead request for another object skipped"
+                    );
+                    continue;
+                }
                 // A request is whole segments of one part: exactly one span.
-                for span in o.reader.opened().layout.locate(request.bytes) {
+                for span in o.layout.locate(request.bytes) {
                     let segments = span.first_segment..span.first_segment + span.segment_count;
-                    let fetch = self.fetch(request.object, span);
+                    let fetch = self.fetch(request.object, span, reader.clone());
                     for segment in segments.clone() {
                         in_flight.insert(
                             BlockKey {
@@ -449,7 +543,8 @@ impl ReadPath {
         }
     }
 
-    fn fetch(&self, object: usize, span: PartSpan) -> SharedFetch {
+    /// One span's fetch; it owns `reader` (and so the object's key) until it is done.
+    fn fetch(&self, object: usize, span: PartSpan, reader: ObjectReader) -> SharedFetch {
         let this = self.clone();
         async move {
             let inner = &this.inner;
@@ -459,7 +554,7 @@ impl ReadPath {
                 .events
                 .fetch_started(id, object, span.plaintext.clone());
             let started = Instant::now();
-            let mut result = o.reader.fetch_span(&span).await;
+            let mut result = reader.fetch_span(&span).await;
             if let Err(e) = &result
                 && bad_segment(e).is_some()
             {
@@ -467,7 +562,7 @@ impl ReadPath {
                 // fresh fetch tells that apart from bytes damaged at rest, which fail again.
                 inner.events.auth_retry();
                 tracing::warn!(error = %e, "segment failed authentication; fetching it again");
-                result = o.reader.fetch_span(&span).await;
+                result = reader.fetch_span(&span).await;
             }
             let segments = span.first_segment..span.first_segment + span.segment_count;
             let blocks = match result {
@@ -490,12 +585,12 @@ impl ReadPath {
                 Err(e) => match bad_segment(&e) {
                     // Damaged at rest: the rest of the span is fetched around the bad segment.
                     Some(bad) if span.segment_count > 1 => {
-                        Ok(this.salvage(object, &span, bad, e).await)
+                        Ok(this.salvage(object, &span, bad, e, &reader).await)
                     }
                     _ => Err(ReadError::Object(Arc::new(e))),
                 },
             };
-            let layout = o.reader.opened().layout;
+            let layout = o.layout;
             let tag = layout.sealed_segment_size() - u64::from(layout.segment_size());
             let (mut stored, mut failed) = (0, None);
             let mut inserted = Vec::new();
@@ -548,7 +643,7 @@ impl ReadPath {
 
     /// The plaintext of a span cut into its segments.
     fn split(&self, object: usize, span: &PartSpan, plain: &Bytes) -> Vec<Bytes> {
-        let layout = self.inner.objects[object].reader.opened().layout;
+        let layout = self.inner.objects[object].layout;
         (span.first_segment..span.first_segment + span.segment_count)
             .map(|s| {
                 let r = layout.segment_plaintext(s);
@@ -567,6 +662,7 @@ impl ReadPath {
         span: &PartSpan,
         bad: u64,
         error: ObjectError,
+        reader: &ObjectReader,
     ) -> Vec<Result<Bytes, ReadError>> {
         let end = span.first_segment + span.segment_count;
         let mut out: Vec<Result<Bytes, ReadError>> =
@@ -588,7 +684,7 @@ impl ReadPath {
                 Some((b, _)) if *b < end => *b,
                 _ => end,
             };
-            match self.fetch_segments(object, next..upto).await {
+            match self.fetch_segments(object, next..upto, reader).await {
                 Ok(blocks) => out.extend(blocks.into_iter().map(Ok)),
                 Err(e) => match bad_segment(&e).filter(|b| (next..upto).contains(b)) {
                     Some(b) => known = Some((b, e)),
@@ -607,14 +703,14 @@ impl ReadPath {
         &self,
         object: usize,
         segments: Range<u64>,
+        reader: &ObjectReader,
     ) -> Result<Vec<Bytes>, ObjectError> {
-        let o = &self.inner.objects[object];
-        let layout = o.reader.opened().layout;
+        let layout = self.inner.objects[object].layout;
         let plain = layout.segment_plaintext(segments.start).start
             ..layout.segment_plaintext(segments.end - 1).end;
         let mut blocks = Vec::new();
         for sub in layout.locate(plain) {
-            let p = o.reader.fetch_span(&sub).await?;
+            let p = reader.fetch_span(&sub).await?;
             blocks.extend(self.split(object, &sub, &p));
         }
         Ok(blocks)

@@ -54,6 +54,14 @@ pub struct MountStats {
     /// The process serving the mount (`mezzfs unmount` waits for it to finish).
     #[serde(default)]
     pub pid: u32,
+    /// Data keys unwrapped since the mount started: one per first open of an object (a KMS
+    /// `Decrypt` for KMS-wrapped objects), none at start-up or per read.
+    #[serde(default)]
+    pub key_unwraps: u64,
+    /// Objects whose data key is in memory now (a file of theirs open, or closed within the
+    /// key grace period).
+    #[serde(default)]
+    pub keys_held: u64,
 }
 
 impl MountStats {
@@ -87,6 +95,8 @@ impl MountStats {
             open_handles: m.open_handles,
             store: path.store_snapshot(),
             pid: std::process::id(),
+            key_unwraps: path.key_unwraps(),
+            keys_held: path.keys_held(),
         }
     }
 

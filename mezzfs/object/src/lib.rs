@@ -4,7 +4,8 @@
 //! - [`put_object`] cuts a source into sealed parts and uploads them in parallel with bounded
 //!   memory, then publishes the manifest;
 //! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
-//!   span, never returning a byte that failed authentication;
+//!   span, never returning a byte that failed authentication; [`LockedObject`] is the same
+//!   object before its data key is unwrapped (sizes and layout only), unlocked on demand;
 //! - [`rewrap`] re-wraps objects' data keys under another key (rotation), touching only
 //!   manifests; its planner is a pure function;
 //! - [`naming`] says where manifests and parts live in a bucket.
@@ -19,5 +20,5 @@ pub mod rewrap;
 mod writer;
 
 pub use error::ObjectError;
-pub use reader::ObjectReader;
+pub use reader::{LockedObject, ObjectReader};
 pub use writer::{PutOptions, PutProgress, put_object};

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, Stream, StreamExt};
-use mezz_format::{KeyProvider, Manifest, OpenedObject, PartSpan, SealedManifest};
+use mezz_format::{
+    KeyProvider, Layout, Manifest, ObjectId, OpenedObject, PartSpan, SealedManifest,
+};
 use mezz_store::{ReadStore, StoreError};
 
 use crate::{ObjectError, naming};
@@ -23,13 +25,24 @@ pub struct ObjectReader {
     object: Arc<OpenedObject>,
 }
 
-impl ObjectReader {
-    /// Fetches and authenticates the manifest of `name`.
-    pub async fn open(
-        store: Arc<dyn ReadStore>,
-        keys: &dyn KeyProvider,
-        name: &str,
-    ) -> Result<ObjectReader, ObjectError> {
+/// An object version whose manifest is fetched and parsed, but whose data key is not yet
+/// unwrapped: its name, id, size and layout are known (unauthenticated) and nothing can be
+/// read until [`LockedObject::unlock`]. A mount shows files from these and unwraps a data
+/// key only when its file is opened.
+#[derive(Clone, Debug)]
+pub struct LockedObject {
+    store: Arc<dyn ReadStore>,
+    name: String,
+    raw: Bytes,
+    manifest: Manifest,
+    id: ObjectId,
+    layout: Layout,
+}
+
+impl LockedObject {
+    /// Fetches and parses the manifest of `name`; checks its framing, id and geometry. No
+    /// key is needed and nothing is authenticated yet.
+    pub async fn fetch(store: Arc<dyn ReadStore>, name: &str) -> Result<LockedObject, ObjectError> {
         naming::check_name(name)?;
         let raw = match store.get(&naming::manifest_key(name)).await {
             Ok(raw) => raw,
@@ -48,15 +61,70 @@ impl ObjectReader {
         };
         let sealed =
             SealedManifest::parse(raw.to_vec()).map_err(|e| ObjectError::format(name, e))?;
+        let manifest = sealed.unverified().clone();
+        let id = manifest.id().map_err(|e| ObjectError::format(name, e))?;
+        let layout = manifest
+            .layout()
+            .map_err(|e| ObjectError::format(name, e))?;
+        Ok(LockedObject {
+            store,
+            name: name.into(),
+            raw,
+            manifest,
+            id,
+            layout,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The object version this manifest claims (checked when unlocked).
+    pub fn id(&self) -> ObjectId {
+        self.id
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    pub fn size(&self) -> u64 {
+        self.layout.plaintext_size()
+    }
+
+    /// The manifest as stored, not yet authenticated: for sizes and the key it names.
+    pub fn unverified_manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Unwraps the data key through `keys` (one key-service call for KMS), authenticates the
+    /// manifest and checks its name: the same checks as [`ObjectReader::open`], on the bytes
+    /// fetched before, so the size and layout shown already are the authenticated ones.
+    pub async fn unlock(&self, keys: &dyn KeyProvider) -> Result<ObjectReader, ObjectError> {
+        let name = self.name.as_str();
+        let sealed =
+            SealedManifest::parse(self.raw.to_vec()).map_err(|e| ObjectError::format(name, e))?;
         let object = sealed
             .open(keys, name)
             .await
             .map_err(|e| ObjectError::format(name, e))?;
         Ok(ObjectReader {
-            store,
+            store: self.store.clone(),
             name: name.into(),
             object: Arc::new(object),
         })
+    }
+}
+
+impl ObjectReader {
+    /// Fetches and authenticates the manifest of `name`.
+    pub async fn open(
+        store: Arc<dyn ReadStore>,
+        keys: &dyn KeyProvider,
+        name: &str,
+    ) -> Result<ObjectReader, ObjectError> {
+        LockedObject::fetch(store, name).await?.unlock(keys).await
     }
 
     pub fn name(&self) -> &str {

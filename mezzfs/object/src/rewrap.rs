@@ -5,6 +5,8 @@
 //! per object whatever its size. [`plan_rewrap`] decides, without I/O, what to do with each
 //! object (a manifest already under the target key is skipped, which is what makes an
 //! interrupted rewrap resume); [`read_manifest`] and [`rewrap_object`] are the store side.
+//! Each manifest is replaced by a conditional write on the version read, so a put racing
+//! the rewrap wins and its manifest is reported, never overwritten.
 
 use std::sync::Arc;
 
@@ -108,9 +110,11 @@ pub enum Rewrapped {
 }
 
 /// Re-wraps object `name`'s data key: the manifest is authenticated with `from`, its data
-/// key wrapped by `to`, and the new manifest written in one PUT (atomic: a reader sees the
-/// old manifest or the new one, and both open the same parts). Just before the PUT the
-/// manifest is read again; if a new version was put meanwhile it is left alone.
+/// key wrapped by `to`, and the new manifest written in one conditional PUT (S3 `If-Match`
+/// on the ETag read): a reader sees the old manifest or the new one, and both open the same
+/// parts. If a put replaced the object (or it was deleted) after the manifest was read, the
+/// store refuses the write and the newer manifest is left alone ([`Rewrapped::Replaced`]):
+/// a rewrap never overwrites a version it did not read.
 pub async fn rewrap_object(
     store: Arc<dyn ObjectStore>,
     from: &dyn KeyProvider,
@@ -119,38 +123,29 @@ pub async fn rewrap_object(
 ) -> Result<Rewrapped, ObjectError> {
     naming::check_name(name)?;
     let key = naming::manifest_key(name);
-    let get = |store: Arc<dyn ObjectStore>| {
-        let key = key.clone();
-        async move {
-            store.get(&key).await.map_err(|cause| match cause {
-                StoreError::NotFound { .. } => ObjectError::NotFound {
-                    name: name.into(),
-                    store: store.describe(),
-                },
-                cause => ObjectError::Store {
-                    name: name.into(),
-                    cause,
-                },
-            })
-        }
+    let store_error = |cause: StoreError| match cause {
+        StoreError::NotFound { .. } => ObjectError::NotFound {
+            name: name.into(),
+            store: store.describe(),
+        },
+        cause => ObjectError::Store {
+            name: name.into(),
+            cause,
+        },
     };
-    let raw = get(store.clone()).await?;
+    let (raw, tag) = store.get_tagged(&key).await.map_err(store_error)?;
     let sealed = SealedManifest::parse(raw.to_vec()).map_err(|e| ObjectError::format(name, e))?;
     let (_, resealed) = sealed
         .rewrap(from, to, name)
         .await
         .map_err(|e| ObjectError::format(name, e))?;
-    if get(store.clone()).await? != raw {
-        return Ok(Rewrapped::Replaced);
+    match store.put_if_match(&key, Bytes::from(resealed), &tag).await {
+        Ok(()) => Ok(Rewrapped::Done),
+        Err(StoreError::PreconditionFailed { .. } | StoreError::NotFound { .. }) => {
+            Ok(Rewrapped::Replaced)
+        }
+        Err(cause) => Err(store_error(cause)),
     }
-    store
-        .put(&key, Bytes::from(resealed))
-        .await
-        .map_err(|cause| ObjectError::Store {
-            name: name.into(),
-            cause,
-        })?;
-    Ok(Rewrapped::Done)
 }
 
 #[cfg(test)]

@@ -157,6 +157,11 @@ impl S3Store {
                 StoreError::Throttled { key, detail }
             }
             (_, 416) | (Some("InvalidRange"), _) => StoreError::InvalidRange { key, range: 0..0 },
+            // A conditional write lost: the object changed (412), or another conditional
+            // write to it was in progress (409, real S3).
+            (Some("PreconditionFailed" | "ConditionalRequestConflict"), _) | (_, 412) => {
+                StoreError::PreconditionFailed { key }
+            }
             _ => StoreError::Remote {
                 key,
                 status,
@@ -261,6 +266,40 @@ impl ObjectStore for S3Store {
             .put_object()
             .bucket(&self.bucket)
             .key(self.full(key))
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| self.err(key, e))?;
+        Ok(())
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<(Bytes, String), StoreError> {
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .send()
+            .await
+            .map_err(|e| self.err(key, e))?;
+        let Some(etag) = resp.e_tag().map(str::to_owned) else {
+            return Err(StoreError::Unsupported {
+                key: key.into(),
+                what: "a GET without an ETag (conditional writes need one)",
+            });
+        };
+        let len = resp.content_length().and_then(|n| u64::try_from(n).ok());
+        let body = self.read_body(key, resp.body, len).await?;
+        Ok((body, etag))
+    }
+
+    /// A PUT with `If-Match` (S3 conditional writes).
+    async fn put_if_match(&self, key: &str, body: Bytes, tag: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full(key))
+            .if_match(tag)
             .body(ByteStream::from(body))
             .send()
             .await

@@ -41,6 +41,10 @@ pub enum StoreError {
         key: String,
         after: std::time::Duration,
     },
+    #[error("{key}: changed since it was read (another write came first; nothing was replaced)")]
+    PreconditionFailed { key: String },
+    #[error("{key}: {what} is not supported by this store")]
+    Unsupported { key: String, what: &'static str },
     #[error("{key}: injected fault ({kind})")]
     Injected { key: String, kind: &'static str },
 }

@@ -1,7 +1,8 @@
 //! Object stores behind two traits, without S3 (that is `mezz-store-s3`).
 //!
 //! [`ReadStore`] is what a reader needs (ranged get, get, head); [`ObjectStore`] adds what
-//! putting objects needs (put, list, delete, multipart uploads). Keys are relative to the
+//! putting objects needs (put, list, delete, multipart uploads) and a conditional replace
+//! (`get_tagged` / `put_if_match`, S3's `If-Match`) for rewriting manifests in place. Keys are relative to the
 //! store's root (an S3 prefix or a directory).
 //!
 //! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
@@ -122,4 +123,23 @@ pub trait ObjectStore: ReadStore {
     ) -> Result<(), StoreError>;
 
     async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError>;
+
+    /// The whole object and a tag naming this version of it (S3: its ETag), to replace it
+    /// later only if it is unchanged ([`put_if_match`](Self::put_if_match)).
+    async fn get_tagged(&self, key: &str) -> Result<(Bytes, String), StoreError> {
+        Err(StoreError::Unsupported {
+            key: key.into(),
+            what: "reading an object with its version tag",
+        })
+    }
+
+    /// Replaces `key` with `body` only if it is still the version `tag` names (S3: a PUT
+    /// with `If-Match`). No other write can land between the check and the replacement:
+    /// [`StoreError::PreconditionFailed`] when one came first, `NotFound` when it is gone.
+    async fn put_if_match(&self, key: &str, _body: Bytes, _tag: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            key: key.into(),
+            what: "a conditional write",
+        })
+    }
 }

@@ -84,6 +84,10 @@ impl LocalStore {
         }
     }
 
+    fn publish_lock(&self) -> PathBuf {
+        self.root.join(UPLOADS_DIR).join("publish.lock")
+    }
+
     fn check_root(&self) -> Result<(), StoreError> {
         if self.root.is_dir() {
             Ok(())
@@ -120,10 +124,26 @@ fn random_hex() -> String {
     hex::encode(b)
 }
 
-/// Writes `body` to a fresh temporary beside `target`, fsyncs it, and renames it into place.
+/// A version tag of an object's bytes (what S3's ETag is for a single PUT: a content hash).
+fn content_tag(bytes: &[u8]) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// Where renames into place are serialised: a conditional replace checks and renames under
+/// this lock, and every other publishing rename takes it too, so none lands in between
+/// (also across processes sharing the directory).
+struct Publish<'a> {
+    lock: &'a Path,
+    /// Replace only if the target's current bytes have this [`content_tag`].
+    only_if: Option<&'a str>,
+}
+
+/// Writes to a fresh temporary beside `target`, fsyncs it, and renames it into place (under
+/// the publish lock, when given).
 fn write_atomically(
     key: &str,
     target: &Path,
+    publish: Option<Publish<'_>>,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), StoreError> {
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -137,13 +157,44 @@ fn write_atomically(
         let mut f = fs::File::create(&tmp)?;
         write(&mut f)?;
         f.sync_data()?;
-        fs::rename(&tmp, target)
+        let Some(p) = &publish else {
+            return fs::rename(&tmp, target).map(|()| Ok(()));
+        };
+        if let Some(dir) = p.lock.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(p.lock)?;
+        lock.lock()?;
+        if let Some(tag) = p.only_if {
+            match fs::read(target) {
+                Ok(now) if content_tag(&now) == tag => {}
+                Ok(_) => {
+                    return Ok(Err(StoreError::PreconditionFailed { key: key.into() }));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(Err(StoreError::NotFound { key: key.into() }));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // The lock is released when `lock` is closed, after the rename.
+        fs::rename(&tmp, target).map(|()| Ok(()))
     })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(StoreError::io(key, e));
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(refused)) => {
+            let _ = fs::remove_file(&tmp);
+            Err(refused)
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(StoreError::io(key, e))
+        }
     }
-    Ok(())
 }
 
 fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut Vec<ObjectMeta>) -> std::io::Result<()> {
@@ -244,8 +295,34 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         self.check_root()?;
         let k = key.to_string();
+        let lock = self.publish_lock();
         blocking(key, move || {
-            write_atomically(&k, &path, |f| f.write_all(&body))
+            let publish = Publish {
+                lock: &lock,
+                only_if: None,
+            };
+            write_atomically(&k, &path, Some(publish), |f| f.write_all(&body))
+        })
+        .await
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<(Bytes, String), StoreError> {
+        let bytes = self.get(key).await?;
+        let tag = content_tag(&bytes);
+        Ok((bytes, tag))
+    }
+
+    async fn put_if_match(&self, key: &str, body: Bytes, tag: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        self.check_root()?;
+        let (k, tag) = (key.to_string(), tag.to_string());
+        let lock = self.publish_lock();
+        blocking(key, move || {
+            let publish = Publish {
+                lock: &lock,
+                only_if: Some(&tag),
+            };
+            write_atomically(&k, &path, Some(publish), |f| f.write_all(&body))
         })
         .await
     }
@@ -315,7 +392,7 @@ impl ObjectStore for LocalStore {
         let k = key.to_string();
         let piece = dir.join(format!("{number:06}"));
         blocking(key, move || {
-            write_atomically(&k, &piece, |f| f.write_all(&body))
+            write_atomically(&k, &piece, None, |f| f.write_all(&body))
         })
         .await?;
         Ok(PieceTag {
@@ -334,8 +411,13 @@ impl ObjectStore for LocalStore {
         let dir = self.upload_dir(upload)?;
         pieces.sort_by_key(|p| p.number);
         let k = key.to_string();
+        let lock = self.publish_lock();
         blocking(key, move || {
-            write_atomically(&k, &target, |out| {
+            let publish = Publish {
+                lock: &lock,
+                only_if: None,
+            };
+            write_atomically(&k, &target, Some(publish), |out| {
                 for p in &pieces {
                     let mut f = fs::File::open(dir.join(format!("{:06}", p.number)))?;
                     std::io::copy(&mut f, out)?;

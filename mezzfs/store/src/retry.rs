@@ -258,6 +258,21 @@ impl<S: ObjectStore + ?Sized> ObjectStore for RetryStore<S> {
             .await
     }
 
+    async fn get_tagged(&self, key: &str) -> Result<(Bytes, String), StoreError> {
+        self.run(key, Bounds::Timed, || self.inner.get_tagged(key))
+            .await
+    }
+
+    /// A retried attempt whose first try did land finds the object changed (by itself) and
+    /// answers `PreconditionFailed`: the caller reads that as "replaced meanwhile", which is
+    /// safe (nothing is overwritten) and a rerun finds the object already done.
+    async fn put_if_match(&self, key: &str, body: Bytes, tag: &str) -> Result<(), StoreError> {
+        self.run(key, Bounds::Counted, || {
+            self.inner.put_if_match(key, body.clone(), tag)
+        })
+        .await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.run(key, Bounds::Counted, || self.inner.delete(key))
             .await

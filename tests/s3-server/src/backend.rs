@@ -1,7 +1,10 @@
 //! The `s3s::S3` implementation: `s3s-fs` for everything but `GetObject`.
 //!
 //! Besides serving `GetObject` itself (with its ETag and `If-Match` / `If-None-Match`,
-//! `etag.rs`), the wrapper adds three small corrections on top of the delegated calls:
+//! `etag.rs`) and the conditions of `PutObject` (`If-Match` / `If-None-Match`, checked and
+//! written under a per-key lock that every PUT takes, so no write lands between a
+//! condition's check and its write), the wrapper adds three small corrections on top of the
+//! delegated calls:
 //! writes into a bucket that does not exist answer `NoSuchBucket` (stock `s3s-fs` silently
 //! creates the bucket directory), `ListParts` is sorted by part number (stock `s3s-fs`
 //! returns directory order), and list entries carry their ETags, as S3's do.
@@ -14,6 +17,7 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 use s3s_fs::FileSystem;
 
 use crate::error::ServerError;
+use crate::etag::check_put_conditions;
 use crate::fast_get::FastGet;
 use crate::throttle::Throttle;
 
@@ -23,7 +27,11 @@ pub(crate) struct Backend {
     fs: FileSystem,
     fast: FastGet,
     throttle: Arc<Throttle>,
+    /// PUTs of keys hashing to the same stripe are serialised.
+    put_locks: Vec<tokio::sync::Mutex<()>>,
 }
+
+const PUT_LOCK_STRIPES: usize = 64;
 
 impl Backend {
     /// Opens the data directory `root`, which must exist.
@@ -40,7 +48,17 @@ impl Backend {
             fs,
             fast: FastGet::new(canonical),
             throttle,
+            put_locks: (0..PUT_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         })
+    }
+
+    fn put_lock(&self, bucket: &str, key: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (bucket, key).hash(&mut h);
+        &self.put_locks[(h.finish() % PUT_LOCK_STRIPES as u64) as usize]
     }
 
     /// Directory of `bucket` under the data directory, if the name is a plain file name.
@@ -99,6 +117,19 @@ impl S3 for Backend {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         self.fast.require_bucket(&req.input.bucket).await?;
+        let _writing = self
+            .put_lock(&req.input.bucket, &req.input.key)
+            .lock()
+            .await;
+        let input = &req.input;
+        if input.if_match.is_some() || input.if_none_match.is_some() {
+            let current = self.fast.current_etag(&input.bucket, &input.key).await?;
+            check_put_conditions(
+                current.as_ref(),
+                input.if_match.as_ref(),
+                input.if_none_match.as_ref(),
+            )?;
+        }
         self.fs.put_object(req).await
     }
 

@@ -1,4 +1,5 @@
-//! ETags as S3 sends them, and the `If-Match` / `If-None-Match` checks of `GetObject`.
+//! ETags as S3 sends them, and the `If-Match` / `If-None-Match` checks of `GetObject` and of
+//! `PutObject` (conditional writes).
 //!
 //! Real S3 sends an object's ETag with every GET, HEAD and list entry, and clients built on
 //! the AWS CRT refuse a GET without one. `s3s-fs` computes the ETag when an object is written
@@ -91,6 +92,46 @@ pub(crate) fn check_conditions(
     Ok(())
 }
 
+/// The conditions of a PUT, as S3's conditional writes apply them: `If-None-Match: *`
+/// refuses to overwrite an existing object (412); `If-Match` replaces only the version with
+/// that ETag (412 when it differs, 404 when there is no object). `current` is the object's
+/// ETag now, `None` if it does not exist.
+pub(crate) fn check_put_conditions(
+    current: Option<&ETag>,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<()> {
+    let failed = || {
+        s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )
+    };
+    if let Some(cond) = if_none_match {
+        let exists_as = match (cond, current) {
+            (_, None) => false,
+            (ETagCondition::Any, Some(_)) => true,
+            (ETagCondition::ETag(other), Some(etag)) => other.weak_cmp(etag),
+        };
+        if exists_as {
+            return Err(failed());
+        }
+    }
+    if let Some(cond) = if_match {
+        let Some(etag) = current else {
+            return Err(s3_error!(NoSuchKey));
+        };
+        let holds = match cond {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(want) => want.strong_cmp(etag),
+        };
+        if !holds {
+            return Err(failed());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +159,33 @@ mod tests {
         assert!(!ok(ETagCondition::ETag(ETag::Weak("abc".to_owned()))));
         assert!(ok(ETagCondition::ETag(strong("other"))));
         assert!(check_conditions(&e, None, None).is_ok());
+    }
+
+    #[test]
+    fn a_put_if_match_replaces_only_that_version_and_if_none_match_only_creates() {
+        let e = strong("abc");
+        let put = |current: Option<&ETag>, m: Option<ETagCondition>, n: Option<ETagCondition>| {
+            check_put_conditions(current, m.as_ref(), n.as_ref())
+                .map_err(|err| err.code().as_str().to_owned())
+        };
+        assert_eq!(
+            put(Some(&e), Some(ETagCondition::ETag(strong("abc"))), None),
+            Ok(())
+        );
+        assert_eq!(
+            put(Some(&e), Some(ETagCondition::ETag(strong("old"))), None),
+            Err("PreconditionFailed".to_owned())
+        );
+        assert_eq!(
+            put(None, Some(ETagCondition::ETag(strong("abc"))), None),
+            Err("NoSuchKey".to_owned())
+        );
+        assert_eq!(put(None, None, Some(ETagCondition::Any)), Ok(()));
+        assert_eq!(
+            put(Some(&e), None, Some(ETagCondition::Any)),
+            Err("PreconditionFailed".to_owned())
+        );
+        assert_eq!(put(Some(&e), None, None), Ok(()));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use s3s::dto::{GetObjectInput, GetObjectOutput, Range, Timestamp};
+use s3s::dto::{ETag, GetObjectInput, GetObjectOutput, Range, Timestamp};
 use s3s::{S3Error, S3Response, S3Result, s3_error};
 
 use crate::etag::{check_conditions, object_etag};
@@ -86,6 +86,25 @@ impl FastGet {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Err(s3_error!(NoSuchBucket)),
             Err(err) => Err(S3Error::internal_error(err)),
         }
+    }
+
+    /// The ETag of object `key` of `bucket` now, `None` when there is no such object.
+    pub(crate) async fn current_etag(&self, bucket: &str, key: &str) -> S3Result<Option<ETag>> {
+        let bucket_dir = self
+            .bucket_dir(bucket)
+            .ok_or_else(|| s3_error!(NoSuchBucket))?;
+        let path = object_path(&bucket_dir, key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        let (root, bucket, key) = (self.root.clone(), bucket.to_owned(), key.to_owned());
+        tokio::task::spawn_blocking(move || -> S3Result<Option<ETag>> {
+            if !path.is_file() {
+                return Ok(None);
+            }
+            object_etag(&root, &bucket, &key, &path)
+                .map(Some)
+                .map_err(S3Error::internal_error)
+        })
+        .await
+        .map_err(S3Error::internal_error)?
     }
 
     pub(crate) async fn get_object(

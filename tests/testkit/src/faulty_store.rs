@@ -185,4 +185,14 @@ impl ObjectStore for FaultyStore {
     async fn abort_upload(&self, key: &str, upload: &UploadId) -> Result<(), StoreError> {
         self.inner.abort_upload(key, upload).await
     }
+
+    async fn get_tagged(&self, key: &str) -> Result<(Bytes, String), StoreError> {
+        self.before(key, false).await?;
+        self.inner.get_tagged(key).await
+    }
+
+    async fn put_if_match(&self, key: &str, body: Bytes, tag: &str) -> Result<(), StoreError> {
+        self.before(key, true).await?;
+        self.inner.put_if_match(key, body, tag).await
+    }
 }

@@ -17,12 +17,25 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 pub struct Moto {
     child: Child,
     endpoint: String,
+    /// moto's request recording (`MOTO_ENABLE_RECORDING`), when started with it.
+    recording: Option<PathBuf>,
 }
 
 impl Moto {
     /// Starts moto on a free port of 127.0.0.1 and waits until it accepts connections.
     /// Panics with what to do when it cannot: this is test set-up.
     pub fn start(dir: &Path) -> Moto {
+        Moto::launch(dir, None)
+    }
+
+    /// Like [`Moto::start`], with moto recording every request it serves into
+    /// `moto-recording.jsonl` in `dir`, so a test can count the calls made to it
+    /// ([`Moto::calls`]).
+    pub fn start_recording(dir: &Path) -> Moto {
+        Moto::launch(dir, Some(dir.join("moto-recording.jsonl")))
+    }
+
+    fn launch(dir: &Path, recording: Option<PathBuf>) -> Moto {
         let bin = std::env::var_os("MEZZ_MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("moto_server"));
@@ -32,7 +45,13 @@ impl Moto {
             .port();
         let log_path = dir.join("moto.log");
         let log = File::create(&log_path).expect("moto log");
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        if let Some(file) = &recording {
+            command
+                .env("MOTO_ENABLE_RECORDING", "1")
+                .env("MOTO_RECORDER_FILEPATH", file);
+        }
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -47,6 +66,7 @@ impl Moto {
         let mut moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            recording,
         };
         let deadline = Instant::now() + START_LIMIT;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -93,6 +113,32 @@ impl Moto {
                 .expect("CreateAlias");
             id
         })
+    }
+}
+
+impl Moto {
+    /// Requests of the JSON-protocol action `target` (e.g. `TrentService.Decrypt`) moto has
+    /// served so far. moto records a request before answering it, so every call that got an
+    /// answer is counted. Panics unless started with [`Moto::start_recording`].
+    pub fn calls(&self, target: &str) -> usize {
+        let file = self
+            .recording
+            .as_ref()
+            .expect("moto was started without recording (Moto::start_recording)");
+        std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&format!("\"X-Amz-Target\": \"{target}\""))
+                    || l.contains(&format!("\"x-amz-target\": \"{target}\""))
+            })
+            .count()
+    }
+
+    /// Kills the server (KMS and SQS out of reach from now on).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -45,6 +45,8 @@ WORKLOADS = ["dense", "sparse", "sparse4", "parallel4", "sha256", "manyfiles"]
 MANY_RANGES = 64
 MANY_OBJECTS = 8
 MANY_THREADS = 16
+# Sampling interval of the throughput curve, seconds.
+CURVE_STEP = 0.25
 SPARSE_BYTES = 32 * MIB
 SPARSE_BS = 64 << 10
 
@@ -374,11 +376,11 @@ class Bench:
         curve: list[int] = []
         with open(out_path, "w") as out, open(err_path, "w") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
-            # Bytes received per second on the client link: the throughput curve of the run.
+            # Bytes received on the client link every CURVE_STEP seconds: the run's curve.
             last, rc = self.rx_bytes(), None
             while rc is None:
                 try:
-                    rc = proc.wait(timeout=1)
+                    rc = proc.wait(timeout=CURVE_STEP)
                 except subprocess.TimeoutExpired:
                     if time.perf_counter() - t0 > timeout + 30:
                         kill_group(proc)
@@ -387,7 +389,7 @@ class Bench:
                 curve.append(now - last)
                 last = now
         wall = time.perf_counter() - t0
-        result: dict = {"wall_s": wall, "rx_per_s": curve}
+        result: dict = {"wall_s": wall, "rx_per_step": curve, "curve_step_s": CURVE_STEP}
         if rc != 0:
             return {**result, "status": "error", "error": f"exit {rc}: {tail(err_path)}"}
         expected = self.expected_bytes(workload)
@@ -656,17 +658,20 @@ def markdown(report: dict, args: argparse.Namespace) -> str:
             f"| {fmt(median_of(ok, 'cpu_s_per_gb'), '.2f')} "
             f"| {fmt(statistics.median(mezz) if mezz else None, '.2f')} | {'; '.join(notes)} |"
         )
-    dense = [r for r in report["runs"] if r["workload"] == "dense" and r.get("status") == "ok" and r.get("rx_per_s")]
+    dense = [r for r in report["runs"] if r["workload"] == "dense" and r.get("status") == "ok" and r.get("rx_per_step")]
     if dense:
-        out += ["", "## Throughput per second, first dense run of each client (MB/s on the client link)", ""]
+        step = CURVE_STEP
+        out += ["", f"## Throughput curve, first dense run of each client (MB/s on the client link, every {step} s)", ""]
         for r in {r["client"]: r for r in reversed(dense)}.values():
-            curve = [b / 1e6 for b in r["rx_per_s"]]
-            steady = statistics.median(curve[1:-1]) if len(curve) > 2 else max(curve)
-            full = next((i for i, v in enumerate(curve) if v >= 0.9 * steady), len(curve))
-            before = sum(r["rx_per_s"][:full]) / MIB
+            curve = [b / 1e6 / step for b in r["rx_per_step"]]
+            # The last sample is the tail (a partial interval), not the steady state.
+            body = curve[:-1] if len(curve) > 2 else curve
+            steady = statistics.median(body)
+            full = next((i for i, v in enumerate(body) if v >= 0.9 * steady), len(body))
+            before = sum(r["rx_per_step"][:full]) / MIB
             out.append(
                 f"- {r['client']}: " + " ".join(f"{v:.0f}" for v in curve)
-                + f" (full speed, 90% of the median second, from second {full + 1}: {before:.0f} MiB received before it)"
+                + f" (median {steady:.0f} MB/s; full speed, 90% of the median, after {full * step:.2f} s and {before:.0f} MiB)"
             )
     if report["skipped"]:
         out += ["", "Skipped: " + "; ".join(f"{k}: {v}" for k, v in report["skipped"].items())]

@@ -17,6 +17,15 @@
 //!   The window is split into `request_size` GETs that run in parallel, because one S3
 //!   connection caps out well below the link.
 //! - **Fixed**: the old one-size-fits-all strategy (8 MiB from each read), kept for comparison.
+//!
+//! Shapes of real tools (recorded in replays/corpus/) refine this:
+//! - a **strided** forward reader (a Y4M scene scan reading each frame's luma, skipping its
+//!   chroma) is one run once its pieces show the stride: gaps no longer than the piece before
+//!   them are fetched rather than waited for, one round trip each;
+//! - a reader that **seeks and reads a burst**, as the object's finished runs did, gets the
+//!   typical burst at its first read, and no whole window past it while it stays that short;
+//! - a young run of 1 MiB (kernel read-ahead sized) reads gets half a request;
+//! - a window stops where another run starts (parallel readers of one file).
 
 use std::collections::VecDeque;
 use std::ops::Range;

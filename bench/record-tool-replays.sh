@@ -9,8 +9,7 @@
 #   ffmpeg-thumbs-mp4 ffmpeg -ss: 7 thumbnails from the MP4 (index at the end, then seeks)
 #   ffprobe-mp4       ffprobe of the MP4 (moov at the end: reads the end, then the start)
 #   ffprobe-mkv       ffprobe of the same stream in Matroska (cues at the end)
-#   ffmpeg-seek-mkv   ffmpeg -ss: one frame from the middle of the MKV (into slower/: not yet
-#                     passing the gate)
+#   ffmpeg-seek-mkv   ffmpeg -ss: one frame from the middle of the MKV
 #
 # The media are made here with ffmpeg from ../shared/media/bigbuckbunny-excerpt.mp4 (or
 # MEDIA=path to a clip) and are not committed: only the replays are. Each replay is then moved
@@ -96,6 +95,3 @@ record ffmpeg-thumbs-mp4 "$(thumbs clip.mp4 1 4 7 10 13 16 19)"
 record ffprobe-mp4 'ffprobe -v error -show_format -show_streams $MNT/clip.mp4'
 record ffprobe-mkv 'ffprobe -v error -show_format -show_streams $MNT/clip.mkv'
 record ffmpeg-seek-mkv 'ffmpeg -v error -y -ss 12 -i $MNT/clip.mkv -frames:v 1 seek.png'
-# Still slower than fixed 8 MiB on a real mount: kept out of the gate (see its README).
-mkdir -p "$out/slower"
-mv "$out/ffmpeg-seek-mkv.mezzreplay" "$out/slower/"

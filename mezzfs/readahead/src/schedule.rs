@@ -251,10 +251,10 @@ impl Schedule {
             };
         };
         let mut requests = Vec::new();
-        if todo.start < range.end {
-            // The reader is waiting: its own bytes go out as a small request of their own,
-            // so it does not wait for a whole request's worth to arrive (on a far link an
-            // 8 MiB request takes a third of a second).
+        if todo.start < range.end.saturating_add(FIRST_REQUEST) {
+            // The reader is waiting, or will be at its next read: those bytes go out as a
+            // small request of their own, so it does not wait for a whole request's worth to
+            // arrive (on a far link an 8 MiB request takes a third of a second).
             let first_end = range
                 .end
                 .max(todo.start.saturating_add(FIRST_REQUEST))

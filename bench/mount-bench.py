@@ -39,7 +39,14 @@ REGION = "us-east-1"
 
 PROFILES = ["lan", "s3-like", "far-region"]
 CLIENTS = ["mezzfs-adaptive", "mezzfs-fixed8m", "mezzfs-baseline", "s3fs", "rclone-off", "rclone-full"]
-WORKLOADS = ["dense", "sparse", "sparse4", "parallel4", "sha256"]
+WORKLOADS = ["dense", "sparse", "sparse4", "parallel4", "sha256", "manyfiles"]
+# manyfiles: 16 threads reading 64 range files of the object and 8 whole objects (each 1/8 of
+# --size) at random offsets in 128 KiB to 1 MiB reads; mezzfs only (range files).
+MANY_RANGES = 64
+MANY_OBJECTS = 8
+MANY_THREADS = 16
+# Sampling interval of the throughput curve, seconds.
+CURVE_STEP = 0.25
 SPARSE_BYTES = 32 * MIB
 SPARSE_BS = 64 << 10
 
@@ -195,6 +202,14 @@ class Bench:
              "--bucket", PLAIN_BUCKET, "--key", OBJECT, str(self.src)],
             env=client_env(), check=True,
         )  # fmt: skip
+        eighth = self.args.size // MANY_OBJECTS
+        with open(self.src, "rb") as src:
+            for i in range(MANY_OBJECTS):
+                part = self.scratch / "src" / f"many-{i}.bin"
+                src.seek(i * eighth)
+                part.write_bytes(src.read(eighth))
+                subprocess.run([*srv, *self.mezz_global(direct), "-q", "put", str(part), f"many-{i}.bin"], env=client_env(), check=True)
+                part.unlink()
         marker.write_text(self.digest)
 
     def rx_bytes(self) -> int:
@@ -233,12 +248,39 @@ class Bench:
         missing = [flag for flag in needed if flag not in self.mezz_help]
         return f"`mezzfs mount --help` has no {', '.join(missing)}" if missing else None
 
-    def client_cmd(self, client: str, mnt: Path, run_dir: Path) -> tuple[list[str], dict[str, str]]:
+    def many_spec(self, run_dir: Path) -> Path:
+        """The manyfiles mount: the object, 64 range files of it, 8 more whole objects."""
+        size = self.args.size
+        step = size // MANY_RANGES
+        spec = {
+            "objects": [{"file": OBJECT, "source": OBJECT}]
+            + [{"file": f"many/o{i}.bin", "source": f"many-{i}.bin"} for i in range(MANY_OBJECTS)],
+            "ranges": [
+                {"file": f"many/r{i:02}.bin", "source": OBJECT, "offset": i * step, "len": step}
+                for i in range(MANY_RANGES)
+            ],
+        }
+        path = run_dir / "many-spec.json"
+        path.write_text(json.dumps(spec))
+        return path
+
+    def many_files(self, mnt: Path) -> list[Path]:
+        return [mnt / f"many/r{i:02}.bin" for i in range(MANY_RANGES)] + [
+            mnt / f"many/o{i}.bin" for i in range(MANY_OBJECTS)
+        ]
+
+    def client_cmd(
+        self, client: str, mnt: Path, run_dir: Path, workload: str = ""
+    ) -> tuple[list[str], dict[str, str]]:
         endpoint = self.env["ENDPOINT"]
         env = client_env()
         if client.startswith("mezzfs"):
             binary = "mezzfs-baseline" if client == "mezzfs-baseline" else "mezzfs"
-            cmd = [*self.mezz_global(endpoint, binary), "mount", str(mnt), "--object", OBJECT, "--foreground"]
+            cmd = [*self.mezz_global(endpoint, binary), "mount", str(mnt), "--foreground"]
+            if workload == "manyfiles":
+                cmd += ["--spec", str(self.many_spec(run_dir))]
+            else:
+                cmd += ["--object", OBJECT]
             if client == "mezzfs-fixed8m":
                 cmd += ["--readahead", "fixed"]
             return cmd, env
@@ -293,6 +335,16 @@ class Bench:
             quarter = size // 4
             for i in range(4):
                 lines += [f"[parallel4-{i}]", "rw=read", "bs=1M", f"offset={i * quarter}", f"size={quarter}"]
+        elif workload == "manyfiles":
+            # Relative names under directory=: fio refuses a filename list as long as 72 full paths.
+            mnt = path.parent
+            files = ":".join(str(f.relative_to(mnt)) for f in self.many_files(mnt))
+            lines[1:2] = [f"directory={mnt}", f"filename={files}"]
+            lines += [
+                "[manyfiles]", "rw=randread", "bsrange=128k-1m", "file_service_type=random",
+                f"numjobs={MANY_THREADS}", f"io_size={self.expected_bytes(workload) // MANY_THREADS}",
+                "randrepeat=0", "randseed=20261204",
+            ]  # fmt: skip
         else:
             raise ValueError(workload)
         job = self.jobs / f"{workload}.fio"
@@ -306,6 +358,9 @@ class Bench:
             return min(SPARSE_BYTES, size // 4) // jobs * jobs
         if workload == "parallel4":
             return size // 4 * 4
+        if workload == "manyfiles":
+            # A quarter of everything mounted (the object twice over, as ranges and whole).
+            return size // 2 // MANY_THREADS // MIB * MANY_THREADS * MIB
         return size
 
     def run_workload(self, workload: str, path: Path, run_dir: Path) -> dict:
@@ -318,15 +373,23 @@ class Bench:
             cmd = [*self.ns("CLI_NS"), "fio", "--readonly", "--output-format=json", f"--output={run_dir / 'fio.json'}", str(job)]
         out_path, err_path = run_dir / "workload.out", run_dir / "workload.err"
         t0 = time.perf_counter()
+        curve: list[int] = []
         with open(out_path, "w") as out, open(err_path, "w") as err:
             proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True)
-            try:
-                rc = proc.wait(timeout=timeout + 30)
-            except subprocess.TimeoutExpired:
-                kill_group(proc)
-                return {"status": "timeout", "wall_s": time.perf_counter() - t0}
+            # Bytes received on the client link every CURVE_STEP seconds: the run's curve.
+            last, rc = self.rx_bytes(), None
+            while rc is None:
+                try:
+                    rc = proc.wait(timeout=CURVE_STEP)
+                except subprocess.TimeoutExpired:
+                    if time.perf_counter() - t0 > timeout + 30:
+                        kill_group(proc)
+                        return {"status": "timeout", "wall_s": time.perf_counter() - t0}
+                now = self.rx_bytes()
+                curve.append(now - last)
+                last = now
         wall = time.perf_counter() - t0
-        result: dict = {"wall_s": wall}
+        result: dict = {"wall_s": wall, "rx_per_step": curve, "curve_step_s": CURVE_STEP}
         if rc != 0:
             return {**result, "status": "error", "error": f"exit {rc}: {tail(err_path)}"}
         expected = self.expected_bytes(workload)
@@ -361,7 +424,9 @@ class Bench:
         run_dir.mkdir(parents=True, exist_ok=True)
         mnt = Path(self.env["MNT"]) / client
         mnt.mkdir(parents=True, exist_ok=True)
-        cmd, env = self.client_cmd(client, mnt, run_dir)
+        if workload == "manyfiles" and not client.startswith("mezzfs"):
+            return {**record, "status": "skipped", "error": "range files are mezzfs-only"}
+        cmd, env = self.client_cmd(client, mnt, run_dir, workload)
         record["mount_command"] = shlex.join(cmd)
         daemon_err = run_dir / "daemon.err"
         with open(run_dir / "daemon.out", "w") as out, open(daemon_err, "w") as err:
@@ -382,8 +447,14 @@ class Bench:
                 time.sleep(0.1)
             drop_caches()
             rx0 = self.rx_bytes()
+            if workload == "manyfiles":
+                deadline = time.monotonic() + 60
+                while not all(exists(f) for f in self.many_files(mnt)) and time.monotonic() < deadline:
+                    time.sleep(0.1)
             record.update(self.run_workload(workload, target, run_dir))
             record.update(daemon_usage(daemon.pid))
+            if record.get("bytes") and record.get("cpu_s") is not None:
+                record["cpu_s_per_gb"] = record["cpu_s"] / (record["bytes"] / 1e9)
             stats = mnt / ".mezzfs-stats"
             if client.startswith("mezzfs"):
                 try:
@@ -562,8 +633,8 @@ def markdown(report: dict, args: argparse.Namespace) -> str:
         "",
         f"## Results ({args.runs} run(s) each; MB/s min / median over successful runs, other columns median)",
         "",
-        "| client | workload | ok | MB/s min | MB/s median | read amp | p50 ms | p99 ms | peak RSS MiB | CPU s | mezzfs fetched/read | notes |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| client | workload | ok | MB/s min | MB/s median | read amp | p50 ms | p99 ms | peak RSS MiB | CPU s | CPU s/GB | mezzfs fetched/read | notes |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     seen = []
     for r in report["runs"]:
@@ -584,8 +655,24 @@ def markdown(report: dict, args: argparse.Namespace) -> str:
             f"| {fmt(statistics.median(speeds) if speeds else None)} | {fmt(median_of(ok, 'amplification'), '.2f')} "
             f"| {fmt(median_of(ok, 'p50_ms'), '.2f')} | {fmt(median_of(ok, 'p99_ms'), '.1f')} "
             f"| {fmt(median_of(recs, 'peak_rss_mib'), '.0f')} | {fmt(median_of(recs, 'cpu_s'), '.1f')} "
+            f"| {fmt(median_of(ok, 'cpu_s_per_gb'), '.2f')} "
             f"| {fmt(statistics.median(mezz) if mezz else None, '.2f')} | {'; '.join(notes)} |"
         )
+    dense = [r for r in report["runs"] if r["workload"] == "dense" and r.get("status") == "ok" and r.get("rx_per_step")]
+    if dense:
+        step = CURVE_STEP
+        out += ["", f"## Throughput curve, first dense run of each client (MB/s on the client link, every {step} s)", ""]
+        for r in {r["client"]: r for r in reversed(dense)}.values():
+            curve = [b / 1e6 / step for b in r["rx_per_step"]]
+            # The last sample is the tail (a partial interval), not the steady state.
+            body = curve[:-1] if len(curve) > 2 else curve
+            steady = statistics.median(body)
+            full = next((i for i, v in enumerate(body) if v >= 0.9 * steady), len(body))
+            before = sum(r["rx_per_step"][:full]) / MIB
+            out.append(
+                f"- {r['client']}: " + " ".join(f"{v:.0f}" for v in curve)
+                + f" (median {steady:.0f} MB/s; full speed, 90% of the median, after {full * step:.2f} s and {before:.0f} MiB)"
+            )
     if report["skipped"]:
         out += ["", "Skipped: " + "; ".join(f"{k}: {v}" for k, v in report["skipped"].items())]
     out += [

@@ -8,6 +8,8 @@
 //!   delta- and varint-encoded records (about 3-4 bytes per sequential read); a file cut
 //!   anywhere decodes to a prefix, unknown record kinds are skipped, garbage never panics.
 //! - [`ReplayWriter`]: appends records as they happen, a chunk at a time.
+//! - [`retarget`]: a replay moved onto other bytes of the same sizes (its digests
+//!   recomputed), so recordings of real tools on real media can be rerun without the media.
 //! - [`analysis`]: summaries (totals, histograms, access pattern per object), Chrome trace
 //!   export, JSON lines. Pure functions of decoded records.
 //!
@@ -17,6 +19,7 @@
 pub mod analysis;
 pub mod codec;
 mod record;
+pub mod retarget;
 mod varint;
 mod writer;
 

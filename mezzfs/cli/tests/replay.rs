@@ -1,6 +1,7 @@
 //! Replays end to end over real mounts of objects in the S3 test server: recording, info, dump,
 //! Chrome export, rerun with the digest check (and its failure when the bytes changed), a
-//! replay cut short by kill -9, and the batch gate on the committed corpus.
+//! replay cut short by kill -9, and the batch gate on the committed corpus (synthetic patterns
+//! and recordings of real tools).
 
 mod common;
 
@@ -235,6 +236,18 @@ fn the_batch_gate_passes_the_corpus_and_catches_a_slow_candidate() {
         dense["ratio"].as_f64().expect("ratio") < 1.0,
         "dense: {dense}"
     );
+    // The encoder's scene scan (luma read, chroma skipped in each frame) is one stream, not
+    // a round trip per frame, and fetches no more than the fixed buffer.
+    let scan = row("tool-scenes.mezzreplay");
+    assert!(scan["ratio"].as_f64().expect("ratio") < 1.0, "scan: {scan}");
+    for name in ["tool-scenes.mezzreplay", "tool-encode.mezzreplay"] {
+        let r = row(name);
+        let (fixed, adaptive) = (
+            r["control_fetched"].as_u64().expect("control"),
+            r["candidate_fetched"].as_u64().expect("candidate"),
+        );
+        assert!(adaptive <= fixed + fixed / 100, "{name}: {r}");
+    }
 
     // The same gate with an impossible threshold fails, naming the replays.
     let mut strict = vec!["replay", "batch", c, "--runs", "1", "--threshold", "0.01"];

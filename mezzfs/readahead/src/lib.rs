@@ -39,4 +39,6 @@ mod policy;
 mod schedule;
 
 pub use policy::{Config, NetEstimate, ObjectPolicy, Pattern, Plan, Strategy};
-pub use schedule::{Decision, Event, FIRST_REQUEST, Geometry, MAX_STREAMS, Request, Schedule};
+pub use schedule::{
+    Decision, Event, FIRST_REQUEST, Geometry, HEAD, MAX_STREAMS, Request, Schedule,
+};

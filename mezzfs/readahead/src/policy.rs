@@ -17,6 +17,15 @@
 //!   The window is split into `request_size` GETs that run in parallel, because one S3
 //!   connection caps out well below the link.
 //! - **Fixed**: the old one-size-fits-all strategy (8 MiB from each read), kept for comparison.
+//!
+//! Shapes of real tools (recorded in replays/corpus/) refine this:
+//! - a **strided** forward reader (a Y4M scene scan reading each frame's luma, skipping its
+//!   chroma) is one run once its pieces show the stride: gaps no longer than the piece before
+//!   them are fetched rather than waited for, one round trip each;
+//! - a reader that **seeks and reads a burst**, as the object's finished runs did, gets the
+//!   typical burst at its first read, and no whole window past it while it stays that short;
+//! - a young run of 1 MiB (kernel read-ahead sized) reads gets half a request;
+//! - a window stops where another run starts (parallel readers of one file).
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -106,8 +115,110 @@ impl NetEstimate {
 /// bytes that arrive during their round trips).
 const STREAM_REQUESTS: f64 = 4.0;
 
+/// The largest read the kernel makes for a FUSE file's read-ahead (the mount raises it to
+/// this): a read this large means the kernel has already seen a stream.
+const KERNEL_READAHEAD: u64 = 1 << 20;
+
 /// Runs with fewer reads get a window of twice their extent at most.
 const YOUNG_RUN: u32 = 4;
+
+/// Pieces a strided run needs (two gaps) before its gaps are read through: two reads that
+/// happen to land near each other are chance, three pieces evenly spaced are a reader.
+const STRIDED_PIECES: u32 = 3;
+
+/// A run of reads: contiguous bytes, or contiguous pieces with small gaps between them.
+struct Run {
+    start: u64,
+    end: u64,
+    reads: u32,
+    /// Bytes asked for by the run's reads.
+    bytes: u64,
+}
+
+/// Joins contiguous clusters into strided runs: a reader that reads a piece, skips a gap no
+/// longer than the piece (and than one request) and reads on (an encoder's scene scan reading
+/// each frame's luma and skipping its chroma) is one forward stream once it has made
+/// [`STRIDED_PIECES`] pieces. Fetching the gaps costs at most as many bytes again as the
+/// pieces; waiting a round trip at every piece costs more. Chains of fewer pieces stay
+/// apart, so random reads that land near each other are not read through.
+fn strided_runs(pieces: &[mezz_clusters::Cluster], request_size: u64) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    // The chain being built: its pieces, and the last piece's extent.
+    let mut chain: Vec<&mezz_clusters::Cluster> = Vec::new();
+    let flush = |chain: &mut Vec<&mezz_clusters::Cluster>, out: &mut Vec<Run>| {
+        // A stream already established (the first piece) that jumps a small gap is one
+        // too: the kernel's asynchronous read-ahead sends a stream's reads out of order.
+        let established = chain.len() >= 2 && chain[0].reads >= YOUNG_RUN;
+        if chain.len() as u32 >= STRIDED_PIECES || established {
+            out.push(Run {
+                start: chain[0].start,
+                end: chain[chain.len() - 1].end,
+                reads: chain.iter().map(|c| c.reads).sum(),
+                bytes: chain.iter().map(|c| c.bytes).sum(),
+            });
+        } else {
+            out.extend(chain.iter().map(|c| Run {
+                start: c.start,
+                end: c.end,
+                reads: c.reads,
+                bytes: c.bytes,
+            }));
+        }
+        chain.clear();
+    };
+    for c in pieces {
+        if let Some(last) = chain.last() {
+            let gap = c.start.saturating_sub(last.end);
+            if gap > request_size.min(last.end - last.start) {
+                flush(&mut chain, &mut out);
+            }
+        }
+        chain.push(c);
+    }
+    flush(&mut chain, &mut out);
+    out
+}
+
+/// How much a reader reads after a seek: the median extent of the object's recent runs
+/// that ended before the run holding `read` began (bursts already finished, not parallel
+/// streams still being read), once there are [`BURSTS_SEEN`] of them. `recent` is the reads
+/// in order, `read` the last of them.
+fn typical_burst(runs: &[Run], recent: &[Range<u64>], read: &Range<u64>) -> Option<u64> {
+    let run_of = |r: &Range<u64>| {
+        runs.iter()
+            .position(|c| c.start <= r.start && r.end <= c.end)
+    };
+    let own = run_of(read);
+    let mut last = vec![None; runs.len()];
+    let mut own_first = recent.len().saturating_sub(1);
+    for (i, r) in recent.iter().enumerate() {
+        if let Some(k) = run_of(r) {
+            last[k] = Some(i);
+            if Some(k) == own {
+                own_first = own_first.min(i);
+            }
+        }
+    }
+    let mut extents: Vec<u64> = runs
+        .iter()
+        .enumerate()
+        .filter(|(k, c)| {
+            Some(*k) != own
+                && c.reads >= 2
+                && c.end - c.start > c.bytes / u64::from(c.reads)
+                && last[*k].is_some_and(|l| l < own_first)
+        })
+        .map(|(_, c)| c.end - c.start)
+        .collect();
+    if extents.len() < BURSTS_SEEN {
+        return None;
+    }
+    extents.sort_unstable();
+    Some(extents[extents.len() / 2])
+}
+
+/// Runs seen before a read after a seek is given the typical burst.
+const BURSTS_SEEN: usize = 2;
 
 /// How the recent reads of an object look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,21 +287,14 @@ impl ObjectPolicy {
             return (Pattern::Warmup, 0);
         }
         let reads: Vec<Range<u64>> = self.recent.iter().cloned().collect();
-        let cl = clusters(&reads, 0);
-        // The read's own cluster continues a run when other reads extend it past the read
-        // (a re-read of the same bytes does not).
-        let own = cl.iter().find(|c| {
+        let runs_of = strided_runs(&clusters(&reads, 0), cfg.request_size);
+        let is_run = |c: &&Run| c.reads >= 2 && c.end - c.start > c.bytes / u64::from(c.reads);
+        // The read's own run continues when other reads extend it past the read (a re-read
+        // of the same bytes does not).
+        let own = runs_of.iter().find(|c| {
             c.start <= read.start && read.end <= c.end && c.end - c.start > read.end - read.start
         });
-        let Some(own) = own else {
-            // The read itself is the buffer: ahead = 0 fetches exactly what was asked.
-            return (Pattern::Sparse, 0);
-        };
-        let runs = cl
-            .iter()
-            .filter(|c| c.reads >= 2 && c.end - c.start > c.bytes / u64::from(c.reads))
-            .count()
-            .max(1);
+        let runs = runs_of.iter().filter(is_run).count().max(1);
         let n = runs as u64;
         let per_object = cfg.max_buffer / n;
         let per_mount = cfg.budget / dense_streams.max(1) as u64;
@@ -199,14 +303,53 @@ impl ObjectPolicy {
         let measured = net
             .window_for(cfg.request_size)
             .unwrap_or(2 * cfg.request_size);
-        let mut ahead = measured
+        let full = measured
             .max(cfg.request_size)
             .min(per_object)
             .min(per_mount);
+        // Another reader's run ahead (parallel readers of one file, each its own region):
+        // its bytes were read already, so a window stops where it starts rather than
+        // fetching them again once they are evicted.
+        let full = runs_of
+            .iter()
+            .filter(is_run)
+            .filter(|c| c.start >= read.end)
+            .map(|c| c.start - read.start)
+            .fold(full, u64::min);
+        let burst = typical_burst(&runs_of, &reads, read).map(|b| b.min(full));
+        let Some(own) = own else {
+            return match burst {
+                // A reader that seeks and then reads a burst, as its recent seeks did (a
+                // thumbnailer, a demuxer reading a packet at each index entry): the burst's
+                // bytes go out at once, so it waits one round trip, not one per read.
+                Some(b) => (Pattern::Sparse, b),
+                // The read itself is the buffer: ahead = 0 fetches exactly what was asked.
+                None => (Pattern::Sparse, 0),
+            };
+        };
+        let mut ahead = full;
+        let extent = own.end - own.start;
         if own.reads < YOUNG_RUN {
             // Two or three reads in a row may be chance (random reads landing side by side):
-            // until the run is longer, read ahead only twice what it has covered.
-            ahead = ahead.min(2 * (own.end - own.start));
+            // until the run is longer, read ahead only twice what it has covered. Reads as
+            // large as the kernel's whole read-ahead are not chance: the kernel has seen a
+            // stream, so it gets a request's worth, as much as the fixed strategy gives.
+            let young = if read.end - read.start >= KERNEL_READAHEAD {
+                (2 * extent).max(cfg.request_size / 2)
+            } else {
+                2 * extent
+            };
+            ahead = ahead.min(young);
+        }
+        if let Some(b) = burst
+            && extent < 2 * b
+        {
+            // Until the run is well past the bursts before it, it is probably one more: read
+            // ahead to where such a burst ends, or to twice the run, not a whole window that
+            // the reader would leave behind at its next seek.
+            let rest = (own.start + b).saturating_sub(read.start);
+            let cap = (own.start + b.max(2 * extent)).saturating_sub(read.start);
+            ahead = ahead.min(cap).max(rest).min(full);
         }
         (Pattern::Dense { clusters: runs }, ahead)
     }

@@ -11,6 +11,7 @@
 //!
 //! The steps it takes for a read, in order:
 //! 1. the policy plans a window from the read (sparse reads get exactly the read);
+//!    a read at the start of the reader's file gets at least [`HEAD`] (its header);
 //! 2. a window that continues a stream is cut to what that stream has not scheduled yet;
 //!    a read-ahead top-up smaller than one request waits until it is a whole request;
 //! 3. the reader's own bytes go out as a small first request (at most [`FIRST_REQUEST`]
@@ -24,10 +25,14 @@
 
 use std::ops::Range;
 
-use crate::policy::{Config, NetEstimate, ObjectPolicy, Pattern, Plan};
+use crate::policy::{Config, NetEstimate, ObjectPolicy, Pattern, Plan, Strategy};
 
 /// The most a read waiting on a window's first request makes it wait for beyond itself.
 pub const FIRST_REQUEST: u64 = 1 << 20;
+
+/// What a read at the start of a file fetches at least (adaptive): the header a probe or
+/// demuxer reads on into.
+pub const HEAD: u64 = 1 << 20;
 
 /// Scheduled windows remembered per object (one per recent stream).
 pub const MAX_STREAMS: usize = 32;
@@ -170,9 +175,11 @@ impl Schedule {
                 let Some(o) = self.objects.get_mut(object) else {
                     return Decision::default();
                 };
-                // What was recorded as scheduled is stale: the stream starts over.
-                o.streams.clear();
+                // What was recorded as scheduled for the missing bytes' stream is stale: that
+                // stream starts over (the others keep theirs).
                 let g = o.geometry;
+                let at = g.segment_start(segment);
+                o.streams.retain(|r| !(r.start <= at && at < r.end));
                 let bytes = g.segment_start(segment)..read_end.max(g.segment_end(segment));
                 let mut requests = Vec::new();
                 self.issue(object, bytes, present, &mut requests);
@@ -214,7 +221,22 @@ impl Schedule {
             Pattern::Dense { clusters } => clusters,
             _ => 0,
         };
-        let window = plan.window.start..plan.window.end.min(bound.end);
+        let mut window = plan.window.start..plan.window.end.min(bound.end);
+        if range.start == bound.start
+            && self.config.strategy == Strategy::Adaptive
+            && !matches!(plan.pattern, Pattern::Dense { .. })
+        {
+            // A file's first bytes are its header: a demuxer or probe reads on from there
+            // (the kernel's own read-ahead ramp alone asks for 128, 256 and 512 KiB), so
+            // they go out in one request instead of a round trip each.
+            let head = HEAD
+                .min(self.config.max_buffer)
+                .min(self.config.budget / streams as u64);
+            window.end = window
+                .end
+                .max(range.start.saturating_add(head))
+                .min(bound.end);
+        }
         let Some(todo) = top_up(
             &mut o.streams,
             window,
@@ -229,10 +251,10 @@ impl Schedule {
             };
         };
         let mut requests = Vec::new();
-        if todo.start < range.end {
-            // The reader is waiting: its own bytes go out as a small request of their own,
-            // so it does not wait for a whole request's worth to arrive (on a far link an
-            // 8 MiB request takes a third of a second).
+        if todo.start < range.end.saturating_add(FIRST_REQUEST) {
+            // The reader is waiting, or will be at its next read: those bytes go out as a
+            // small request of their own, so it does not wait for a whole request's worth to
+            // arrive (on a far link an 8 MiB request takes a third of a second).
             let first_end = range
                 .end
                 .max(todo.start.saturating_add(FIRST_REQUEST))
@@ -305,6 +327,18 @@ fn top_up(
     limit: u64,
     request: u64,
 ) -> Option<Range<u64>> {
+    // Another stream's scheduled bytes ahead (parallel readers of one file, each its own
+    // region) were fetched for that stream: the window stops where they start, so bytes
+    // already read and evicted are not fetched again. The read itself is always covered.
+    let next = streams
+        .iter()
+        .filter(|r| r.start > window.start && r.start < window.end)
+        .map(|r| r.start)
+        .min();
+    let window = match next {
+        Some(n) => window.start..n.max(read_end.min(window.end)),
+        None => window,
+    };
     let stream = streams
         .iter_mut()
         .find(|r| r.start <= window.start && window.start <= r.end);

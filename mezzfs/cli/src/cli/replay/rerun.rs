@@ -191,6 +191,9 @@ struct Outcome {
     latency_us: u64,
 }
 
+/// Alignment of the O_DIRECT read buffers.
+const PAGE: usize = 4096;
+
 /// Handles open at once; more are queued until one is released.
 const MAX_HANDLES: usize = 256;
 
@@ -363,12 +366,16 @@ fn perform(file: &Path, rx: mpsc::Receiver<Op>, outcomes: &Mutex<Vec<Outcome>>) 
         .custom_flags(libc::O_DIRECT)
         .open(file)
         .or_else(|_| File::open(file));
-    let mut buf = Vec::new();
+    // O_DIRECT reads into a buffer that is not page-aligned are split by the kernel (a 1 MiB
+    // read arrived as 1048528 + 48 bytes), so the buffer starts on a page boundary.
+    let mut backing: Vec<u8> = Vec::new();
     for op in rx {
         let Op::Read { index, offset, len } = op;
         let started = Instant::now();
+        backing.resize(len as usize + PAGE, 0);
+        let skip = backing.as_ptr().align_offset(PAGE).min(PAGE);
+        let buf = &mut backing[skip..skip + len as usize];
         let hash = f.as_ref().ok().and_then(|f| {
-            buf.resize(len as usize, 0);
             let mut got = 0usize;
             while got < buf.len() {
                 match f.read_at(&mut buf[got..], offset + got as u64) {
@@ -378,13 +385,12 @@ fn perform(file: &Path, rx: mpsc::Receiver<Op>, outcomes: &Mutex<Vec<Outcome>>) 
                     Err(_) => return None,
                 }
             }
-            buf.truncate(got);
-            Some(ReadDigest::hash(&buf))
+            Some((ReadDigest::hash(&buf[..got]), got))
         });
         let outcome = Outcome {
             index,
-            hash,
-            bytes: if hash.is_some() { buf.len() as u64 } else { 0 },
+            hash: hash.map(|(h, _)| h),
+            bytes: hash.map_or(0, |(_, n)| n as u64),
             latency_us: started.elapsed().as_micros() as u64,
         };
         outcomes

@@ -37,6 +37,12 @@ pub fn run(a: AbrManifestArgs) -> anyhow::Result<()> {
         audio,
     };
     abr_manifest::repeat(&mut manifest, a.repeat as usize);
+    anyhow::ensure!(
+        a.video_bits_scale.is_finite() && a.video_bits_scale > 0.0,
+        "--video-bits-scale {}: give a positive factor",
+        a.video_bits_scale
+    );
+    abr_manifest::scale_bits(&mut manifest.video, a.video_bits_scale);
     check_parent(&a.output, "-o")?;
     let partial = Partial::new(&a.output);
     let json = serde_json::to_string_pretty(&manifest)? + "\n";

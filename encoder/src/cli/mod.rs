@@ -436,6 +436,10 @@ struct AbrManifestArgs {
     /// than a short clip.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
+    /// Multiply the video's sizes and bitrates by F (e.g. 10): a small test clip's ladder made
+    /// to span the rates of real throughput traces (as if the network were F times slower).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    video_bits_scale: f64,
 }
 
 #[derive(Debug, ClapArgs)]

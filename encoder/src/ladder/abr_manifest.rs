@@ -322,6 +322,15 @@ pub fn repeat(m: &mut Manifest, times: usize) {
     }
 }
 
+/// Every size and bitrate of `t` times `factor`.
+pub fn scale_bits(t: &mut Track, factor: f64) {
+    t.bitrates_kbps.iter_mut().for_each(|b| *b *= factor);
+    t.segment_sizes_bits
+        .iter_mut()
+        .flatten()
+        .for_each(|b| *b *= factor);
+}
+
 fn repeated(rows: &[Vec<f64>], times: usize) -> Vec<Vec<f64>> {
     (0..times).flat_map(|_| rows.iter().cloned()).collect()
 }

@@ -182,7 +182,8 @@ fn common_len(track: &'static str, lens: &[u64], unit: &'static str) -> Result<u
 
 fn increasing(track: &'static str, kbps: &[f64]) -> Result<(), ManifestError> {
     for (i, w) in kbps.windows(2).enumerate() {
-        if !(w[1] > w[0]) {
+        // NaN never increases.
+        if w[1].partial_cmp(&w[0]) != Some(std::cmp::Ordering::Greater) {
             return Err(ManifestError::NotIncreasing {
                 track,
                 rung: i + 1,

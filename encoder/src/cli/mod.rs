@@ -114,6 +114,10 @@ per-rung per-scene choices, and the fixed ladder: the one resolution and quantiz
 with the best quality within the same target), hull.csv and fixed.csv (one row per rung; \
 `segment-encode bdrate OUT/fixed.csv OUT/hull.csv` gives the hull ladder's BD-rate).
 
+With --segment-seconds S, scenes are also cut at every S-second boundary (keyframes at every \
+segment start in every rung), which `abr-manifest` (abr-sim's manifest) and `package` (CMAF \
+segments and a DASH MPD) need.
+
 A target below what the hulls reach (every scene at the bottom of its hull) or above it (every \
 scene at the top) is an error naming the rung and the reachable range; widen --quantizers or \
 --heights.";

@@ -29,11 +29,12 @@ pub struct CompareArgs {
     )]
     pub algos: Vec<String>,
     /// The rule differences are reported against [default: bola if in --algos, else the
-    /// first rule].
+    /// first rule]. With --ladder, a `RULE@NAME`.
     #[arg(long)]
     pub baseline: Option<String>,
     /// The rule compared with the baseline [default: joint if in --algos, else the last rule
-    /// other than the baseline]. With a single rule there is no comparison.
+    /// other than the baseline]. With a single rule there is no comparison. With --ladder, a
+    /// `RULE@NAME`.
     #[arg(long)]
     pub candidate: Option<String>,
     /// Also run the offline optimum (DP) and report joint_score as % of it.

@@ -28,6 +28,12 @@ pub struct SessionMetrics {
     /// Mean per-rung utility: ln(bitrate / lowest) or score / 20 (see `algo::joint`).
     pub video_quality: f64,
     pub audio_quality: f64,
+    /// Time average of the played video segments' own quality scores (the manifest's
+    /// `quality`, e.g. PSNR-Y dB), 0 without scores: what the viewer saw, segment by segment.
+    pub video_score: f64,
+    /// The score the played video was at or below for a tenth of the time (time-weighted 10th
+    /// percentile of the segments' scores), 0 without scores.
+    pub video_score_p10: f64,
     pub video_switches: u32,
     pub audio_switches: u32,
     /// Sum of |bitrate change| between consecutive segments.
@@ -91,6 +97,8 @@ pub fn numeric_fields() -> Vec<(&'static str, Getter)> {
         ("audio_bitrate_kbps", |m| m.audio_bitrate_kbps),
         ("video_quality", |m| m.video_quality),
         ("audio_quality", |m| m.audio_quality),
+        ("video_score", |m| m.video_score),
+        ("video_score_p10", |m| m.video_score_p10),
         ("video_switches", |m| m.video_switches as f64),
         ("audio_switches", |m| m.audio_switches as f64),
         ("audio_switches_per_min", |m| {

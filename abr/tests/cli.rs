@@ -336,3 +336,69 @@ fn run_prints_a_readable_table() {
         "{audio} vs {text}"
     );
 }
+
+/// `compare --ladder`: every rule on every ladder, the pair first rule on the first ladder
+/// against it on the second, and the played segments' own scores in the table. Two ladders of
+/// the same sizes whose scores differ by exactly 1 on every segment: the paired video_score
+/// difference is 1 with a CI of [1, 1], whatever the traces.
+#[test]
+fn compare_ladders_scores_the_played_segments_quality() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, offset: f64| {
+        let sizes: Vec<[f64; 2]> = (0..20).map(|_| [400_000.0, 1_600_000.0]).collect();
+        let quality: Vec<[f64; 2]> = (0..20)
+            .map(|s| [30.0 + offset + s as f64 * 0.1, 40.0 + offset])
+            .collect();
+        let m = serde_json::json!({"video": {"segment_duration_ms": 2000,
+            "bitrates_kbps": [200, 800], "segment_sizes_bits": sizes, "quality": quality}});
+        let p = dir.path().join(name);
+        std::fs::write(&p, m.to_string()).expect("write");
+        p.display().to_string()
+    };
+    let (low, high) = (write("low.json", 0.0), write("high.json", 1.0));
+    let md = dir.path().join("out.md");
+    let out = abr_sim(&[
+        "compare",
+        "-t",
+        &data("3g_2010-09-13_1003.json"),
+        "-t",
+        &data("4g_bus_0001.json"),
+        "--ladder",
+        &format!("low={low}"),
+        "--ladder",
+        &format!("high={high}"),
+        "--algos",
+        "bola,joint",
+        "--markdown",
+        md.to_str().expect("utf-8"),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&md).expect("markdown");
+    for label in [
+        "| bola@low |",
+        "| bola@high |",
+        "| joint@low |",
+        "| joint@high |",
+    ] {
+        assert!(text.contains(label), "{label} missing:\n{text}");
+    }
+    assert!(text.contains("bola@high minus bola@low"), "{text}");
+    assert!(
+        text.contains("| video_score | 1.0000 | 1.0000 | 1.0000 |"),
+        "{text}"
+    );
+    assert!(text.contains(" video_score_p10 |"), "{text}");
+
+    let bad = abr_sim(&["compare", "-t", &data("4g_bus_0001.json"), "--ladder", &low]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("expected NAME=MANIFEST"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

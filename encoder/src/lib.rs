@@ -24,6 +24,8 @@
 //!   quantizers per scene ([`scale`] downscales, [`quality`] measures PSNR-Y and SSIM-Y on the
 //!   frames upscaled back), each scene's rate-quality hull, one hull point per scene per rung
 //!   at a common slope. [`bdrate`]: Bjøntegaard delta rate between two rate-quality curves.
+//!   [`cmaf`]: a ladder's rungs as CMAF segments and a DASH MPD; `ladder::abr_manifest`: the
+//!   ladder as abr-sim's manifest (per-segment sizes and quality).
 //!
 //! - [`fleet`]: the same encode spread over machines: scenes as SQS messages, stateless
 //!   workers reading their scene's bytes through mezzfs, checked chunks in the store, one
@@ -31,10 +33,11 @@
 //!
 //! The `segment-encode` binary is a thin CLI over these (`scenes`, `encode`, `audio`, the
 //! fleet's `submit`, `worker`, `status`, `assemble`, `requeue`, `setup-queue`, and `ladder`,
-//! `bdrate`, `quality`).
+//! `bdrate`, `quality`, `abr-manifest`, `package`).
 
 pub mod audio;
 pub mod bdrate;
+pub mod cmaf;
 pub mod detect;
 pub mod encode;
 pub mod fleet;

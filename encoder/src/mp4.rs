@@ -58,6 +58,20 @@ pub fn moov(t: &Mp4Track) -> Vec<u8> {
     boxed(b"moov", &out)
 }
 
+/// The `moov` of a fragmented (CMAF) file: the track without samples (they come in the
+/// segments' `moof` boxes, [`crate::cmaf`]) and `mvex` saying so.
+pub fn moov_fragmented(t: &Mp4Track) -> Vec<u8> {
+    let mut out = mvhd(t.timescale, 0);
+    out.extend(trak(t, 0));
+    let mut trex = full(0, 0);
+    for v in [1, 1, t.sample_delta, 0, 0] {
+        // track id, sample description, default duration, size and flags
+        trex.extend_from_slice(&v.to_be_bytes());
+    }
+    out.extend(boxed(b"mvex", &boxed(b"trex", &trex)));
+    boxed(b"moov", &out)
+}
+
 fn mvhd(timescale: u32, duration: u64) -> Vec<u8> {
     let mut p = full(1, 0);
     p.extend_from_slice(&0u64.to_be_bytes()); // creation
@@ -141,6 +155,23 @@ fn stbl(t: &Mp4Track) -> Vec<u8> {
     stsd.extend_from_slice(&1u32.to_be_bytes());
     stsd.extend(boxed(b"av01", &entry));
 
+    if n == 0 {
+        // A fragmented file's: every table empty.
+        let empty = |kind: &[u8; 4], extra: usize| {
+            let mut p = full(0, 0);
+            p.extend(std::iter::repeat_n(0u8, 4 + extra));
+            boxed(kind, &p)
+        };
+        let body = [
+            boxed(b"stsd", &stsd),
+            empty(b"stts", 0),
+            empty(b"stsc", 0),
+            empty(b"stsz", 4),
+            empty(b"stco", 0),
+        ]
+        .concat();
+        return boxed(b"stbl", &body);
+    }
     let mut stts = full(0, 0);
     stts.extend_from_slice(&1u32.to_be_bytes());
     stts.extend_from_slice(&n.to_be_bytes());
@@ -188,13 +219,13 @@ fn matrix() -> Vec<u8> {
         .collect()
 }
 
-fn full(version: u8, flags: u32) -> Vec<u8> {
+pub(crate) fn full(version: u8, flags: u32) -> Vec<u8> {
     let mut v = flags.to_be_bytes();
     v[0] = version;
     v.to_vec()
 }
 
-fn boxed(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn boxed(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + payload.len());
     out.extend_from_slice(&((8 + payload.len()) as u32).to_be_bytes());
     out.extend_from_slice(kind);

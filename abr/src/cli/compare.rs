@@ -29,16 +29,23 @@ pub struct CompareArgs {
     )]
     pub algos: Vec<String>,
     /// The rule differences are reported against [default: bola if in --algos, else the
-    /// first rule].
+    /// first rule]. With --ladder, a `RULE@NAME`.
     #[arg(long)]
     pub baseline: Option<String>,
     /// The rule compared with the baseline [default: joint if in --algos, else the last rule
-    /// other than the baseline]. With a single rule there is no comparison.
+    /// other than the baseline]. With a single rule there is no comparison. With --ladder, a
+    /// `RULE@NAME`.
     #[arg(long)]
     pub candidate: Option<String>,
     /// Also run the offline optimum (DP) and report joint_score as % of it.
     #[arg(long)]
     pub optimum: bool,
+    /// Compare ladders: `NAME=MANIFEST`, repeated (e.g. `--ladder fixed=fixed.json --ladder
+    /// hull=hull.json`, from `segment-encode abr-manifest`). Every rule runs on every ladder,
+    /// reported as `RULE@NAME`; the default pair is the first rule on the first ladder against
+    /// it on the second. Replaces --manifest.
+    #[arg(long, value_name = "NAME=FILE", conflicts_with = "manifest")]
+    pub ladder: Vec<String>,
     /// Use at most this many traces per set.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -80,6 +87,8 @@ const TABLE: [&str; 8] = [
     "video_below_audio_s",
     "joint_score",
 ];
+/// What the table and differences add when the manifests have per-segment quality scores.
+const SCORES: [&str; 2] = ["video_score", "video_score_p10"];
 const DIFFS: [&str; 6] = [
     "joint_score",
     "rebuffer_s",
@@ -183,13 +192,51 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             .build_global()
             .context("starting worker threads")?;
     }
-    let manifest = a.inputs.manifest()?;
+    let ladders = ladders(&a)?;
+    let manifest = &ladders[0].1;
     let cfg = a.player.config();
     // Fail early on unknown names rather than after hours.
-    for n in &a.algos {
-        abr_sim::algo::by_name(n, &manifest.video, manifest.audio.as_ref(), cfg.max_buffer)?;
+    for (_, m) in &ladders {
+        for n in &a.algos {
+            abr_sim::algo::by_name(n, &m.video, m.audio.as_ref(), cfg.max_buffer)?;
+        }
     }
-    let pair = pick_pair(&a.algos, a.baseline.as_deref(), a.candidate.as_deref())?;
+    anyhow::ensure!(
+        !(a.optimum && ladders.len() > 1),
+        "--optimum with several --ladder manifests: run the optimum on one manifest at a time"
+    );
+    // (label, ladder, rule) of every session a trace gets.
+    let runs: Vec<(String, usize, &String)> = if a.ladder.is_empty() {
+        a.algos.iter().map(|n| (n.clone(), 0, n)).collect()
+    } else {
+        a.algos
+            .iter()
+            .flat_map(|n| {
+                ladders
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, (name, _))| (format!("{n}@{name}"), i, n))
+            })
+            .collect()
+    };
+    let labels: Vec<String> = runs.iter().map(|r| r.0.clone()).collect();
+    let (base_default, cand_default) = match (&a.baseline, &a.candidate, ladders.len() > 1) {
+        (None, None, true) => (Some(labels[0].clone()), Some(labels[1].clone())),
+        _ => (a.baseline.clone(), a.candidate.clone()),
+    };
+    let pair = pick_pair(&labels, base_default.as_deref(), cand_default.as_deref())?;
+    let scored = ladders.iter().any(|(_, m)| m.video.has_scores());
+    let table_metrics: Vec<&str> = TABLE
+        .iter()
+        .copied()
+        .chain(SCORES.iter().copied().filter(|_| scored))
+        .collect();
+    let diff_metrics: Vec<&str> = SCORES
+        .iter()
+        .copied()
+        .filter(|_| scored)
+        .chain(DIFFS.iter().copied())
+        .collect();
     if pair.is_none() && !a.quiet {
         eprintln!("one rule: no paired differences (give two or more rules in --algos)");
     }
@@ -222,7 +269,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
         let set_name = dir.file_name().map_or(dir.display().to_string(), |n| {
             n.to_string_lossy().into_owned()
         });
-        let jobs = set.len() * (a.algos.len() + usize::from(a.optimum));
+        let jobs = set.len() * (runs.len() + usize::from(a.optimum));
         let bar = if a.quiet {
             ProgressBar::hidden()
         } else {
@@ -241,18 +288,18 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             .into_par_iter()
             .map(|i| {
                 let t = set.get(i)?;
-                let mut ms = Vec::with_capacity(a.algos.len());
-                for n in &a.algos {
-                    ms.push(
-                        run_named(&t, &manifest, n, &cfg, None)
-                            .with_context(|| format!("{} with {n}", t.name))?,
-                    );
+                let mut ms = Vec::with_capacity(runs.len());
+                for (label, l, n) in &runs {
+                    let mut m = run_named(&t, &ladders[*l].1, n, &cfg, None)
+                        .with_context(|| format!("{} with {label}", t.name))?;
+                    m.algorithm.clone_from(label);
+                    ms.push(m);
                     bar.inc(1);
                 }
                 let opt = if a.optimum {
                     let o = optimum(
                         &t,
-                        &manifest,
+                        manifest,
                         cfg.max_buffer,
                         cfg.trace_end,
                         Ms(super::OPTIMUM_BUCKET_MS),
@@ -274,7 +321,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
         eprintln!(
             "{set_name}: {} traces x {} rules in {elapsed:.2} s",
             rows.len(),
-            a.algos.len()
+            runs.len()
         );
         if let Some(f) = csv.as_mut() {
             for (ms, opt) in &rows {
@@ -298,15 +345,14 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
             let g = field(metric).unwrap_or(|_| f64::NAN);
             rows.iter().map(|(ms, _)| g(&ms[algo])).collect()
         };
-        let idx = |n: &str| a.algos.iter().position(|x| x == n).unwrap_or(0);
-        let summaries: Vec<(String, Vec<(String, Summary)>)> = a
-            .algos
+        let idx = |n: &str| labels.iter().position(|x| x == n).unwrap_or(0);
+        let summaries: Vec<(String, Vec<(String, Summary)>)> = labels
             .iter()
             .enumerate()
             .map(|(i, n)| {
                 (
                     n.clone(),
-                    TABLE
+                    table_metrics
                         .iter()
                         .map(|m| (m.to_string(), summary(&col(i, m))))
                         .collect(),
@@ -319,8 +365,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
         // Gap to the optimum is always meaningful; a percentage only when the optimum's mean
         // is positive (on sets where stalls dominate, scores are negative).
         let percent: Vec<OptimumGap> = match opt_mean {
-            Some(o) => a
-                .algos
+            Some(o) => labels
                 .iter()
                 .enumerate()
                 .map(|(i, n)| {
@@ -334,8 +379,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
                 .collect(),
             None => Vec::new(),
         };
-        let invariant: Vec<Invariant> = a
-            .algos
+        let invariant: Vec<Invariant> = labels
             .iter()
             .enumerate()
             .map(|(i, n)| {
@@ -350,7 +394,7 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
         let differences: Vec<(String, Difference)> = match &pair {
             Some((b, c)) => {
                 let (bi, ci) = (idx(b), idx(c));
-                DIFFS
+                diff_metrics
                     .iter()
                     .map(|m| {
                         (
@@ -401,19 +445,50 @@ pub fn main(a: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The manifests sessions run on: the `--ladder` ones, named, or the one of `--manifest`.
+fn ladders(a: &CompareArgs) -> anyhow::Result<Vec<(String, abr_sim::manifest::Manifest)>> {
+    if a.ladder.is_empty() {
+        return Ok(vec![(String::new(), a.inputs.manifest()?)]);
+    }
+    let mut out: Vec<(String, abr_sim::manifest::Manifest)> = Vec::new();
+    for spec in &a.ladder {
+        let Some((name, file)) = spec.split_once('=') else {
+            anyhow::bail!("--ladder `{spec}`: expected NAME=MANIFEST, e.g. hull=hull.json");
+        };
+        anyhow::ensure!(
+            !name.is_empty() && !name.contains(['@', ',']),
+            "--ladder `{spec}`: the name must be non-empty, without `@` or `,`"
+        );
+        anyhow::ensure!(
+            out.iter().all(|(n, _)| n != name),
+            "--ladder `{spec}`: the name `{name}` is given twice"
+        );
+        let inputs = super::Inputs {
+            manifest: Some(PathBuf::from(file)),
+            ..a.inputs.clone()
+        };
+        out.push((name.to_string(), inputs.manifest()?));
+    }
+    Ok(out)
+}
+
 fn table(r: &SetReport) -> String {
     let (set, n, summaries, percent) = (&r.set, r.traces, &r.summaries, &r.optimum);
     let (invariant, diffs, candidate, baseline) =
         (&r.invariant, &r.differences, &r.candidate, &r.baseline);
     let mut s = format!("\n### {set} ({n} traces): means (p10 / p90)\n\n| rule |");
-    for m in TABLE {
+    let columns: Vec<&String> = summaries
+        .first()
+        .map(|(_, cols)| cols.iter().map(|c| &c.0).collect())
+        .unwrap_or_default();
+    for m in &columns {
         s.push_str(&format!(" {m} |"));
     }
     if !percent.is_empty() {
         s.push_str(" gap to optimum (% of it) |");
     }
     s.push_str("\n|---|");
-    for _ in 0..TABLE.len() + usize::from(!percent.is_empty()) {
+    for _ in 0..columns.len() + usize::from(!percent.is_empty()) {
         s.push_str("---:|");
     }
     s.push('\n');

@@ -134,6 +134,18 @@ pub(super) fn finish(
                     .map(|&r| t.track.bitrates[r].mbps())
                     .sum();
                 m.pensieve_qoe = (mbps_sum - 4.3 * m.rebuffer_s - switch_kbps / 1000.0) / segs;
+                if t.track.has_scores() {
+                    let scored: Vec<(f64, f64)> = t
+                        .played_rungs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, &r)| {
+                            let len = d.min(content - d * i as f64).max(Ms::ZERO).0;
+                            t.track.score(i, r).map(|q| (q, len))
+                        })
+                        .collect();
+                    (m.video_score, m.video_score_p10) = score_mean_and_p10(scored);
+                }
             }
             Kind::Audio => {
                 m.audio_bitrate_kbps = bitrate_time / played;
@@ -146,4 +158,39 @@ pub(super) fn finish(
     m.joint_score = joint_utility
         - (JOINT_REBUFFER_PENALTY * m.rebuffer_s + AUDIO_SWITCH_PENALTY * m.audio_switches as f64)
             / content.secs().max(EPS);
+}
+
+/// The time-weighted mean and 10th percentile of (score, content ms) pairs: the quality the
+/// viewer saw on average and in the worst tenth of the time.
+fn score_mean_and_p10(mut scored: Vec<(f64, f64)>) -> (f64, f64) {
+    let total: f64 = scored.iter().map(|s| s.1).sum();
+    if total <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let mean = scored.iter().map(|(q, l)| q * l).sum::<f64>() / total;
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut at = 0.0;
+    let p10 = scored
+        .iter()
+        .find(|(_, l)| {
+            at += l;
+            at >= 0.1 * total
+        })
+        .map_or(mean, |s| s.0);
+    (mean, p10)
+}
+
+#[cfg(test)]
+mod score_tests {
+    use super::score_mean_and_p10;
+
+    #[test]
+    fn mean_and_p10_are_time_weighted() {
+        // 5% of the time at 30, 95% at 40: p10 is 40; at 10% of the time at 30 it is 30.
+        let (mean, p10) = score_mean_and_p10(vec![(40.0, 95.0), (30.0, 5.0)]);
+        assert!((mean - 39.5).abs() < 1e-12);
+        assert_eq!(p10, 40.0);
+        assert_eq!(score_mean_and_p10(vec![(40.0, 90.0), (30.0, 10.0)]).1, 30.0);
+        assert_eq!(score_mean_and_p10(Vec::new()), (0.0, 0.0));
+    }
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use segment_encode::encode::{self, EncodeSettings};
 use segment_encode::ladder::grid::{self, GridEncode, Resolution};
 use segment_encode::ladder::output::{self, OutputError, io_error};
+use segment_encode::ladder::segments::{self, Segment};
 use segment_encode::ladder::{self, Config, LadderPlan, Rung};
 use segment_encode::quality::{Metric, PsnrY, SsimY};
 use segment_encode::{Scene, SceneList, Y4mFile, mux};
@@ -36,6 +37,20 @@ pub fn run(a: LadderArgs) -> anyhow::Result<()> {
         None => rung_targets(&a.rungs)?,
     };
     let scenes = scenes(&a, &source)?;
+    let (scenes, segments) = match a.segment_seconds {
+        None => (scenes, None),
+        Some(secs) => {
+            let n = segments::frames_for(secs, header.fps.num, header.fps.den).with_context(|| {
+                format!(
+                    "--segment-seconds {secs}: {:.3} frames at {fps} fps; give a length of a whole \
+                     number of frames (at least one)",
+                    secs * fps
+                )
+            })?;
+            let (units, segs) = segments::split(&scenes, n);
+            (units, Some((n, segs)))
+        }
+    };
     let depth = header.depth.0;
     let metrics: Vec<Box<dyn Metric>> = vec![Box::new(PsnrY { depth }), Box::new(SsimY { depth })];
     let names: Vec<&str> = metrics.iter().map(|m| m.name()).collect();
@@ -63,6 +78,16 @@ pub fn run(a: LadderArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
+    if let Some((n, segs)) = &segments {
+        say(
+            a.quiet,
+            format!(
+                "{} segments of {n} frames: scenes cut at their boundaries into {} units",
+                segs.len(),
+                scenes.len()
+            ),
+        );
+    }
     say(
         a.quiet,
         format!(
@@ -162,6 +187,7 @@ pub fn run(a: LadderArgs) -> anyhow::Result<()> {
             frames,
             fps,
             &scenes,
+            segments.as_ref(),
             &configs,
             &encodes,
             &config_of,
@@ -332,6 +358,7 @@ fn report(
     frames: u64,
     fps: f64,
     scenes: &[Scene],
+    segments: Option<&(u64, Vec<Segment>)>,
     configs: &[Config],
     encodes: &[GridEncode],
     config_of: &dyn Fn(&GridEncode) -> usize,
@@ -392,6 +419,8 @@ fn report(
         "quality_note": "per-frame means after upscaling each encode to the source size (Lanczos-3); VMAF unavailable (no libvmaf in Debian)",
         "keyframes": scenes.iter().map(|s| s.start).collect::<Vec<_>>(),
         "scenes": scenes.iter().map(|s| serde_json::json!({"index": s.index, "start": s.start, "end": s.end})).collect::<Vec<_>>(),
+        "segment_frames": segments.map(|s| s.0),
+        "segments": segments.map(|s| &s.1),
         "configs": configs,
         "grid": encodes.iter().map(|e| serde_json::json!({
             "scene": e.scene,

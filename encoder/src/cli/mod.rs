@@ -1,5 +1,6 @@
 //! Command-line arguments and the commands, `scenes`, `encode` and `audio`.
 
+mod abr_manifest;
 mod audio;
 mod audio_ladder;
 mod bdrate;
@@ -7,6 +8,7 @@ mod encode;
 mod fleet;
 mod ladder;
 mod output;
+mod package;
 mod progress;
 mod quality;
 mod scenes;
@@ -76,6 +78,15 @@ enum Command {
     /// keyframes at the same frames in every rung), ladder.json and the CSVs `bdrate` reads.
     #[command(long_about = LADDER_ABOUT)]
     Ladder(LadderArgs),
+    /// abr-sim's manifest from a ladder directory (and an audio ladder directory): the real
+    /// size and the quality (PSNR-Y or SSIM-Y) of every segment at every rung, for `abr-sim run
+    /// -m` and `abr-sim compare`. The ladder must have equal segments (`ladder
+    /// --segment-seconds`).
+    AbrManifest(AbrManifestArgs),
+    /// A segmented ladder as a servable DASH directory: per rung init.mp4 and one CMAF (AV1 in
+    /// fragmented MP4) segment per streaming segment, manifest.mpd (SegmentTemplate) and
+    /// abr-manifest.json; a new directory, written completely or not at all.
+    Package(PackageArgs),
     /// Bjøntegaard delta rate of TEST.csv against ANCHOR.csv: the average bitrate change at
     /// equal quality (negative: TEST needs fewer bits).
     Bdrate(BdrateArgs),
@@ -102,6 +113,10 @@ segment per scene; its resolution can change from scene to scene), ladder.json (
 per-rung per-scene choices, and the fixed ladder: the one resolution and quantizer per rung \
 with the best quality within the same target), hull.csv and fixed.csv (one row per rung; \
 `segment-encode bdrate OUT/fixed.csv OUT/hull.csv` gives the hull ladder's BD-rate).
+
+With --segment-seconds S, scenes are also cut at every S-second boundary (keyframes at every \
+segment start in every rung), which `abr-manifest` (abr-sim's manifest) and `package` (CMAF \
+segments and a DASH MPD) need.
 
 A target below what the hulls reach (every scene at the bottom of its hull) or above it (every \
 scene at the top) is an error naming the rung and the reachable range; widen --quantizers or \
@@ -162,6 +177,11 @@ struct LadderArgs {
     /// detecting scenes.
     #[arg(long, value_name = "FILE")]
     scenes: Option<PathBuf>,
+    /// Streaming segments of this many seconds (a whole number of frames): scenes are also cut
+    /// at every segment boundary, so every rung has a keyframe at every segment start and
+    /// `abr-manifest` and `package` can cut equal segments. Default: one segment per scene.
+    #[arg(long, value_name = "S")]
+    segment_seconds: Option<f64>,
     /// Parallel grid encodes; default: one per CPU.
     #[arg(long)]
     workers: Option<usize>,
@@ -391,6 +411,54 @@ struct AudioArgs {
     quiet: bool,
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LadderKind {
+    /// The per-scene convex-hull rungs (the ladder's files).
+    Hull,
+    /// The peer: one resolution and quantizer per rung for the whole title.
+    Fixed,
+}
+
+#[derive(Debug, ClapArgs)]
+struct AbrManifestArgs {
+    /// A directory `segment-encode ladder --segment-seconds` wrote.
+    ladder: PathBuf,
+    /// The manifest to write (JSON; its directory must exist).
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Which rungs: the hull ladder's, or the fixed ladder's (from the same grid encodes).
+    #[arg(long, value_enum, default_value_t = LadderKind::Hull)]
+    rungs: LadderKind,
+    /// The per-segment quality written (abr-sim's `quality`): the ladder's metric name.
+    #[arg(long, default_value = "psnr_y", value_parser = ["psnr_y", "ssim_y"])]
+    quality: String,
+    /// An `audio-ladder --segment-seconds` directory: its rungs become the manifest's audio
+    /// track (without it abr-sim adds its default audio ladder, or none with --no-audio).
+    #[arg(long, value_name = "DIR")]
+    audio: Option<PathBuf>,
+    /// The title N times in a row (video and audio segments repeated), for sessions longer
+    /// than a short clip.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
+    /// Multiply the video's sizes and bitrates by F (e.g. 10): a small test clip's ladder made
+    /// to span the rates of real throughput traces (as if the network were F times slower).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    video_bits_scale: f64,
+}
+
+#[derive(Debug, ClapArgs)]
+struct PackageArgs {
+    /// A directory `segment-encode ladder --segment-seconds` wrote.
+    ladder: PathBuf,
+    /// The DASH directory to create (must not exist); serve it over HTTP and open
+    /// OUT/manifest.mpd.
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// No summary on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
 #[derive(Debug, ClapArgs)]
 struct AudioLadderArgs {
     /// The media file (WAV, FLAC, MP4/M4A with AAC, ADTS AAC), 48 kHz; a video track is
@@ -446,6 +514,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Requeue(a) => fleet::requeue(a),
         Command::SetupQueue(a) => fleet::setup(a),
         Command::Ladder(a) => ladder::run(a),
+        Command::AbrManifest(a) => abr_manifest::run(a),
+        Command::Package(a) => package::run(a),
         Command::Bdrate(a) => bdrate::run(a),
         Command::Quality(a) => quality::run(a),
     }

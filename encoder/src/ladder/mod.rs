@@ -9,11 +9,15 @@
 //! rung) that it is measured against. [`output`] writes the ladder directory, all or nothing.
 //!
 //! Scenes are the same for every rung and each starts with a keyframe, so keyframes (and
-//! segment boundaries) are at the same frames in every rung.
+//! segment boundaries) are at the same frames in every rung. With a segment length, scenes
+//! are first cut at the segment boundaries ([`segments`]), so fixed-length segments align
+//! too; [`abr_manifest`] turns the ladder into abr-sim's manifest.
 
+pub mod abr_manifest;
 pub mod grid;
 pub mod hull;
 pub mod output;
+pub mod segments;
 pub mod select;
 
 use serde::Serialize;

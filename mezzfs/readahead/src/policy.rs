@@ -199,18 +199,21 @@ fn typical_burst(runs: &[Run], recent: &[Range<u64>], read: &Range<u64>) -> Opti
             }
         }
     }
-    let mut extents: Vec<u64> = runs
+    let finished: Vec<&Run> = runs
         .iter()
         .enumerate()
-        .filter(|(k, c)| {
-            Some(*k) != own
-                && c.reads >= 2
-                && c.end - c.start > c.bytes / u64::from(c.reads)
-                && last[*k].is_some_and(|l| l < own_first)
-        })
-        .map(|(_, c)| c.end - c.start)
+        .filter(|(k, _)| Some(*k) != own && last[*k].is_some_and(|l| l < own_first))
+        .map(|(_, c)| c)
         .collect();
-    if extents.len() < BURSTS_SEEN {
+    let mut extents: Vec<u64> = finished
+        .iter()
+        .filter(|c| c.reads >= 2 && c.end - c.start > c.bytes / u64::from(c.reads))
+        .map(|c| c.end - c.start)
+        .collect();
+    // Bursts must be the reader's habit, not chance: among many random reads a few land
+    // next to each other, and those pairs must not make every later read fetch a pair's
+    // worth. A reader that seeks and reads on does so at most of its seeks.
+    if extents.len() < BURSTS_SEEN || 2 * extents.len() <= finished.len() {
         return None;
     }
     extents.sort_unstable();

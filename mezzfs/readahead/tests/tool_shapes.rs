@@ -200,3 +200,26 @@ fn parallel_readers_do_not_fetch_each_others_bytes_again() {
     }
     assert_eq!(p.fetched, size, "fetched {} of {size}", p.fetched);
 }
+
+/// Random 64 KiB reads, as mezzfs/cli/tests/mount.rs makes them: a few land next to each
+/// other by chance, and those pairs are not a reader's bursts.
+#[test]
+fn random_reads_that_land_side_by_side_are_not_taken_for_bursts() {
+    let size: u64 = 40 << 20;
+    let read = 64 << 10;
+    let mut p = Path::default();
+    let mut s = schedule(Strategy::Adaptive, size);
+    let mut rng = mezz_testkit::XorShift::new(9);
+    for _ in 0..64 {
+        let off = (rng.next_u64() % ((size - read) / 4096)) * 4096;
+        p.read(&mut s, off..off + read, 0..size);
+    }
+    // Each read rounds out to whole 16 KiB segments (80 KiB for 64 KiB at 4 KiB alignment):
+    // 1.25x is what reading exactly costs. Taking chance pairs for bursts cost 1.38x.
+    assert!(
+        p.fetched <= 64 * (80 << 10),
+        "fetched {} for {} read",
+        p.fetched,
+        64 * read
+    );
+}

@@ -200,56 +200,6 @@ fn ffmpeg_writes_fragmented_mp4_and_ivf_that_decode() {
 }
 
 #[test]
-fn segment_encode_writes_its_output_through_the_mount() {
-    let w = World::new(Kind::S3);
-    let m = write_mount(&w, "mnt", &[]);
-    let y4m = w.path("in.y4m");
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-        .args(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=24:duration=1"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&y4m)
-        .output()
-        .expect("ffmpeg");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/segment-encode");
-    if !exe.exists() {
-        let built = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "segment-encode",
-                "--bin",
-                "segment-encode",
-            ])
-            .status()
-            .expect("cargo build");
-        assert!(built.success());
-    }
-    let out = Command::new(&exe)
-        .arg("encode")
-        .arg(&y4m)
-        .arg("-o")
-        .arg(m.file("out/x.ivf"))
-        .args([
-            "--speed",
-            "10",
-            "--quantizer",
-            "200",
-            "--workers",
-            "1",
-            "-q",
-        ])
-        .output()
-        .expect("segment-encode");
-    assert!(out.status.success(), "segment-encode: {}", stderr(&out));
-    let local = w.path("x.ivf");
-    std::fs::write(&local, get(&w, "encodes/x.ivf")).expect("local copy");
-    assert_eq!(decoded_frames(&local), 24);
-}
-
-#[test]
 fn a_store_that_goes_away_mid_write_fails_the_close_and_gc_aborts_the_upload() {
     let mut w = World::new(Kind::S3);
     let m = write_mount(

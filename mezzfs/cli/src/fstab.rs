@@ -37,10 +37,16 @@ pub const OPTIONS: &[&str] = &[
     "replay",
     "log-file",
     "metrics-listen",
+    "write-dir",
 ];
 
 /// fstab options without a value that are `mezzfs mount` switches.
-pub const SWITCHES: &[&str] = &["allow-other", "virtual-hosted"];
+pub const SWITCHES: &[&str] = &[
+    "allow-other",
+    "virtual-hosted",
+    "allow-overwrite",
+    "allow-delete",
+];
 
 /// Options for mount(8), systemd or the kernel's generic flags, which mean nothing to mezzfs
 /// (its files are always read-only, without devices, set-user-id bits or access times to
@@ -220,6 +226,27 @@ mod tests {
             ]
         );
         assert!(h.fake);
+    }
+
+    #[test]
+    fn writable_directories_map_too() {
+        let h = args(&[
+            "none",
+            "/m",
+            "-owrite_dir=out=encodes/,allow_overwrite,allow-delete",
+        ])
+        .expect("valid");
+        assert_eq!(
+            h.args,
+            [
+                "mount",
+                "/m",
+                "--write-dir",
+                "out=encodes/",
+                "--allow-overwrite",
+                "--allow-delete"
+            ]
+        );
     }
 
     #[test]

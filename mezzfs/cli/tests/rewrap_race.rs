@@ -14,7 +14,9 @@ use mezz_format::{KeyProvider, LocalKeyFile};
 use mezz_object::rewrap::{Rewrapped, rewrap_object};
 use mezz_object::{ObjectReader, PutOptions, PutProgress, put_object};
 use mezz_s3_server::{ACCESS_KEY, REGION, S3TestServer, SECRET_KEY};
-use mezz_store::{LocalStore, ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
+use mezz_store::{
+    LocalStore, ObjectMeta, ObjectStore, PendingUpload, PieceTag, ReadStore, StoreError, UploadId,
+};
 use mezz_store_s3::{S3Options, S3Store};
 use mezz_testkit::random_bytes;
 
@@ -87,6 +89,9 @@ impl ObjectStore for PutBeforeReplace {
             put(&self.inner, &self.keys, &self.name, &self.data).await;
         }
         self.inner.put_if_match(key, body, tag).await
+    }
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        self.inner.list_uploads(prefix).await
     }
 }
 

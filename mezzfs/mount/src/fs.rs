@@ -13,16 +13,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
-    KernelConfig, LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyData, ReplyDirectory,
-    ReplyEntry, ReplyOpen, ReplyStatfs, Request,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow,
+    WriteFlags,
 };
 
 use crate::audit::{MountAudit, Who};
 use crate::events::MountEvents;
+use crate::fs_write::{WRITE_TTL, WriteFs};
 use crate::keys::KeyHold;
 use crate::read_path::ReadPath;
 use crate::stats::MountStats;
 use crate::tree::{NodeKind, ROOT, Tree};
+use crate::write_path::WritePath;
+use crate::write_table::WriteTable;
 
 /// Objects are immutable versions: the kernel may cache what it learns for a long time.
 const TTL: Duration = Duration::from_secs(24 * 3600);
@@ -46,6 +50,8 @@ pub struct MezzFs {
     audit: Option<Arc<MountAudit>>,
     /// Each open object file handle holds its object's data key until it is released.
     key_holds: Arc<Mutex<HashMap<u64, KeyHold>>>,
+    /// The writable directories, when the mount has any.
+    writes: Option<Arc<WritePath>>,
 }
 
 impl MezzFs {
@@ -64,7 +70,30 @@ impl MezzFs {
             next_handle: AtomicU64::new(1),
             audit: None,
             key_holds: Arc::default(),
+            writes: None,
         }
+    }
+
+    /// Serves the writable directories of `writes` beside the read-only files.
+    pub fn with_writes(mut self, writes: Option<Arc<WritePath>>) -> MezzFs {
+        self.writes = writes;
+        self
+    }
+
+    /// The write side, when `ino` (or the handle) belongs to it.
+    fn write_fs(&self) -> Option<WriteFs<'_>> {
+        Some(WriteFs {
+            path: self.writes.as_deref()?,
+            rt: &self.rt,
+            uid: self.uid,
+            gid: self.gid,
+        })
+    }
+
+    fn write_ino(&self, ino: u64) -> Option<WriteFs<'_>> {
+        WriteTable::is_write_ino(ino)
+            .then(|| self.write_fs())
+            .flatten()
     }
 
     /// Every open and close of an object file is recorded in `audit` (when given).
@@ -80,6 +109,18 @@ impl MezzFs {
     }
 
     fn attr(&self, ino: u64) -> Option<FileAttr> {
+        if let Some(w) = &self.writes
+            && WriteTable::is_write_ino(ino)
+        {
+            let a = w.attr(ino)?;
+            return Some(crate::fs_write::file_attr(
+                ino,
+                a,
+                self.uid,
+                self.gid,
+                SystemTime::now(),
+            ));
+        }
         let node = self.tree.node(ino)?;
         let (kind, size, perm, nlink) = match &node.kind {
             NodeKind::Dir { .. } => (FileType::Directory, 0, 0o555, 2),
@@ -113,6 +154,9 @@ impl MezzFs {
     }
 
     fn ttl(&self, ino: u64) -> Duration {
+        if WriteTable::is_write_ino(ino) {
+            return WRITE_TTL;
+        }
         match self.tree.node(ino).map(|n| &n.kind) {
             // Its size changes with every read, so the kernel must ask each time.
             Some(NodeKind::Stats) => Duration::ZERO,
@@ -133,13 +177,22 @@ impl Filesystem for MezzFs {
             .or_else(|nearest| config.set_max_readahead(nearest));
         let _ = config.set_max_background(64);
         let _ = config.set_congestion_threshold(48);
+        if self.writes.is_some() {
+            let _ = config
+                .set_max_write(MAX_READ)
+                .or_else(|nearest| config.set_max_write(nearest));
+        }
         Ok(())
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let found = name
             .to_str()
-            .and_then(|n| self.tree.lookup(parent.0, n))
+            .and_then(|n| {
+                self.tree
+                    .lookup(parent.0, n)
+                    .or_else(|| Some(self.writes.as_ref()?.lookup(parent.0, n)?.0))
+            })
             .and_then(|ino| Some((ino, self.attr(ino)?)));
         match found {
             Some((ino, attr)) => reply.entry(&self.ttl(ino), &attr, Generation(0)),
@@ -155,6 +208,15 @@ impl Filesystem for MezzFs {
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if let Some(w) = self.write_ino(ino.0) {
+            let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+            let writing = flags.acc_mode() != OpenAccMode::O_RDONLY;
+            match w.open(ino.0, fh, req.pid(), writing) {
+                Ok(()) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Err(e) => reply.error(e),
+            }
+            return;
+        }
         if flags.acc_mode() != OpenAccMode::O_RDONLY {
             reply.error(Errno::EROFS);
             return;
@@ -274,6 +336,14 @@ impl Filesystem for MezzFs {
         _flush: bool,
         reply: fuser::ReplyEmpty,
     ) {
+        if let Some(w) = &self.writes
+            && w.owns(fh.0)
+        {
+            let w = w.clone();
+            self.rt.spawn(async move { w.release(fh.0).await });
+            reply.ok();
+            return;
+        }
         if lock(&self.stats_handles).remove(&fh.0).is_none() {
             // Dropped after the map's lock is let go: the last hold may drop the key.
             let hold = lock(&self.key_holds).remove(&fh.0);
@@ -294,10 +364,16 @@ impl Filesystem for MezzFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let Some(entries) = self.tree.entries(ino.0) else {
+        let write_entries = self.write_ino(ino.0).map(|w| w.path.entries(ino.0));
+        let Some(mut entries) = write_entries.unwrap_or_else(|| self.tree.entries(ino.0)) else {
             reply.error(Errno::ENOTDIR);
             return;
         };
+        if ino.0 == ROOT
+            && let Some(w) = &self.writes
+        {
+            entries.extend(w.roots().into_iter().map(|(i, n)| (i, n, true)));
+        }
         for (i, (child, name, is_dir)) in entries.into_iter().enumerate().skip(offset as usize) {
             let kind = if is_dir {
                 FileType::Directory
@@ -310,6 +386,126 @@ impl Filesystem for MezzFs {
             }
         }
         reply.ok();
+    }
+
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _flags: i32,
+        reply: ReplyCreate,
+    ) {
+        let (Some(w), Some(name)) = (self.write_ino(parent.0), name.to_str()) else {
+            reply.error(Errno::EROFS);
+            return;
+        };
+        let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
+        w.create(parent.0, name, fh, req.pid(), reply);
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        match self.write_fs() {
+            Some(w) => w.write(fh.0, offset, data, reply),
+            None => reply.error(Errno::EROFS),
+        }
+    }
+
+    fn flush(
+        &self,
+        req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        match self.write_fs() {
+            Some(w) if w.path.owns(fh.0) => w.flush(fh.0, req.pid(), reply),
+            _ => reply.ok(),
+        }
+    }
+
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
+        match self.write_fs() {
+            Some(w) if w.path.owns(fh.0) => w.fsync(fh.0, reply),
+            _ => reply.ok(),
+        }
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _mode: Option<u32>,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+        size: Option<u64>,
+        _atime: Option<TimeOrNow>,
+        _mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        _fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        match self.write_ino(ino.0) {
+            Some(w) => match w.setattr(ino.0, size) {
+                Ok(attr) => reply.attr(&WRITE_TTL, &attr),
+                Err(e) => reply.error(e),
+            },
+            None => reply.error(Errno::EROFS),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        match (self.write_ino(parent.0), name.to_str()) {
+            (Some(w), Some(name)) => w.mkdir(parent.0, name, reply),
+            _ => reply.error(Errno::EROFS),
+        }
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        match (self.write_ino(parent.0), name.to_str()) {
+            (Some(w), Some(name)) => w.unlink(parent.0, name, reply),
+            _ => reply.error(Errno::EROFS),
+        }
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        match (self.write_ino(parent.0), name.to_str()) {
+            (Some(w), Some(name)) => w.rmdir(parent.0, name, reply),
+            _ => reply.error(Errno::EROFS),
+        }
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

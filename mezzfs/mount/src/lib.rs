@@ -1,4 +1,5 @@
-//! The mezzfs mount: encrypted multi-part objects shown as read-only local files.
+//! The mezzfs mount: encrypted multi-part objects shown as read-only local files, and
+//! writable directories whose new files become objects.
 //!
 //! - [`Mount`]: the one place a mount is assembled (sources, store stack, caches, read path,
 //!   recorder), mounted ([`Opened::mount`]) and served until a shutdown future completes
@@ -27,6 +28,10 @@
 //!   manifests alone, so it needs no key service to mount.
 //! - [`audit`]: the `--audit-log` trail, a JSON line per open and close (who, object
 //!   version, key id, bytes read); reads are counted in memory.
+//! - [`WritePath`]: the writable directories (`--write-dir`): each new file written in
+//!   order through a `mezz_object::StreamWriter` (sealed and uploaded as it arrives, memory
+//!   bounded by one semaphore per mount) and committed at close; the rules (order, existing
+//!   names, states) are the [`WriteTable`]'s (pure); `fs_write.rs` is its FUSE side.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting; [`mountpoint`]: the
 //!   directory's state (not empty, a dead mount left by a killed process) and the guard
@@ -41,6 +46,7 @@ pub mod audit;
 mod block_cache;
 mod events;
 mod fs;
+mod fs_write;
 pub mod keys;
 mod latency;
 mod metrics;
@@ -53,6 +59,8 @@ pub mod spec;
 mod stack;
 mod stats;
 mod tree;
+mod write_path;
+mod write_table;
 
 pub use block_cache::{BlockCache, BlockKey, CacheCounters};
 pub use events::{Events, MountEvents};
@@ -67,3 +75,5 @@ pub use spec::{MountSpec, ObjectFile, RangeFile, SpecError};
 pub use stack::{Connect, ConnectError, RegionalError};
 pub use stats::{MountStats, READ_LATENCY};
 pub use tree::{FileEntry, NodeKind, Tree};
+pub use write_path::{WriteConfig, WritePath};
+pub use write_table::{FileState, Refusal, WRITE_INO_BASE, WriteAttr, WriteDir, WriteTable};

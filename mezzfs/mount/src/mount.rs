@@ -26,6 +26,7 @@ use crate::spec::{self, MountSpec};
 use crate::stack::{Connect, ConnectError, RegionalError, StoreStack};
 use crate::stats::MountStats;
 use crate::tree::{FileEntry, Tree};
+use crate::write_path::{WriteConfig, WritePath};
 
 /// Why a mount could not be assembled. Each names what it was opening; the cause follows.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +84,7 @@ pub struct Mount {
     disk: Option<DiskCacheConfig>,
     replay: Option<(PathBuf, serde_json::Map<String, serde_json::Value>)>,
     audit: Option<PathBuf>,
+    writes: Option<WriteConfig>,
 }
 
 impl std::fmt::Debug for Mount {
@@ -111,7 +113,14 @@ impl Mount {
             disk: None,
             replay: None,
             audit: None,
+            writes: None,
         }
+    }
+
+    /// Adds writable directories (files created there become objects of the default store).
+    pub fn write_dirs(mut self, config: WriteConfig) -> Mount {
+        self.writes = Some(config);
+        self
     }
 
     /// Appends a line to the audit log `file` for every open and close (see [`crate::audit`]).
@@ -228,7 +237,12 @@ impl Mount {
                 }
             })
         });
+        let writes = match self.writes.take() {
+            Some(config) => Some(Arc::new(self.open_writes(config).await?)),
+            None => None,
+        };
         Ok(Opened {
+            writes,
             fsname: fsname(&sources),
             objects: sources.into_iter().zip(versions).collect(),
             path,
@@ -287,6 +301,20 @@ impl Mount {
         Ok((readers, counters, caches))
     }
 
+    /// The write path: the default store with the mount's retries around it.
+    async fn open_writes(&self, config: WriteConfig) -> Result<WritePath, OpenError> {
+        let store = self
+            .connect
+            .connect(None, None)
+            .await
+            .map_err(OpenError::Connect)?;
+        let store =
+            mezz_store::RetryStore::with_budget(store, self.stack.retry, self.stack.budget.clone());
+        let path = WritePath::new(config, Arc::new(store), self.keys.clone());
+        path.report_abandoned().await;
+        Ok(path)
+    }
+
     /// The files of the spec, each pointing at its object's index and byte range.
     fn lay_out(&self, readers: &[LockedObject]) -> Result<Vec<FileEntry>, OpenError> {
         let sources = self.spec.sources();
@@ -339,6 +367,7 @@ pub struct Opened {
     recorder: Option<(Arc<Recorder>, PathBuf)>,
     flusher: Option<tokio::task::JoinHandle<()>>,
     audit: Option<Arc<MountAudit>>,
+    writes: Option<Arc<WritePath>>,
 }
 
 impl Opened {
@@ -366,8 +395,10 @@ impl Opened {
         if options.fsname.is_empty() {
             options.fsname = self.fsname.clone();
         }
+        options.writable = self.writes.is_some();
         let fs = MezzFs::new(Tree::build(&self.files), self.path.clone(), rt)
-            .with_audit(self.audit.clone());
+            .with_audit(self.audit.clone())
+            .with_writes(self.writes.clone());
         let mounted = session::mount(fs, mountpoint, &options)?;
         Ok(Running {
             opened: self,

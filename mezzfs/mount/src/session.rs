@@ -54,6 +54,8 @@ pub struct MountOptions {
     pub fsname: String,
     /// Mount even over a directory holding files (they are hidden until unmounted).
     pub nonempty: bool,
+    /// Mounted read-write (the mount has writable directories); read-only otherwise.
+    pub writable: bool,
 }
 
 impl Default for MountOptions {
@@ -63,6 +65,7 @@ impl Default for MountOptions {
             threads: 2,
             fsname: "mezzfs".into(),
             nonempty: false,
+            writable: false,
         }
     }
 }
@@ -177,7 +180,11 @@ pub fn mount(fs: MezzFs, mountpoint: &Path, options: &MountOptions) -> Result<Mo
     };
     let mut config = Config::default();
     config.mount_options = vec![
-        MountOption::RO,
+        if options.writable {
+            MountOption::RW
+        } else {
+            MountOption::RO
+        },
         MountOption::NoDev,
         MountOption::NoSuid,
         MountOption::NoAtime,

@@ -2,7 +2,8 @@
 //! (opened by the caller's [`Connect`], so this crate never compiles the AWS SDK), an optional
 //! shape, the retry owner, then the caches (the regional cache bucket, the disk cache), each a
 //! [`RangeCache`] put in front of what is below it by a [`CachedStore`]. Only the read side
-//! of the stores is used: a mount never writes.
+//! of the stores is used here; the writable directories write through their own
+//! `RetryStore` (see `write_path.rs`).
 
 use std::sync::Arc;
 

@@ -2,7 +2,12 @@
 //! [`mezz_store::ObjectStore`], read back by byte range from any [`mezz_store::ReadStore`].
 //!
 //! - [`put_object`] cuts a source into sealed parts and uploads them in parallel with bounded
-//!   memory, then publishes the manifest;
+//!   memory, then publishes the manifest; [`StreamWriter`] does the same with bytes pushed as
+//!   a program writes them (the mount's writable directories). Both cut where [`chunking`]
+//!   says (pure) and upload through one shared pipeline (`upload.rs`: seal in place,
+//!   multipart pieces, manifest last, clean-up on failure);
+//! - [`delete_object`] removes an object, manifest first; [`abandoned`] finds and aborts the
+//!   multipart uploads writers left behind;
 //! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
 //!   span, never returning a byte that failed authentication; [`LockedObject`] is the same
 //!   object before its data key is unwrapped (sizes and layout only), unlocked on demand;
@@ -13,12 +18,19 @@
 //! The format (layout, sealing, manifests, keys) is `mezz-format`; buckets are `mezz-store`;
 //! the `mezzfs` binary and the mount are built on this crate.
 
+pub mod abandoned;
+pub mod chunking;
+mod delete;
 mod error;
 pub mod naming;
 mod reader;
 pub mod rewrap;
+mod stream;
+mod upload;
 mod writer;
 
+pub use delete::delete_object;
 pub use error::ObjectError;
 pub use reader::{LockedObject, ObjectReader};
+pub use stream::{StreamOptions, StreamWriter};
 pub use writer::{PutOptions, PutProgress, put_object};

@@ -37,6 +37,20 @@ pub fn name_of_manifest(key: &str) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
+/// (object name, version id, part number) of a part key, if it is one.
+pub fn parse_part_key(key: &str) -> Option<(&str, &str, u64)> {
+    let (rest, part) = key.rsplit_once('/')?;
+    let (folder, id) = rest.rsplit_once('/')?;
+    let name = folder.strip_suffix(SUFFIX).filter(|n| !n.is_empty())?;
+    if part.len() < 6 || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((name, id, part.parse().ok()?))
+}
+
 /// Names are relative slash-separated paths without empty, `.` or `..` segments.
 pub fn check_name(name: &str) -> Result<(), ObjectError> {
     let bad = |reason: &str| {
@@ -78,6 +92,14 @@ mod tests {
         assert_eq!(name_of_manifest("movies/a.y4m.mezz/abab/000001"), None);
         assert_eq!(part_key("a", id, 7), format!("a.mezz/{id}/000007"));
         assert!(part_key("a", id, 7).starts_with(&version_folder("a", id)));
+        let key = part_key("movies/a.y4m", id, 12);
+        let id_text = id.to_string();
+        assert_eq!(
+            parse_part_key(&key),
+            Some(("movies/a.y4m", id_text.as_str(), 12))
+        );
+        assert_eq!(parse_part_key("movies/a.y4m.mezz/manifest"), None);
+        assert_eq!(parse_part_key("x/y/000001"), None);
     }
 
     #[test]

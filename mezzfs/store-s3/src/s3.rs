@@ -18,7 +18,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 
-use mezz_store::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
+use mezz_store::{
+    ObjectMeta, ObjectStore, PendingUpload, PieceTag, ReadStore, StoreError, UploadId,
+};
 
 /// How to reach S3. Unset fields come from the standard AWS configuration chain
 /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles, credentials).
@@ -431,5 +433,45 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| self.err(key, e))?;
         Ok(())
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        let mut out = Vec::new();
+        let (mut key_marker, mut id_marker) = (None::<String>, None::<String>);
+        // Bounded: S3 returns up to 1000 uploads a page; a million is far past any real use.
+        for _ in 0..1000 {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(self.full(prefix))
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| self.err(prefix, e))?;
+            for u in page.uploads() {
+                let (Some(k), Some(id)) = (u.key(), u.upload_id()) else {
+                    continue;
+                };
+                out.push(PendingUpload {
+                    key: k.strip_prefix(&self.prefix).unwrap_or(k).into(),
+                    upload: UploadId(id.into()),
+                    initiated: u
+                        .initiated()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                });
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(Into::into);
+            id_marker = page.next_upload_id_marker().map(Into::into);
+            if key_marker.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 }

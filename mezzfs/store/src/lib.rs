@@ -66,6 +66,15 @@ pub struct ObjectMeta {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadId(pub String);
 
+/// A multipart upload begun and neither completed nor aborted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub key: String,
+    pub upload: UploadId,
+    /// When it was begun, when the store says.
+    pub initiated: Option<std::time::SystemTime>,
+}
+
 /// What the store returned for one uploaded piece, needed to complete the upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PieceTag {
@@ -142,4 +151,8 @@ pub trait ObjectStore: ReadStore {
             what: "a conditional write",
         })
     }
+
+    /// Multipart uploads in progress (or abandoned) whose key starts with `prefix`, in key
+    /// order.
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError>;
 }

@@ -13,9 +13,11 @@ use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
+use crate::{ObjectMeta, ObjectStore, PendingUpload, PieceTag, ReadStore, StoreError, UploadId};
 
 const UPLOADS_DIR: &str = ".mezz-uploads";
+/// The file in an upload's directory naming the key it will complete into.
+const UPLOAD_KEY_FILE: &str = "key";
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -370,7 +372,8 @@ impl ObjectStore for LocalStore {
         let dir = self.upload_dir(&id)?;
         let k = key.to_string();
         blocking(key, move || {
-            fs::create_dir_all(&dir).map_err(|e| StoreError::io(&k, e))
+            fs::create_dir_all(&dir).map_err(|e| StoreError::io(&k, e))?;
+            fs::write(dir.join(UPLOAD_KEY_FILE), k.as_bytes()).map_err(|e| StoreError::io(&k, e))
         })
         .await?;
         Ok(id)
@@ -436,6 +439,37 @@ impl ObjectStore for LocalStore {
         blocking(key, move || match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&k, e)),
             _ => Ok(()),
+        })
+        .await
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        self.check_root()?;
+        let dir = self.root.join(UPLOADS_DIR);
+        let p = prefix.to_string();
+        blocking(prefix, move || {
+            let mut out = Vec::new();
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                Err(e) => return Err(StoreError::io(&p, e)),
+            };
+            for entry in entries.flatten() {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                // Uploads begun before keys were recorded cannot be attributed: skipped.
+                let Ok(key) = fs::read_to_string(entry.path().join(UPLOAD_KEY_FILE)) else {
+                    continue;
+                };
+                if key.starts_with(&p) {
+                    out.push(PendingUpload {
+                        key,
+                        upload: UploadId(id),
+                        initiated: entry.metadata().and_then(|m| m.modified()).ok(),
+                    });
+                }
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            Ok(out)
         })
         .await
     }

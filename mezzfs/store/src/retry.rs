@@ -28,7 +28,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::budget::{RETRY_COST, RetryBudget, SUCCESS_REWARD, TIMEOUT_COST};
-use crate::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
+use crate::{ObjectMeta, ObjectStore, PendingUpload, PieceTag, ReadStore, StoreError, UploadId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -313,6 +313,11 @@ impl<S: ObjectStore + ?Sized> ObjectStore for RetryStore<S> {
             self.inner.abort_upload(key, upload)
         })
         .await
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        self.run(prefix, Bounds::Timed, || self.inner.list_uploads(prefix))
+            .await
     }
 }
 

@@ -119,7 +119,17 @@ async fn check_store(store: Arc<dyn ObjectStore>) {
         .upload_piece("mp/aborted", &up, 1, Bytes::from_static(b"x"))
         .await
         .expect("piece");
+    // an unfinished upload is listed (under its prefix only) until it is aborted
+    let pending = store.list_uploads("mp/").await.expect("list uploads");
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (pending[0].key.as_str(), &pending[0].upload),
+        ("mp/aborted", &up)
+    );
+    assert!(pending[0].initiated.is_some());
+    assert!(store.list_uploads("other/").await.expect("list").is_empty());
     store.abort_upload("mp/aborted", &up).await.expect("abort");
+    assert!(store.list_uploads("mp/").await.expect("list").is_empty());
     let keys: Vec<_> = store
         .list("mp/")
         .await

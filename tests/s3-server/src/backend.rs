@@ -7,7 +7,9 @@
 //! delegated calls:
 //! writes into a bucket that does not exist answer `NoSuchBucket` (stock `s3s-fs` silently
 //! creates the bucket directory), `ListParts` is sorted by part number (stock `s3s-fs`
-//! returns directory order), and list entries carry their ETags, as S3's do.
+//! returns directory order), and list entries carry their ETags, as S3's do. Stock `s3s-fs`
+//! has no `ListMultipartUploads`; ours lists the uploads from the metadata files `s3s-fs`
+//! keeps beside the buckets while an upload is in progress (`uploads.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::throttle::Throttle;
 /// `s3s-fs` plus our fast `GetObject`.
 #[derive(Debug)]
 pub(crate) struct Backend {
+    root: PathBuf,
     fs: FileSystem,
     fast: FastGet,
     throttle: Arc<Throttle>,
@@ -45,6 +48,7 @@ impl Backend {
             message: format!("{err:?}"),
         })?;
         Ok(Self {
+            root: canonical.clone(),
             fs,
             fast: FastGet::new(canonical),
             throttle,
@@ -221,6 +225,33 @@ impl S3 for Backend {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.fs.abort_multipart_upload(req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        self.fast.require_bucket(&input.bucket).await?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let found = crate::uploads::pending(&self.root, &input.bucket, &prefix)
+            .map_err(|e| s3s::s3_error!(InternalError, "listing uploads: {e}"))?;
+        let uploads = found
+            .into_iter()
+            .map(|u| MultipartUpload {
+                key: Some(u.key),
+                upload_id: Some(u.upload_id),
+                initiated: u.initiated.map(Timestamp::from),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            is_truncated: Some(false),
+            uploads: Some(uploads),
+            ..Default::default()
+        }))
     }
 
     async fn list_parts(

@@ -50,6 +50,7 @@ mod fast_get;
 mod file_stream;
 mod server;
 mod throttle;
+mod uploads;
 
 pub use error::ServerError;
 pub use server::S3TestServer;

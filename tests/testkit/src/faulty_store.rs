@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use mezz_store::{ObjectMeta, ObjectStore, PieceTag, ReadStore, StoreError, UploadId};
+use mezz_store::{
+    ObjectMeta, ObjectStore, PendingUpload, PieceTag, ReadStore, StoreError, UploadId,
+};
 
 /// Probabilities are per request, between 0 and 1.
 #[derive(Clone, Debug, Default)]
@@ -194,5 +196,10 @@ impl ObjectStore for FaultyStore {
     async fn put_if_match(&self, key: &str, body: Bytes, tag: &str) -> Result<(), StoreError> {
         self.before(key, true).await?;
         self.inner.put_if_match(key, body, tag).await
+    }
+
+    async fn list_uploads(&self, prefix: &str) -> Result<Vec<PendingUpload>, StoreError> {
+        self.before(prefix, false).await?;
+        self.inner.list_uploads(prefix).await
     }
 }

@@ -1,6 +1,7 @@
 //! Argument definitions and dispatch. Each subcommand lives in its own file.
 
 mod doctor;
+mod gc;
 mod get;
 mod key;
 mod ls;
@@ -97,8 +98,13 @@ enum Command {
     Stat(stat::StatArgs),
     /// Authenticate every segment of an object and report the first bad one.
     Verify(verify::VerifyArgs),
-    /// Mount objects (and byte ranges of them) as read-only files (FUSE).
+    /// Mount objects (and byte ranges of them) as read-only files, and writable directories
+    /// whose new files become objects (FUSE).
     Mount(Box<mount::MountArgs>),
+    /// Abort the multipart uploads writers left unfinished (a mount or put killed, or cut
+    /// off from the store, mid-write). Production buckets can do this with an S3 lifecycle
+    /// rule (AbortIncompleteMultipartUpload; see the README).
+    Gc(gc::GcArgs),
     /// Unmount a mezzfs mount.
     Unmount(unmount::UnmountArgs),
     /// Show a running mount's statistics: bytes read and fetched, cache, read latency.
@@ -145,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::Ls(a) => ls::run(&args.global, a).await,
             Command::Stat(a) => stat::run(&args.global, a).await,
             Command::Verify(a) => verify::run(&args.global, a).await,
+            Command::Gc(a) => gc::run(&args.global, a).await,
         }
     })
 }

@@ -15,7 +15,7 @@ use anyhow::Context;
 use mezz_mount::mountpoint;
 use mezz_mount::session::{self, MountOptions};
 use mezz_mount::spec::{self, MountSpec, parse_size};
-use mezz_mount::{Ended, Mount, ReadPathConfig};
+use mezz_mount::{Ended, Mount, ReadPathConfig, WriteConfig, WriteDir};
 use mezz_readahead::Strategy;
 use mezz_store::{DiskCacheConfig, RetryConfig, StoreUrl};
 
@@ -42,6 +42,18 @@ pub struct MountArgs {
     /// "ranges":[{"file":..,"source":..,"offset":..,"len":..}]}.
     #[arg(long)]
     spec: Option<PathBuf>,
+    /// A writable directory NAME in the mount's root: files created in it (written in order,
+    /// e.g. by dd, ffmpeg with fragmented MP4, segment-encode) are sealed and uploaded as they
+    /// are written and become objects PREFIX/<path> when closed. Repeatable.
+    #[arg(long = "write-dir", value_name = "NAME=PREFIX")]
+    write_dirs: Vec<String>,
+    /// Let files created in a writable directory replace existing objects (a new version;
+    /// readers that opened the old one keep reading it). Without it, EEXIST.
+    #[arg(long)]
+    allow_overwrite: bool,
+    /// Let `rm` in a writable directory delete the object (files this mount wrote).
+    #[arg(long)]
+    allow_delete: bool,
     /// Read-ahead strategy: 'adaptive' sizes buffers from the access pattern and the measured
     /// network; 'fixed' fetches --fixed-size from every read (the old strategy, for comparison).
     #[arg(long, default_value = "adaptive", value_parser = ["adaptive", "fixed"])]
@@ -131,8 +143,41 @@ impl MountArgs {
         for r in &self.ranges {
             spec.ranges.push(spec::parse_range_arg(r)?);
         }
-        spec.validate()?;
+        match spec.validate() {
+            // A mount of writable directories alone shows no objects.
+            Err(spec::SpecError::Empty) if !self.write_dirs.is_empty() => {}
+            other => other?,
+        }
         Ok(spec)
+    }
+
+    /// The writable directories, checked against the spec's top-level names.
+    fn write_config(&self, spec: &MountSpec) -> anyhow::Result<Option<WriteConfig>> {
+        if self.write_dirs.is_empty() {
+            return Ok(None);
+        }
+        let mut dirs = Vec::new();
+        for arg in &self.write_dirs {
+            let d = WriteDir::parse(arg).map_err(anyhow::Error::msg)?;
+            let taken = spec
+                .objects
+                .iter()
+                .map(|o| &o.file)
+                .chain(spec.ranges.iter().map(|r| &r.file))
+                .any(|f| f.split('/').next() == Some(d.dir.as_str()));
+            if taken || dirs.iter().any(|o: &WriteDir| o.dir == d.dir) {
+                anyhow::bail!(
+                    "--write-dir '{arg}': '{}' is already a name in the mount",
+                    d.dir
+                );
+            }
+            dirs.push(d);
+        }
+        let mut c = WriteConfig::new(dirs, self.memory);
+        c.allow_overwrite = self.allow_overwrite;
+        c.allow_delete = self.allow_delete;
+        c.timeout = self.read_timeout;
+        Ok(Some(c))
     }
 
     fn read_path_config(&self) -> anyhow::Result<ReadPathConfig> {
@@ -161,7 +206,7 @@ impl MountArgs {
 
 pub fn run(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
     // Bad arguments fail here, before any process is started.
-    args.spec()?;
+    args.write_config(&args.spec()?)?;
     args.read_path_config()?;
     clear_dead_mount(&args.mountpoint)?;
     session::preflight(&args.mountpoint)?;
@@ -290,6 +335,7 @@ fn serve_inner(global: &Global, args: &MountArgs) -> anyhow::Result<()> {
         threads: args.fuse_threads,
         fsname: String::new(),
         nonempty: args.nonempty,
+        ..MountOptions::default()
     };
     let running = opened.mount(&args.mountpoint, options, rt.handle().clone())?;
     if let Some(l) = metrics {
@@ -337,10 +383,15 @@ impl MountArgs {
             deadline: self.read_timeout.mul_f64(0.75).max(self.request_timeout),
             ..RetryConfig::default()
         };
-        let mut mount = Mount::new(self.spec()?, Arc::new(global.clone()), global.keys()?)
+        let spec = self.spec()?;
+        let writes = self.write_config(&spec)?;
+        let mut mount = Mount::new(spec, Arc::new(global.clone()), global.keys()?)
             .read_path(self.read_path_config()?)
             .retry(retry)
             .key_grace(self.key_grace);
+        if let Some(w) = writes {
+            mount = mount.write_dirs(w);
+        }
         if let Some(url) = &self.regional_cache {
             let near = StoreUrl::parse(url).with_context(|| format!("--regional-cache {url}"))?;
             mount = mount.regional_cache(near, self.regional_endpoint_url.clone());

@@ -1,0 +1,412 @@
+//! The write side of a mount: files created in its writable directories become objects,
+//! written through a [`StreamWriter`] each (sealed and uploaded as they arrive, memory bounded
+//! by one semaphore for the whole mount) and committed when the writer closes them.
+//!
+//! The rules are the [`WriteTable`]'s (pure); this file carries them out against the store,
+//! and is called by the FUSE adapter with plain values, so it is tested without FUSE.
+//!
+//! - create: refused when the object exists unless overwriting is allowed (a new version;
+//!   readers that opened the old one keep reading it, its parts are kept);
+//! - write: only at the end of the file; anything else poisons the file (EINVAL, logged with
+//!   the file and offsets), and nothing of it is stored;
+//! - fsync: waits for the uploads of everything full so far and reports their errors;
+//! - flush (close) by the process that created the file, once something was written, or
+//!   release: commit, manifest last,
+//!   within the mount's timeout; a failed upload means no object and an error (EIO);
+//! - unlink: only with `--allow-delete`, of files this mount wrote.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mezz_format::KeyProvider;
+use mezz_object::{ObjectError, StreamOptions, StreamWriter, naming};
+use mezz_store::{ObjectStore, StoreError};
+use tokio::sync::Semaphore;
+
+use crate::write_table::{FileState, Refusal, WriteAttr, WriteDir, WriteTable};
+
+/// How a mount's writable directories behave.
+#[derive(Clone, Debug)]
+pub struct WriteConfig {
+    pub dirs: Vec<WriteDir>,
+    /// Creating an existing name makes a new version instead of failing with EEXIST.
+    pub allow_overwrite: bool,
+    /// `rm` deletes the object.
+    pub allow_delete: bool,
+    /// Bytes of write buffers for the whole mount (chunks being filled, sealed, uploaded).
+    pub memory: u64,
+    pub stream: StreamOptions,
+    /// Longest a commit (or fsync) may take before the writer gets EIO.
+    pub timeout: Duration,
+}
+
+impl WriteConfig {
+    /// `memory` is the mount's whole budget: writes take a quarter of it, at least two
+    /// chunks (one filling, one uploading).
+    pub fn new(dirs: Vec<WriteDir>, memory: u64) -> WriteConfig {
+        WriteConfig {
+            dirs,
+            allow_overwrite: false,
+            allow_delete: false,
+            memory: memory / 4,
+            stream: StreamOptions {
+                keep_old_versions: true,
+                ..StreamOptions::default()
+            },
+            timeout: Duration::from_secs(40),
+        }
+    }
+
+    fn permits(&self) -> usize {
+        (self.memory / self.stream.chunk_size.max(1)).max(2) as usize
+    }
+}
+
+struct Handle {
+    ino: u64,
+    /// Thread group of the process that created the file: its close commits.
+    owner: Option<u32>,
+    writer: Option<StreamWriter>,
+    /// Why the file will not be stored (a write out of order, an upload failure); later
+    /// writes get the same answer.
+    poisoned: Option<Refusal>,
+}
+
+/// The writable directories of one mount.
+pub struct WritePath {
+    config: WriteConfig,
+    store: Arc<dyn ObjectStore>,
+    keys: Arc<dyn KeyProvider>,
+    permits: Arc<Semaphore>,
+    table: Mutex<WriteTable>,
+    handles: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<Handle>>>>,
+}
+
+impl std::fmt::Debug for WritePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WritePath")
+            .field("config", &self.config)
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn io(e: ObjectError) -> Refusal {
+    Refusal::Io(e.to_string())
+}
+
+impl WritePath {
+    /// `store` is written with the mount's retries around it; `keys` make the data keys.
+    pub fn new(
+        config: WriteConfig,
+        store: Arc<dyn ObjectStore>,
+        keys: Arc<dyn KeyProvider>,
+    ) -> WritePath {
+        WritePath {
+            permits: Arc::new(Semaphore::new(config.permits())),
+            table: Mutex::new(WriteTable::new(config.dirs.clone())),
+            config,
+            store,
+            keys,
+            handles: Mutex::default(),
+        }
+    }
+
+    /// Logs the unfinished part uploads under the writable directories' prefixes (a mount
+    /// killed while writing leaves them), with the command that aborts them.
+    pub async fn report_abandoned(&self) {
+        for d in &self.config.dirs {
+            let prefix = if d.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", d.prefix)
+            };
+            match mezz_object::abandoned::find_abandoned(
+                self.store.as_ref(),
+                &prefix,
+                Duration::ZERO,
+            )
+            .await
+            {
+                Ok(found) if found.is_empty() => {}
+                Ok(found) => tracing::warn!(
+                    count = found.len(),
+                    prefix = %prefix,
+                    first = %found[0].key,
+                    "unfinished uploads under a writable directory's prefix (a writer killed or \
+                     cut off mid-write; no object was committed): `mezzfs gc {prefix}` aborts them"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, prefix = %prefix, "could not list unfinished uploads")
+                }
+            }
+        }
+    }
+
+    pub fn config(&self) -> &WriteConfig {
+        &self.config
+    }
+
+    pub fn roots(&self) -> Vec<(u64, String)> {
+        lock(&self.table).roots()
+    }
+
+    pub fn lookup(&self, parent: u64, name: &str) -> Option<(u64, WriteAttr)> {
+        let t = lock(&self.table);
+        let ino = t.lookup(parent, name)?;
+        Some((ino, t.attr(ino)?))
+    }
+
+    pub fn attr(&self, ino: u64) -> Option<WriteAttr> {
+        lock(&self.table).attr(ino)
+    }
+
+    pub fn entries(&self, ino: u64) -> Option<Vec<(u64, String, bool)>> {
+        lock(&self.table).entries(ino)
+    }
+
+    pub fn mkdir(&self, parent: u64, name: &str) -> Result<u64, Refusal> {
+        lock(&self.table).mkdir(parent, name)
+    }
+
+    pub fn rmdir(&self, parent: u64, name: &str) -> Result<(), Refusal> {
+        lock(&self.table).rmdir(parent, name)
+    }
+
+    /// Creates `name` in `parent` for writing through handle `fh`, opened by process `pid`.
+    pub async fn create(&self, parent: u64, name: &str, fh: u64, pid: u32) -> Result<u64, Refusal> {
+        let object = lock(&self.table).child_object_name(parent, name)?;
+        let exists_here = lock(&self.table).lookup(parent, name).is_some();
+        if !exists_here && !self.config.allow_overwrite {
+            self.refuse_existing(&object).await?;
+        }
+        let ino = lock(&self.table).begin_write(parent, name, fh, self.config.allow_overwrite)?;
+        self.start(ino, &object, fh, pid).await.map(|()| ino)
+    }
+
+    /// Opens the committed file `ino` for writing again (O_TRUNC): a new version when
+    /// overwriting is allowed.
+    pub async fn reopen(&self, ino: u64, fh: u64, pid: u32) -> Result<(), Refusal> {
+        let object = lock(&self.table)
+            .object_name(ino)
+            .ok_or(Refusal::NotFound)?;
+        lock(&self.table).rewrite(ino, fh, self.config.allow_overwrite)?;
+        self.start(ino, &object, fh, pid).await
+    }
+
+    async fn start(&self, ino: u64, object: &str, fh: u64, pid: u32) -> Result<(), Refusal> {
+        let created = StreamWriter::create(
+            self.store.clone(),
+            self.keys.as_ref(),
+            object,
+            self.config.stream,
+            self.permits.clone(),
+        )
+        .await;
+        let writer = match created {
+            Ok(w) => w,
+            Err(e) => {
+                lock(&self.table).end_write(ino, fh, None);
+                return Err(io(e));
+            }
+        };
+        tracing::info!(object, "writing a new object");
+        let handle = Handle {
+            ino,
+            owner: thread_group(pid),
+            writer: Some(writer),
+            poisoned: None,
+        };
+        lock(&self.handles).insert(fh, Arc::new(tokio::sync::Mutex::new(handle)));
+        Ok(())
+    }
+
+    async fn refuse_existing(&self, object: &str) -> Result<(), Refusal> {
+        match self.store.head(&naming::manifest_key(object)).await {
+            Ok(_) => Err(Refusal::Exists(object.into())),
+            Err(StoreError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Refusal::Io(format!(
+                "checking whether '{object}' exists: {e}"
+            ))),
+        }
+    }
+
+    fn handle(&self, fh: u64) -> Option<Arc<tokio::sync::Mutex<Handle>>> {
+        lock(&self.handles).get(&fh).cloned()
+    }
+
+    /// Whether `fh` is a handle of this write path.
+    pub fn owns(&self, fh: u64) -> bool {
+        lock(&self.handles).contains_key(&fh)
+    }
+
+    /// Appends `data` at `offset` of the file written through `fh`; waits while the memory
+    /// budget is spent. Returns the bytes taken.
+    pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32, Refusal> {
+        let handle = self.handle(fh).ok_or(Refusal::NotFound)?;
+        let mut h = handle.lock().await;
+        if let Some(why) = &h.poisoned {
+            return Err(why.clone());
+        }
+        let checked = lock(&self.table).append(h.ino, fh, offset, data.len() as u64);
+        if let Err(refusal) = checked {
+            tracing::error!(
+                error = %refusal,
+                "refusing a write out of order; answering EINVAL"
+            );
+            h.poisoned = Some(refusal.clone());
+            return Err(refusal);
+        }
+        let Some(writer) = h.writer.as_mut() else {
+            return Err(Refusal::Invalid("the file was already closed".into()));
+        };
+        if let Err(e) = writer.write(data).await {
+            let why = io(e);
+            tracing::error!(error = %why, "upload failed; the file will not be stored");
+            h.poisoned = Some(why.clone());
+            return Err(why);
+        }
+        Ok(data.len() as u32)
+    }
+
+    /// Uploads what is full and reports upload errors (the object is committed at close).
+    pub async fn fsync(&self, fh: u64) -> Result<(), Refusal> {
+        let handle = self.handle(fh).ok_or(Refusal::NotFound)?;
+        let mut h = handle.lock().await;
+        if let Some(why) = &h.poisoned {
+            return Err(Refusal::Io(why.to_string()));
+        }
+        let Some(writer) = h.writer.as_mut() else {
+            return Ok(());
+        };
+        let result = match tokio::time::timeout(self.config.timeout, writer.flush()).await {
+            Ok(r) => r.map_err(io),
+            Err(_) => Err(Refusal::Io(format!(
+                "uploads did not finish within {:?}",
+                self.config.timeout
+            ))),
+        };
+        if let Err(e) = &result {
+            h.poisoned = Some(e.clone());
+        }
+        result
+    }
+
+    /// A close of a descriptor of `fh` by process `pid`: the creating process's close
+    /// commits the file once bytes were written (errors are the close's); other closes do
+    /// nothing, and a file closed empty is committed at its release.
+    pub async fn flush(&self, fh: u64, pid: u32) -> Result<(), Refusal> {
+        let Some(handle) = self.handle(fh) else {
+            return Ok(());
+        };
+        let mut h = handle.lock().await;
+        let owner = h.owner.is_some() && thread_group(pid) == h.owner;
+        // A shell's `> file` opens, dup2s onto stdout and closes the first descriptor before
+        // anything is written: a close with nothing written waits for the release instead.
+        let written = h.writer.as_ref().is_some_and(|w| !w.is_empty());
+        if !owner || (!written && h.poisoned.is_none()) {
+            return Ok(());
+        }
+        self.finish(fh, &mut h).await
+    }
+
+    /// The last reference to `fh` is gone: commit if no close did.
+    pub async fn release(&self, fh: u64) {
+        let Some(handle) = lock(&self.handles).remove(&fh) else {
+            return;
+        };
+        let mut h = handle.lock().await;
+        if let Err(e) = self.finish(fh, &mut h).await {
+            tracing::warn!(error = %e, "a file released without a successful close was not stored");
+        }
+    }
+
+    /// Commits (or, when poisoned, abandons) the file of `h`, once.
+    async fn finish(&self, fh: u64, h: &mut Handle) -> Result<(), Refusal> {
+        let Some(writer) = h.writer.take() else {
+            return match &h.poisoned {
+                Some(why) => Err(Refusal::Io(why.to_string())),
+                None => Ok(()),
+            };
+        };
+        let name = writer.name().to_string();
+        if let Some(why) = h.poisoned.as_ref().map(ToString::to_string) {
+            lock(&self.table).end_write(h.ino, fh, None);
+            // Nothing of it may appear: abort its uploads in the background.
+            tokio::spawn(writer.abandon());
+            tracing::warn!(object = %name, reason = %why, "not stored");
+            return Err(Refusal::Io(why));
+        }
+        let size = writer.len();
+        let committed = tokio::time::timeout(self.config.timeout, writer.commit()).await;
+        let result = match committed {
+            Ok(Ok(_)) => {
+                lock(&self.table).end_write(h.ino, fh, Some(size));
+                tracing::info!(object = %name, bytes = size, "stored");
+                return Ok(());
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!(
+                "storing '{name}' did not finish within {:?}; its upload is left for `mezzfs gc`",
+                self.config.timeout
+            ),
+        };
+        lock(&self.table).end_write(h.ino, fh, None);
+        tracing::error!(object = %name, error = %result, "not stored; answering EIO");
+        h.poisoned = Some(Refusal::Io(result.clone()));
+        Err(Refusal::Io(result))
+    }
+
+    /// Truncation is refused except to the current length (what `O_TRUNC` on a new file and
+    /// `dd`'s ftruncate ask for).
+    pub fn truncate(&self, ino: u64, size: u64) -> Result<(), Refusal> {
+        match lock(&self.table).attr(ino) {
+            Some(a) if a.is_dir => Err(Refusal::IsDir),
+            Some(a) if a.size == size => Ok(()),
+            Some(a) => Err(Refusal::Invalid(format!(
+                "truncating to {size} bytes (the file has {}): files here are written in order",
+                a.size
+            ))),
+            None => Err(Refusal::NotFound),
+        }
+    }
+
+    /// Deletes the committed file `name` of `parent` and its object.
+    pub async fn unlink(&self, parent: u64, name: &str) -> Result<(), Refusal> {
+        if !self.config.allow_delete {
+            return Err(Refusal::NotPermitted(
+                "deleting needs --allow-delete".into(),
+            ));
+        }
+        let object = lock(&self.table).child_object_name(parent, name)?;
+        let ino = lock(&self.table).unlink(parent, name)?;
+        let _ = ino;
+        mezz_object::delete_object(self.store.as_ref(), &object)
+            .await
+            .map_err(io)?;
+        tracing::info!(object = %object, "deleted");
+        Ok(())
+    }
+
+    /// Whether file `ino` is open for writing.
+    pub fn is_writing(&self, ino: u64) -> bool {
+        matches!(
+            lock(&self.table).state(ino),
+            Some(FileState::Writing { .. })
+        )
+    }
+}
+
+/// The thread group (process) of thread `pid`, as the kernel names requests by thread.
+fn thread_group(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}

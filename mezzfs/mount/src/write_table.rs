@@ -1,0 +1,496 @@
+//! The files and directories of a mount's writable directories (`--write-dir NAME=PREFIX`):
+//! what exists, what is being written, and the rule that writes come in order. Pure: no
+//! FUSE, no store; the write path ([`crate::WritePath`]) keeps one behind a lock.
+//!
+//! Inode numbers start at [`WRITE_INO_BASE`], far above the read-only tree's, so the FUSE
+//! adapter tells the two apart by number. Each writable directory maps its relative paths to
+//! object names under its prefix.
+
+use std::collections::BTreeMap;
+
+/// First inode number of the writable directories' nodes.
+pub const WRITE_INO_BASE: u64 = 1 << 40;
+
+/// A writable directory: `dir` in the mount's root, files under it stored as objects
+/// `prefix/<path>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteDir {
+    pub dir: String,
+    /// Object name prefix without a trailing `/` (empty: names are the paths themselves).
+    pub prefix: String,
+}
+
+impl WriteDir {
+    /// Parses `NAME=PREFIX` (`--write-dir out=encodes/`).
+    pub fn parse(arg: &str) -> Result<WriteDir, String> {
+        let (dir, prefix) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("--write-dir '{arg}': give NAME=PREFIX (out=encodes/)"))?;
+        if dir.is_empty() || dir.contains('/') || dir == "." || dir == ".." || dir.starts_with('.')
+        {
+            return Err(format!(
+                "--write-dir '{arg}': NAME is one directory name in the mount's root, not \
+                 empty, hidden or containing '/'"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|s| s == "." || s == "..")
+            || prefix.contains("//")
+            || prefix.chars().any(char::is_control)
+        {
+            return Err(format!(
+                "--write-dir '{arg}': PREFIX is an object name prefix without '.', '..' or \
+                 empty segments"
+            ));
+        }
+        Ok(WriteDir {
+            dir: dir.into(),
+            prefix: prefix.into(),
+        })
+    }
+
+    /// The object a file at `rel` (relative to this directory) is stored as.
+    pub fn object_name(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.into()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+}
+
+/// What a file of a writable directory is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileState {
+    /// Open for writing through handle `fh`; `len` bytes so far.
+    Writing { fh: u64, len: u64 },
+    /// Stored: `size` bytes.
+    Committed { size: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Dir { children: BTreeMap<String, u64> },
+    File(FileState),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Node {
+    /// The parent's inode; a writable directory's own node has the mount's root (1).
+    parent: u64,
+    /// Index of its writable directory.
+    dir: usize,
+    /// Path relative to that directory ("" for the directory itself).
+    rel: String,
+    kind: Kind,
+}
+
+/// What the adapter needs to answer a lookup or getattr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteAttr {
+    pub is_dir: bool,
+    pub size: u64,
+}
+
+/// Why an operation on the writable directories was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such file or directory")]
+    NotFound,
+    #[error("'{0}' exists (writing over an object needs --allow-overwrite)")]
+    Exists(String),
+    #[error("'{0}' is being written")]
+    Busy(String),
+    #[error("not a directory")]
+    NotDir,
+    #[error("is a directory")]
+    IsDir,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("{0}")]
+    NotPermitted(String),
+    #[error(
+        "'{name}': write at offset {offset}, but the file is written in order and has {expected} bytes; \
+         nothing of it will be stored"
+    )]
+    NonSequential {
+        name: String,
+        offset: u64,
+        expected: u64,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// The writable directories' nodes.
+#[derive(Clone, Debug)]
+pub struct WriteTable {
+    dirs: Vec<WriteDir>,
+    /// Index `i` is inode `WRITE_INO_BASE + i`; removed nodes leave `None`.
+    nodes: Vec<Option<Node>>,
+}
+
+impl WriteTable {
+    pub fn new(dirs: Vec<WriteDir>) -> WriteTable {
+        let nodes = (0..dirs.len())
+            .map(|i| {
+                Some(Node {
+                    parent: crate::tree::ROOT,
+                    dir: i,
+                    rel: String::new(),
+                    kind: Kind::Dir {
+                        children: BTreeMap::new(),
+                    },
+                })
+            })
+            .collect();
+        WriteTable { dirs, nodes }
+    }
+
+    pub fn dirs(&self) -> &[WriteDir] {
+        &self.dirs
+    }
+
+    pub fn is_write_ino(ino: u64) -> bool {
+        ino >= WRITE_INO_BASE
+    }
+
+    fn node(&self, ino: u64) -> Option<&Node> {
+        let i = ino.checked_sub(WRITE_INO_BASE)?;
+        self.nodes.get(usize::try_from(i).ok()?)?.as_ref()
+    }
+
+    fn node_mut(&mut self, ino: u64) -> Option<&mut Node> {
+        let i = ino.checked_sub(WRITE_INO_BASE)?;
+        self.nodes.get_mut(usize::try_from(i).ok()?)?.as_mut()
+    }
+
+    /// The writable directories as entries of the mount's root: (inode, name).
+    pub fn roots(&self) -> Vec<(u64, String)> {
+        self.dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (WRITE_INO_BASE + i as u64, d.dir.clone()))
+            .collect()
+    }
+
+    /// `name` in directory `parent` (the mount's root for the writable directories).
+    pub fn lookup(&self, parent: u64, name: &str) -> Option<u64> {
+        if parent == crate::tree::ROOT {
+            return self
+                .dirs
+                .iter()
+                .position(|d| d.dir == name)
+                .map(|i| WRITE_INO_BASE + i as u64);
+        }
+        match &self.node(parent)?.kind {
+            Kind::Dir { children } => children.get(name).copied(),
+            Kind::File(_) => None,
+        }
+    }
+
+    pub fn attr(&self, ino: u64) -> Option<WriteAttr> {
+        Some(match &self.node(ino)?.kind {
+            Kind::Dir { .. } => WriteAttr {
+                is_dir: true,
+                size: 0,
+            },
+            Kind::File(FileState::Writing { len, .. }) => WriteAttr {
+                is_dir: false,
+                size: *len,
+            },
+            Kind::File(FileState::Committed { size }) => WriteAttr {
+                is_dir: false,
+                size: *size,
+            },
+        })
+    }
+
+    pub fn state(&self, ino: u64) -> Option<FileState> {
+        match self.node(ino)?.kind {
+            Kind::File(s) => Some(s),
+            Kind::Dir { .. } => None,
+        }
+    }
+
+    /// The object name of file `ino`.
+    pub fn object_name(&self, ino: u64) -> Option<String> {
+        let n = self.node(ino)?;
+        Some(self.dirs[n.dir].object_name(&n.rel))
+    }
+
+    /// The object name a new entry `name` of directory `parent` would have.
+    pub fn child_object_name(&self, parent: u64, name: &str) -> Result<String, Refusal> {
+        let p = self.node(parent).ok_or(Refusal::NotFound)?;
+        if !matches!(p.kind, Kind::Dir { .. }) {
+            return Err(Refusal::NotDir);
+        }
+        check_component(name)?;
+        Ok(self.dirs[p.dir].object_name(&join(&p.rel, name)))
+    }
+
+    /// Entries of directory `ino`, after `.` and `..`: (inode, name, is_dir).
+    pub fn entries(&self, ino: u64) -> Option<Vec<(u64, String, bool)>> {
+        let n = self.node(ino)?;
+        let Kind::Dir { children } = &n.kind else {
+            return None;
+        };
+        let mut out = vec![(ino, ".".into(), true), (n.parent, "..".into(), true)];
+        for (name, &child) in children {
+            let is_dir = self.attr(child).is_some_and(|a| a.is_dir);
+            out.push((child, name.clone(), is_dir));
+        }
+        Some(out)
+    }
+
+    fn add(&mut self, parent: u64, name: &str, kind: Kind) -> Result<u64, Refusal> {
+        check_component(name)?;
+        let ino = WRITE_INO_BASE + self.nodes.len() as u64;
+        let p = self.node_mut(parent).ok_or(Refusal::NotFound)?;
+        let (dir, rel) = (p.dir, join(&p.rel, name));
+        let Kind::Dir { children } = &mut p.kind else {
+            return Err(Refusal::NotDir);
+        };
+        if children.contains_key(name) {
+            return Err(Refusal::Exists(name.into()));
+        }
+        children.insert(name.into(), ino);
+        self.nodes.push(Some(Node {
+            parent,
+            dir,
+            rel,
+            kind,
+        }));
+        Ok(ino)
+    }
+
+    pub fn mkdir(&mut self, parent: u64, name: &str) -> Result<u64, Refusal> {
+        self.add(
+            parent,
+            name,
+            Kind::Dir {
+                children: BTreeMap::new(),
+            },
+        )
+    }
+
+    /// Starts writing `name` in `parent` through handle `fh`: a new file, or a new version
+    /// of a committed one when `overwrite`. Returns its inode.
+    pub fn begin_write(
+        &mut self,
+        parent: u64,
+        name: &str,
+        fh: u64,
+        overwrite: bool,
+    ) -> Result<u64, Refusal> {
+        let writing = Kind::File(FileState::Writing { fh, len: 0 });
+        match self.lookup(parent, name) {
+            None => self.add(parent, name, writing),
+            Some(ino) => self.rewrite(ino, fh, overwrite).map(|()| ino),
+        }
+    }
+
+    /// Starts a new version of the committed file `ino` through handle `fh`.
+    pub fn rewrite(&mut self, ino: u64, fh: u64, overwrite: bool) -> Result<(), Refusal> {
+        let name = self.object_name(ino).unwrap_or_default();
+        let node = self.node_mut(ino).ok_or(Refusal::NotFound)?;
+        match node.kind {
+            Kind::Dir { .. } => Err(Refusal::IsDir),
+            Kind::File(FileState::Writing { .. }) => Err(Refusal::Busy(name)),
+            Kind::File(FileState::Committed { .. }) if !overwrite => Err(Refusal::Exists(name)),
+            Kind::File(FileState::Committed { .. }) => {
+                node.kind = Kind::File(FileState::Writing { fh, len: 0 });
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks that a write of `len` bytes at `offset` continues file `ino` written through
+    /// `fh`, and counts it. A write anywhere else is refused.
+    pub fn append(&mut self, ino: u64, fh: u64, offset: u64, len: u64) -> Result<(), Refusal> {
+        let name = self.object_name(ino).unwrap_or_default();
+        let node = self.node_mut(ino).ok_or(Refusal::NotFound)?;
+        match &mut node.kind {
+            Kind::File(FileState::Writing { fh: f, len: have }) if *f == fh => {
+                if offset != *have {
+                    return Err(Refusal::NonSequential {
+                        name,
+                        offset,
+                        expected: *have,
+                    });
+                }
+                *have += len;
+                Ok(())
+            }
+            Kind::Dir { .. } => Err(Refusal::IsDir),
+            _ => Err(Refusal::NotPermitted(format!(
+                "'{name}' is not open for writing through this handle"
+            ))),
+        }
+    }
+
+    /// Writing through `fh` ended: committed with `size` bytes, or (None) given up, which
+    /// removes the file.
+    pub fn end_write(&mut self, ino: u64, fh: u64, committed: Option<u64>) {
+        let ours = self.node(ino).is_some_and(
+            |n| matches!(n.kind, Kind::File(FileState::Writing { fh: f, .. }) if f == fh),
+        );
+        if !ours {
+            return;
+        }
+        match committed {
+            Some(size) => {
+                if let Some(node) = self.node_mut(ino) {
+                    node.kind = Kind::File(FileState::Committed { size });
+                }
+            }
+            None => self.forget(ino),
+        }
+    }
+
+    /// Removes node `ino` from its parent.
+    fn forget(&mut self, ino: u64) {
+        let Some(node) = self.node(ino).cloned() else {
+            return;
+        };
+        if let Some(Node {
+            kind: Kind::Dir { children },
+            ..
+        }) = self.node_mut(node.parent)
+        {
+            children.retain(|_, &mut c| c != ino);
+        }
+        if let Some(slot) = ino
+            .checked_sub(WRITE_INO_BASE)
+            .and_then(|i| self.nodes.get_mut(i as usize))
+        {
+            *slot = None;
+        }
+    }
+
+    /// Removes the committed file `name` of `parent` (the object is deleted by the caller).
+    pub fn unlink(&mut self, parent: u64, name: &str) -> Result<u64, Refusal> {
+        let ino = self.lookup(parent, name).ok_or(Refusal::NotFound)?;
+        match self.state(ino) {
+            None => Err(Refusal::IsDir),
+            Some(FileState::Writing { .. }) => Err(Refusal::Busy(name.into())),
+            Some(FileState::Committed { .. }) => {
+                self.forget(ino);
+                Ok(ino)
+            }
+        }
+    }
+
+    /// Removes the empty directory `name` of `parent`.
+    pub fn rmdir(&mut self, parent: u64, name: &str) -> Result<(), Refusal> {
+        let ino = self.lookup(parent, name).ok_or(Refusal::NotFound)?;
+        match &self.node(ino).ok_or(Refusal::NotFound)?.kind {
+            Kind::Dir { children } if children.is_empty() => {
+                if parent == crate::tree::ROOT {
+                    return Err(Refusal::NotPermitted(
+                        "a writable directory itself cannot be removed".into(),
+                    ));
+                }
+                self.forget(ino);
+                Ok(())
+            }
+            Kind::Dir { .. } => Err(Refusal::NotEmpty),
+            Kind::File(_) => Err(Refusal::NotDir),
+        }
+    }
+}
+
+fn join(rel: &str, name: &str) -> String {
+    if rel.is_empty() {
+        name.into()
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
+fn check_component(name: &str) -> Result<(), Refusal> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+        return Err(Refusal::Invalid(format!("invalid name '{name}'")));
+    }
+    if name.ends_with(".mezz") {
+        return Err(Refusal::Invalid(format!(
+            "'{name}': names ending in '.mezz' are reserved for object folders"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::ROOT;
+
+    fn table() -> WriteTable {
+        WriteTable::new(vec![WriteDir::parse("out=encodes/").expect("dir")])
+    }
+
+    #[test]
+    fn write_dir_arguments() {
+        let d = WriteDir::parse("out=encodes/").expect("ok");
+        assert_eq!(d.prefix, "encodes");
+        assert_eq!(d.object_name("a/b.ivf"), "encodes/a/b.ivf");
+        assert_eq!(WriteDir::parse("out=").expect("ok").object_name("x"), "x");
+        for bad in ["out", "=x", "a/b=x", ".hidden=x", "out=a/../b", "out=a//b"] {
+            assert!(WriteDir::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn files_are_written_in_order_then_committed() {
+        let mut t = table();
+        let out = t.lookup(ROOT, "out").expect("out");
+        let sub = t.mkdir(out, "scenes").expect("mkdir");
+        let f = t.begin_write(sub, "x.ivf", 7, false).expect("create");
+        assert_eq!(t.object_name(f).as_deref(), Some("encodes/scenes/x.ivf"));
+        t.append(f, 7, 0, 10).expect("first");
+        t.append(f, 7, 10, 5).expect("next");
+        assert_eq!(
+            t.append(f, 7, 3, 1),
+            Err(Refusal::NonSequential {
+                name: "encodes/scenes/x.ivf".into(),
+                offset: 3,
+                expected: 15
+            })
+        );
+        assert!(t.append(f, 8, 15, 1).is_err(), "another handle");
+        assert_eq!(t.attr(f).map(|a| a.size), Some(15));
+        t.end_write(f, 7, Some(15));
+        assert_eq!(t.state(f), Some(FileState::Committed { size: 15 }));
+        assert!(matches!(
+            t.begin_write(sub, "x.ivf", 9, false),
+            Err(Refusal::Exists(_))
+        ));
+        assert_eq!(t.begin_write(sub, "x.ivf", 9, true), Ok(f));
+        assert!(matches!(t.unlink(sub, "x.ivf"), Err(Refusal::Busy(_))));
+    }
+
+    #[test]
+    fn a_given_up_file_disappears() {
+        let mut t = table();
+        let out = t.lookup(ROOT, "out").expect("out");
+        let f = t.begin_write(out, "x", 1, false).expect("create");
+        t.end_write(f, 1, None);
+        assert_eq!(t.lookup(out, "x"), None);
+        assert_eq!(t.entries(out).map(|e| e.len()), Some(2));
+        assert!(t.attr(f).is_none());
+    }
+
+    #[test]
+    fn directories() {
+        let mut t = table();
+        let out = t.lookup(ROOT, "out").expect("out");
+        let d = t.mkdir(out, "d").expect("mkdir");
+        t.begin_write(d, "f", 1, false).expect("create");
+        assert_eq!(t.rmdir(out, "d"), Err(Refusal::NotEmpty));
+        assert!(t.mkdir(out, "x.mezz").is_err());
+        assert!(t.rmdir(ROOT, "out").is_err());
+        assert!(t.child_object_name(out, "..").is_err());
+    }
+}

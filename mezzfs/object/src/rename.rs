@@ -142,7 +142,8 @@ async fn existing_version(
     }
 }
 
-async fn copy_parts(
+/// Copies parts `0..parts` of version `id` from `from`'s folder to `to`'s, a few at once.
+pub(crate) async fn copy_parts(
     store: &dyn ObjectStore,
     from: &str,
     to: &str,
@@ -165,10 +166,14 @@ async fn copy_parts(
         .map(|_| ())
 }
 
-/// Best effort: the rename already failed, and its error is the one to report.
-async fn remove_version(store: &dyn ObjectStore, name: &str, id: ObjectId) {
+/// Deletes the parts of version `id` of `name`. Best effort: the caller already failed, or
+/// the parts are a copy no manifest points at any more.
+pub(crate) async fn remove_version(store: &dyn ObjectStore, name: &str, id: ObjectId) {
     let Ok(keys) = store.list(&naming::version_folder(name, id)).await else {
-        tracing::warn!(object = name, "could not list the parts of a failed rename");
+        tracing::warn!(
+            object = name,
+            "could not list the parts of a failed or finished rename"
+        );
         return;
     };
     for k in keys {
@@ -180,7 +185,7 @@ async fn remove_version(store: &dyn ObjectStore, name: &str, id: ObjectId) {
             }
         }
         if !removed {
-            tracing::warn!(key = %k.key, "could not delete a part copied by a failed rename");
+            tracing::warn!(key = %k.key, "could not delete a part left by a rename");
         }
     }
 }

@@ -184,3 +184,31 @@ async fn rename_in_s3_copies_parts_server_side() {
         Err(StoreError::NotFound { .. })
     ));
 }
+
+/// A file renamed while it is written (the mount's case): `commit_as` stores it under the new
+/// name only, its parts copied there before the manifest, nothing left under the old name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_committed_under_another_name_appears_only_there() {
+    use mezz_object::{StreamOptions, StreamWriter};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalStore::open(dir.path()).expect("open"));
+    let keys = LocalKeyFile::from_parts("rename", [6; 32]);
+    let data = random_bytes(2_300_000, 9);
+    let opts = StreamOptions {
+        part_size: 1 << 20,
+        segment_size: 16384,
+        chunk_size: 256 << 10,
+        keep_old_versions: false,
+    };
+    let permits = Arc::new(tokio::sync::Semaphore::new(4));
+    let mut w = StreamWriter::create(store.clone(), &keys, "out/.x.tmp", opts, permits)
+        .await
+        .expect("create");
+    for piece in data.chunks(100_000) {
+        w.write(piece).await.expect("write");
+    }
+    let manifest = w.commit_as(&keys, "out/x").await.expect("commit as");
+    assert_eq!((manifest.name.as_str(), manifest.part_count), ("out/x", 3));
+    assert_eq!(read(&store, &keys, "out/x").await, data);
+    assert!(keys_under(&store, "out/.x.tmp").await.is_empty());
+}

@@ -6,6 +6,8 @@
 //!
 //! Needs /dev/fuse and fusermount3 (scripts/test.sh installs them), and root.
 
+#![allow(unsafe_code)] // renameat2(2) itself, for RENAME_NOREPLACE
+
 mod common;
 
 use std::io::Write;
@@ -134,7 +136,36 @@ fn rename_onto_an_existing_name_is_eexist_and_across_directories_exdev() {
 
     let m = write_mount(&w, "mnt2", &["--allow-overwrite"]);
     std::fs::write(m.file("out/c.bin"), b"ccc").expect("write c");
+    // `mv --no-clobber` (RENAME_NOREPLACE) is refused even with --allow-overwrite.
+    let e = rename_noreplace(&m.file("out/c.bin"), &m.file("out/theirs.bin"))
+        .expect_err("RENAME_NOREPLACE");
+    assert_eq!(e.raw_os_error(), Some(libc::EEXIST), "{e}");
+    assert_eq!(get(&w, "encodes/theirs.bin"), b"stored before");
     std::fs::rename(m.file("out/c.bin"), m.file("out/theirs.bin")).expect("overwrite allowed");
     assert_eq!(get(&w, "encodes/theirs.bin"), b"ccc");
     assert!(!listed(&w, "encodes/").contains("c.bin"));
+}
+
+/// renameat2(2) with RENAME_NOREPLACE.
+fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes()).expect("no NUL in a test path")
+    };
+    let (f, t) = (c(from), c(to));
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }

@@ -446,11 +446,20 @@ impl WritePath {
                 }
                 lock(&self.table).apply_rename(&plan, new_parent, new_name)
             }
-            RenamePlan::Object { from, to, .. } => {
+            RenamePlan::Object { ino, from, to } => {
                 self.refuse_existing_unless(overwrite, new_parent, new_name)
                     .await?;
+                // One server-side copy per part, eight at once: the deadline grows with the
+                // rounds of copies. Cut off, the rename leaves the old object whole; parts
+                // already copied stay under the new name, invisible (no manifest).
+                let size = lock(&self.table).attr(*ino).map_or(0, |a| a.size);
+                let rounds = size
+                    .div_ceil(self.config.stream.part_size.max(1))
+                    .div_ceil(8)
+                    .max(1);
+                let deadline = self.config.timeout * u32::try_from(rounds).unwrap_or(u32::MAX);
                 let renamed = tokio::time::timeout(
-                    self.config.timeout,
+                    deadline,
                     mezz_object::rename_object(
                         self.store.as_ref(),
                         self.keys.as_ref(),
@@ -471,8 +480,7 @@ impl WritePath {
                     Err(_) => {
                         tracing::error!(from = %from, to = %to, "rename did not finish in time; answering EIO");
                         return Err(Refusal::Io(format!(
-                            "renaming '{from}' to '{to}' did not finish within {:?}",
-                            self.config.timeout
+                            "renaming '{from}' to '{to}' did not finish within {deadline:?}"
                         )));
                     }
                 }

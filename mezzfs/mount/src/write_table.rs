@@ -142,8 +142,7 @@ pub enum RenamePlan {
 }
 
 impl RenamePlan {
-    /// The file the rename replaces, if the destination holds one (it is forgotten when the
-    /// rename is applied).
+    /// The entry being renamed (none when there is nothing to do).
     fn ino(&self) -> Option<u64> {
         match self {
             RenamePlan::Nothing => None,

@@ -188,3 +188,74 @@ fn encoding_through_a_mount_fetches_only_the_scenes_and_matches_the_local_encode
     );
     assert_eq!(dav1d_frames(&out, &d.join("decoded.y4m")), 250);
 }
+
+/// The end-to-end case for writable mounts: `encode -o MOUNT/out/x.ivf` writes its
+/// output beside the target under a temporary name and renames it into place, all through
+/// the mount; the object lands under the final name and decodes to every frame.
+#[test]
+fn encode_writes_its_output_through_a_writable_mount() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let server = S3TestServer::start(&d.join("s3"), &["media"]).expect("S3 test server");
+    let m = Mezzfs {
+        bin: mezzfs_binary(),
+        key: d.join("key"),
+        endpoint: server.endpoint(),
+    };
+    m.run(&["key".as_ref(), "generate".as_ref(), m.key.as_os_str()]);
+    let frames = 40;
+    let clip = y4m(d, "clip.y4m", frames, "yuv420p");
+    let mnt = d.join("mnt");
+    std::fs::create_dir(&mnt).expect("mkdir");
+    m.run(&[
+        "mount".as_ref(),
+        mnt.as_os_str(),
+        "--write-dir".as_ref(),
+        "out=encodes/".as_ref(),
+    ]);
+    let _guard = Mounted(mnt.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !mnt.join("out").is_dir() {
+        assert!(
+            Instant::now() < deadline,
+            "the mount did not show the writable directory"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let out = mnt.join("out/x.ivf");
+    let mut args = a!["encode", &clip, "-o", &out, "--work-dir", d.join("work")].to_vec();
+    args.extend(FAST.iter().map(Into::into));
+    ok(&run(&args));
+    let names: Vec<String> = std::fs::read_dir(mnt.join("out"))
+        .expect("readdir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["x.ivf"], "only the final name is left in the mount");
+
+    let got = d.join("got.ivf");
+    m.run(&[
+        "get".as_ref(),
+        "encodes/x.ivf".as_ref(),
+        "-o".as_ref(),
+        got.as_os_str(),
+    ]);
+    assert_eq!(
+        dav1d_frames(&got, &d.join("decoded.y4m")),
+        u64::from(frames)
+    );
+    let listed = Command::new(&m.bin)
+        .env("MEZZFS_STORE", "s3://media/movies")
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--quiet", "--endpoint-url", &m.endpoint, "ls", "encodes/"])
+        .output()
+        .expect("mezzfs ls");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("encodes/x.ivf") && !listed.contains("partial"),
+        "the store holds the final name only: {listed}"
+    );
+}

@@ -4,7 +4,8 @@
 //! handle opened meanwhile), none per read and none for an object never opened; the key is
 //! dropped after the last close and the grace period, so the next open calls KMS again.
 //! KMS killed before the first open: the mount still serves its sizes, the open answers EIO
-//! and the log names the object; the audit log lists only the opens that happened.
+//! and the log names the object; the audit log lists only the opens that happened. A file
+//! renamed in a KMS mount's writable directory reads under its new name through KMS.
 
 mod common;
 
@@ -206,4 +207,43 @@ fn kms_killed_before_the_first_open_leaves_the_mount_up_and_the_open_answers_eio
         audit_lines(&audit).is_empty(),
         "an open that failed is not audited as opened"
     );
+}
+
+/// A rename through a KMS mount re-wraps the data key for the new name (KMS binds keys to
+/// names in the encryption context): the object then reads under its new name only, through
+/// KMS, and nothing is left under the old one.
+#[test]
+fn a_rename_through_a_kms_mount_rewraps_for_the_new_name() {
+    let w = World::new(Kind::S3);
+    let moto = Moto::start(w.dir.path());
+    moto.create_kms_key("alias/lazy");
+    let data = random_bytes(600_000, 31);
+    let m = Mount::start(
+        &w,
+        "mnt",
+        &[
+            "--kms-endpoint-url",
+            moto.endpoint(),
+            "--kms-key-id",
+            "alias/lazy",
+            "--write-dir",
+            "out=clips/",
+        ],
+    );
+    std::fs::write(m.file("out/a.tmp"), &data).expect("write through the mount");
+    std::fs::rename(m.file("out/a.tmp"), m.file("out/a.bin")).expect("rename");
+    let got = w.path("a.got");
+    let no_key = w.path("no-such-key");
+    let out = w
+        .command()
+        .env("MEZZFS_KEY_FILE", &no_key)
+        .args(["--kms-endpoint-url", moto.endpoint()])
+        .args(["get", "clips/a.bin", "-o"])
+        .arg(&got)
+        .output()
+        .expect("get");
+    assert!(out.status.success(), "get through KMS: {}", stderr(&out));
+    assert!(std::fs::read(&got).expect("got") == data, "get differs");
+    let listing = String::from_utf8_lossy(&w.ok(&["ls", "clips/"]).stdout).into_owned();
+    assert!(!listing.contains("a.tmp"), "{listing}");
 }

@@ -172,6 +172,29 @@ impl SealedManifest {
         Ok((manifest, sealed))
     }
 
+    /// The same object version under another name: the manifest is authenticated as
+    /// `from_name` (as [`open`](Self::open) does), then names `to_name`, its data key
+    /// re-wrapped for that name (a key service that binds keys to names sees the new one) and
+    /// resealed. The data key and object id do not change, and segments are bound to the id,
+    /// not the name: the parts, copied to the new name's folder, stay valid as they are.
+    /// Returns the new manifest and its bytes.
+    pub async fn renamed(
+        self,
+        keys: &dyn KeyProvider,
+        from_name: &str,
+        to_name: &str,
+    ) -> Result<(Manifest, Vec<u8>), FormatError> {
+        let (data_key, id, cipher) = self.authenticate(keys, from_name).await?;
+        self.unverified.layout()?;
+        let mut manifest = self.unverified;
+        manifest.name = to_name.into();
+        manifest.key = keys
+            .wrap(&data_key, KeyBinding { id, name: to_name })
+            .await?;
+        let sealed = manifest.seal(&cipher);
+        Ok((manifest, sealed))
+    }
+
     async fn authenticate(
         &self,
         keys: &dyn KeyProvider,

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
-    KernelConfig, LockOwner, OpenAccMode, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow,
-    WriteFlags,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate,
+    ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request,
+    TimeOrNow, WriteFlags,
 };
 
 use crate::audit::{MountAudit, Who};
@@ -499,6 +499,39 @@ impl Filesystem for MezzFs {
             (Some(w), Some(name)) => w.unlink(parent.0, name, reply),
             _ => reply.error(Errno::EROFS),
         }
+    }
+
+    /// Within one writable directory only; into or out of one is EXDEV (tools copy), in
+    /// the read-only tree EROFS.
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let (from, to) = (self.write_ino(parent.0), self.write_ino(newparent.0));
+        let (Some(w), Some(_)) = (&from, &to) else {
+            reply.error(if from.is_some() || to.is_some() {
+                Errno::EXDEV
+            } else {
+                Errno::EROFS
+            });
+            return;
+        };
+        if !(flags - RenameFlags::RENAME_NOREPLACE).is_empty() {
+            reply.error(Errno::EINVAL);
+            return;
+        }
+        let (Some(name), Some(newname)) = (name.to_str(), newname.to_str()) else {
+            reply.error(Errno::EINVAL);
+            return;
+        };
+        let no_replace = flags.contains(RenameFlags::RENAME_NOREPLACE);
+        w.rename(parent.0, name, newparent.0, newname, no_replace, reply);
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {

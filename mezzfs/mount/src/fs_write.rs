@@ -26,6 +26,7 @@ pub(crate) fn errno(r: &Refusal) -> Errno {
         Refusal::NotEmpty => Errno::ENOTEMPTY,
         Refusal::NotPermitted(_) => Errno::EPERM,
         Refusal::NonSequential { .. } | Refusal::Invalid(_) => Errno::EINVAL,
+        Refusal::CrossDevice(_) => Errno::EXDEV,
         Refusal::Io(_) => Errno::EIO,
     }
 }
@@ -139,6 +140,28 @@ impl WriteFs<'_> {
             Ok(()) => reply.ok(),
             Err(r) => {
                 tracing::warn!(error = %r, name, "unlink refused");
+                reply.error(errno(&r));
+            }
+        }
+    }
+
+    pub fn rename(
+        &self,
+        parent: u64,
+        name: &str,
+        new_parent: u64,
+        new_name: &str,
+        no_replace: bool,
+        reply: ReplyEmpty,
+    ) {
+        let renamed = self.rt.block_on(
+            self.path
+                .rename(parent, name, new_parent, new_name, no_replace),
+        );
+        match renamed {
+            Ok(()) => reply.ok(),
+            Err(r) => {
+                tracing::warn!(error = %r, name, new_name, "rename refused");
                 reply.error(errno(&r));
             }
         }

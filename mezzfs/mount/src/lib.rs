@@ -30,8 +30,10 @@
 //!   version, key id, bytes read); reads are counted in memory.
 //! - [`WritePath`]: the writable directories (`--write-dir`): each new file written in
 //!   order through a `mezz_object::StreamWriter` (sealed and uploaded as it arrives, memory
-//!   bounded by one semaphore per mount) and committed at close; the rules (order, existing
-//!   names, states) are the [`WriteTable`]'s (pure); `fs_write.rs` is its FUSE side.
+//!   bounded by one semaphore per mount) and committed at close; renames inside a writable
+//!   directory rename the object in the store (`mezz_object::rename_object`, server-side
+//!   part copies); the rules (order, existing names, states, what a rename may do) are the
+//!   [`WriteTable`]'s (pure); `fs_write.rs` is its FUSE side.
 //! - [`MezzFs`]: the thin FUSE adapter (kernel requests to tree lookups and read-path reads),
 //!   and [`session`]: mounting, the checks before it, and unmounting; [`mountpoint`]: the
 //!   directory's state (not empty, a dead mount left by a killed process) and the guard

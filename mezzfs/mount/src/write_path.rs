@@ -13,6 +13,12 @@
 //! - flush (close) by the process that created the file, once something was written, or
 //!   release: commit, manifest last,
 //!   within the mount's timeout; a failed upload means no object and an error (EIO);
+//! - rename, within one writable directory: a file still being written only changes the
+//!   name it will be committed under (its parts are copied there inside the store at
+//!   commit); a committed file is renamed in the store (parts copied server-side, manifest
+//!   re-sealed for the new name, old object deleted: nothing is downloaded or re-encrypted).
+//!   An existing destination needs `--allow-overwrite` (EEXIST otherwise); anything crossing
+//!   writable directories or the read-only tree is EXDEV, which tools answer by copying;
 //! - unlink: only with `--allow-delete`, of files this mount wrote.
 
 use std::collections::HashMap;
@@ -24,7 +30,7 @@ use mezz_object::{ObjectError, StreamOptions, StreamWriter, naming};
 use mezz_store::{ObjectStore, StoreError};
 use tokio::sync::Semaphore;
 
-use crate::write_table::{FileState, Refusal, WriteAttr, WriteDir, WriteTable};
+use crate::write_table::{FileState, Refusal, RenamePlan, WriteAttr, WriteDir, WriteTable};
 
 /// How a mount's writable directories behave.
 #[derive(Clone, Debug)]
@@ -343,7 +349,17 @@ impl WritePath {
             return Err(Refusal::Io(why));
         }
         let size = writer.len();
-        let committed = tokio::time::timeout(self.config.timeout, writer.commit()).await;
+        // Renamed while it was written: committed under the name it has now.
+        let target = lock(&self.table).object_name(h.ino);
+        let committed = match target.filter(|t| *t != name) {
+            None => tokio::time::timeout(self.config.timeout, writer.commit()).await,
+            Some(to) => {
+                tracing::info!(object = %name, to = %to, "renamed while written: stored under its new name");
+                let commit = writer.commit_as(self.keys.as_ref(), &to);
+                tokio::time::timeout(self.config.timeout, commit).await
+            }
+        };
+        let name = lock(&self.table).object_name(h.ino).unwrap_or(name);
         let result = match committed {
             Ok(Ok(_)) => {
                 lock(&self.table).end_write(h.ino, fh, Some(size));
@@ -391,6 +407,113 @@ impl WritePath {
             .map_err(io)?;
         tracing::info!(object = %object, "deleted");
         Ok(())
+    }
+
+    /// Renames `name` of `parent` to `new_name` of `new_parent`, both in one writable
+    /// directory (the table's rules; the FUSE adapter answers EXDEV for anything else).
+    pub async fn rename(
+        &self,
+        parent: u64,
+        name: &str,
+        new_parent: u64,
+        new_name: &str,
+        no_replace: bool,
+    ) -> Result<(), Refusal> {
+        let overwrite = self.config.allow_overwrite && !no_replace;
+        let plan = self.plan_rename(parent, name, new_parent, new_name, overwrite)?;
+        match &plan {
+            RenamePlan::Nothing => Ok(()),
+            RenamePlan::Move { writing: None, .. } => {
+                lock(&self.table).apply_rename(&plan, new_parent, new_name)
+            }
+            RenamePlan::Move {
+                writing: Some(fh), ..
+            } => {
+                self.refuse_existing_unless(overwrite, new_parent, new_name)
+                    .await?;
+                // Under the handle's lock, so that a commit in progress finishes first (the
+                // file is then committed, and renamed as such).
+                let handle = self.handle(*fh);
+                let _guard = match &handle {
+                    Some(h) => Some(h.lock().await),
+                    None => None,
+                };
+                let again = self.plan_rename(parent, name, new_parent, new_name, overwrite)?;
+                if again != plan {
+                    drop(_guard);
+                    return Box::pin(self.rename(parent, name, new_parent, new_name, no_replace))
+                        .await;
+                }
+                lock(&self.table).apply_rename(&plan, new_parent, new_name)
+            }
+            RenamePlan::Object { ino, from, to } => {
+                self.refuse_existing_unless(overwrite, new_parent, new_name)
+                    .await?;
+                // One server-side copy per part, eight at once: the deadline grows with the
+                // rounds of copies. Cut off, the rename leaves the old object whole; parts
+                // already copied stay under the new name, invisible (no manifest).
+                let size = lock(&self.table).attr(*ino).map_or(0, |a| a.size);
+                let rounds = size
+                    .div_ceil(self.config.stream.part_size.max(1))
+                    .div_ceil(8)
+                    .max(1);
+                let deadline = self.config.timeout * u32::try_from(rounds).unwrap_or(u32::MAX);
+                let renamed = tokio::time::timeout(
+                    deadline,
+                    mezz_object::rename_object(
+                        self.store.as_ref(),
+                        self.keys.as_ref(),
+                        from,
+                        to,
+                        overwrite,
+                    ),
+                )
+                .await;
+                match renamed {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(ObjectError::Exists { name })) => return Err(Refusal::Exists(name)),
+                    Ok(Err(ObjectError::NotFound { .. })) => return Err(Refusal::NotFound),
+                    Ok(Err(e)) => {
+                        tracing::error!(from = %from, to = %to, error = %e, "rename failed; answering EIO");
+                        return Err(io(e));
+                    }
+                    Err(_) => {
+                        tracing::error!(from = %from, to = %to, "rename did not finish in time; answering EIO");
+                        return Err(Refusal::Io(format!(
+                            "renaming '{from}' to '{to}' did not finish within {deadline:?}"
+                        )));
+                    }
+                }
+                tracing::info!(from = %from, to = %to, "renamed");
+                lock(&self.table).apply_rename(&plan, new_parent, new_name)
+            }
+        }
+    }
+
+    fn plan_rename(
+        &self,
+        parent: u64,
+        name: &str,
+        new_parent: u64,
+        new_name: &str,
+        overwrite: bool,
+    ) -> Result<RenamePlan, Refusal> {
+        lock(&self.table).plan_rename(parent, name, new_parent, new_name, overwrite)
+    }
+
+    /// An object this mount did not write may sit at the destination: refused unless
+    /// overwriting (a destination in the table was already checked by the plan).
+    async fn refuse_existing_unless(
+        &self,
+        overwrite: bool,
+        new_parent: u64,
+        new_name: &str,
+    ) -> Result<(), Refusal> {
+        if overwrite || lock(&self.table).lookup(new_parent, new_name).is_some() {
+            return Ok(());
+        }
+        let object = lock(&self.table).child_object_name(new_parent, new_name)?;
+        self.refuse_existing(&object).await
     }
 
     /// Whether file `ino` is open for writing.

@@ -120,8 +120,35 @@ pub enum Refusal {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A rename the mount cannot do in place (across writable directories, into or out of
+    /// the read-only tree, a directory with files): tools then copy and delete.
+    #[error("{0}")]
+    CrossDevice(String),
     #[error("{0}")]
     Io(String),
+}
+
+/// What a rename in the writable directories comes down to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenamePlan {
+    /// Source and destination are the same entry: nothing to do.
+    Nothing,
+    /// Only the table changes: an empty directory, or a file still being written through
+    /// handle `fh` (it will be committed under its new name).
+    Move { ino: u64, writing: Option<u64> },
+    /// A committed file: its object `from` is renamed to `to` in the store, then the table
+    /// changes.
+    Object { ino: u64, from: String, to: String },
+}
+
+impl RenamePlan {
+    /// The entry being renamed (none when there is nothing to do).
+    fn ino(&self) -> Option<u64> {
+        match self {
+            RenamePlan::Nothing => None,
+            RenamePlan::Move { ino, .. } | RenamePlan::Object { ino, .. } => Some(*ino),
+        }
+    }
 }
 
 /// The writable directories' nodes.
@@ -370,6 +397,118 @@ impl WriteTable {
         }
     }
 
+    /// What renaming `name` of `parent` to `new_name` of `new_parent` must do, or why it is
+    /// refused. A destination that is a committed file is replaced only when `overwrite`;
+    /// one being written, or a directory, never is. Files move only within their writable
+    /// directory (objects keep their prefix), directories only when empty.
+    pub fn plan_rename(
+        &self,
+        parent: u64,
+        name: &str,
+        new_parent: u64,
+        new_name: &str,
+        overwrite: bool,
+    ) -> Result<RenamePlan, Refusal> {
+        let ino = self.lookup(parent, name).ok_or(Refusal::NotFound)?;
+        if parent == crate::tree::ROOT {
+            return Err(Refusal::NotPermitted(
+                "a writable directory itself cannot be renamed".into(),
+            ));
+        }
+        let node = self.node(ino).ok_or(Refusal::NotFound)?;
+        let target = self.node(new_parent).ok_or(Refusal::CrossDevice(
+            "renaming out of a writable directory".into(),
+        ))?;
+        if target.dir != node.dir {
+            return Err(Refusal::CrossDevice(format!(
+                "'{}' and '{}' are different writable directories",
+                self.dirs[node.dir].dir, self.dirs[target.dir].dir
+            )));
+        }
+        if !matches!(target.kind, Kind::Dir { .. }) {
+            return Err(Refusal::NotDir);
+        }
+        check_component(new_name)?;
+        let existing = self.lookup(new_parent, new_name);
+        if existing == Some(ino) {
+            return Ok(RenamePlan::Nothing);
+        }
+        let to = self.dirs[node.dir].object_name(&join(&target.rel, new_name));
+        match (&node.kind, existing.map(|e| self.node(e).map(|n| &n.kind))) {
+            (_, Some(None)) => return Err(Refusal::NotFound),
+            (Kind::Dir { children }, dest) => {
+                if !children.is_empty() {
+                    return Err(Refusal::CrossDevice(
+                        "renaming a directory with files in it (each object would be renamed)"
+                            .into(),
+                    ));
+                }
+                if dest.is_some() {
+                    return Err(Refusal::Exists(to));
+                }
+            }
+            (Kind::File(_), Some(Some(Kind::Dir { .. }))) => return Err(Refusal::IsDir),
+            (Kind::File(_), Some(Some(Kind::File(FileState::Writing { .. })))) => {
+                return Err(Refusal::Busy(to));
+            }
+            (Kind::File(_), Some(Some(Kind::File(FileState::Committed { .. })))) if !overwrite => {
+                return Err(Refusal::Exists(to));
+            }
+            (Kind::File(_), _) => {}
+        }
+        Ok(match node.kind {
+            Kind::Dir { .. } => RenamePlan::Move { ino, writing: None },
+            Kind::File(FileState::Writing { fh, .. }) => RenamePlan::Move {
+                ino,
+                writing: Some(fh),
+            },
+            Kind::File(FileState::Committed { .. }) => RenamePlan::Object {
+                ino,
+                from: self.dirs[node.dir].object_name(&node.rel),
+                to,
+            },
+        })
+    }
+
+    /// Carries out a planned rename in the table: the entry moves to `new_name` of
+    /// `new_parent`, replacing (forgetting) what was there.
+    pub fn apply_rename(
+        &mut self,
+        plan: &RenamePlan,
+        new_parent: u64,
+        new_name: &str,
+    ) -> Result<(), Refusal> {
+        let Some(ino) = plan.ino() else {
+            return Ok(());
+        };
+        let rel = {
+            let target = self.node(new_parent).ok_or(Refusal::NotFound)?;
+            join(&target.rel, new_name)
+        };
+        if let Some(replaced) = self.lookup(new_parent, new_name) {
+            self.forget(replaced);
+        }
+        let old_parent = self.node(ino).ok_or(Refusal::NotFound)?.parent;
+        if let Some(Node {
+            kind: Kind::Dir { children },
+            ..
+        }) = self.node_mut(old_parent)
+        {
+            children.retain(|_, &mut c| c != ino);
+        }
+        if let Some(Node {
+            kind: Kind::Dir { children },
+            ..
+        }) = self.node_mut(new_parent)
+        {
+            children.insert(new_name.into(), ino);
+        }
+        let node = self.node_mut(ino).ok_or(Refusal::NotFound)?;
+        node.parent = new_parent;
+        node.rel = rel;
+        Ok(())
+    }
+
     /// Removes the committed file `name` of `parent` (the object is deleted by the caller).
     pub fn unlink(&mut self, parent: u64, name: &str) -> Result<u64, Refusal> {
         let ino = self.lookup(parent, name).ok_or(Refusal::NotFound)?;
@@ -480,6 +619,117 @@ mod tests {
         assert_eq!(t.lookup(out, "x"), None);
         assert_eq!(t.entries(out).map(|e| e.len()), Some(2));
         assert!(t.attr(f).is_none());
+    }
+
+    #[test]
+    fn renames_within_a_writable_directory() {
+        let mut t = WriteTable::new(vec![
+            WriteDir::parse("out=encodes/").expect("dir"),
+            WriteDir::parse("logs=logs").expect("dir"),
+        ]);
+        let out = t.lookup(ROOT, "out").expect("out");
+        let logs = t.lookup(ROOT, "logs").expect("logs");
+        let sub = t.mkdir(out, "sub").expect("mkdir");
+        let tmp = t.begin_write(out, "x.tmp1", 1, false).expect("create");
+        // Still being written: only the table changes, the file keeps its inode.
+        let plan = t.plan_rename(out, "x.tmp1", sub, "x", false).expect("plan");
+        assert_eq!(
+            plan,
+            RenamePlan::Move {
+                ino: tmp,
+                writing: Some(1)
+            }
+        );
+        t.apply_rename(&plan, sub, "x").expect("apply");
+        assert_eq!(t.lookup(out, "x.tmp1"), None);
+        assert_eq!(t.lookup(sub, "x"), Some(tmp));
+        assert_eq!(t.object_name(tmp).as_deref(), Some("encodes/sub/x"));
+        t.end_write(tmp, 1, Some(4));
+        // Committed: the object is renamed.
+        let plan = t.plan_rename(sub, "x", out, "final", false).expect("plan");
+        assert_eq!(
+            plan,
+            RenamePlan::Object {
+                ino: tmp,
+                from: "encodes/sub/x".into(),
+                to: "encodes/final".into()
+            }
+        );
+        t.apply_rename(&plan, out, "final").expect("apply");
+        assert_eq!(t.entries(sub).map(|e| e.len()), Some(2));
+        // Onto a committed file: only when overwriting, and the replaced entry goes away.
+        let other = t.begin_write(out, "other", 2, false).expect("create");
+        assert_eq!(
+            t.plan_rename(out, "final", out, "other", false),
+            Err(Refusal::Busy("encodes/other".into()))
+        );
+        t.end_write(other, 2, Some(9));
+        assert_eq!(
+            t.plan_rename(out, "final", out, "other", false),
+            Err(Refusal::Exists("encodes/other".into()))
+        );
+        let plan = t
+            .plan_rename(out, "final", out, "other", true)
+            .expect("plan");
+        t.apply_rename(&plan, out, "other").expect("apply");
+        assert_eq!(t.lookup(out, "other"), Some(tmp));
+        assert!(t.attr(other).is_none(), "the replaced file is forgotten");
+        assert_eq!(t.attr(tmp).map(|a| a.size), Some(4));
+        // Onto itself: nothing.
+        assert_eq!(
+            t.plan_rename(out, "other", out, "other", false),
+            Ok(RenamePlan::Nothing)
+        );
+        // Refused: across writable directories, out of them, onto a directory, into a file,
+        // a missing source, a reserved name, the writable directory itself.
+        assert!(matches!(
+            t.plan_rename(out, "other", logs, "x", true),
+            Err(Refusal::CrossDevice(_))
+        ));
+        assert!(matches!(
+            t.plan_rename(out, "other", ROOT, "x", true),
+            Err(Refusal::CrossDevice(_))
+        ));
+        assert_eq!(
+            t.plan_rename(out, "other", out, "sub", true),
+            Err(Refusal::IsDir)
+        );
+        assert_eq!(
+            t.plan_rename(out, "sub", tmp, "x", true),
+            Err(Refusal::NotDir)
+        );
+        assert_eq!(
+            t.plan_rename(out, "nope", out, "x", true),
+            Err(Refusal::NotFound)
+        );
+        assert!(matches!(
+            t.plan_rename(out, "other", out, "x.mezz", true),
+            Err(Refusal::Invalid(_))
+        ));
+        assert!(matches!(
+            t.plan_rename(ROOT, "out", ROOT, "out2", true),
+            Err(Refusal::NotPermitted(_))
+        ));
+        // Directories: empty ones move, others are left to the tools (EXDEV: copy).
+        let plan = t.plan_rename(out, "sub", out, "sub2", false).expect("plan");
+        assert_eq!(
+            plan,
+            RenamePlan::Move {
+                ino: sub,
+                writing: None
+            }
+        );
+        t.apply_rename(&plan, out, "sub2").expect("apply");
+        t.begin_write(sub, "f", 3, false)
+            .expect("create in the moved dir");
+        assert_eq!(
+            t.object_name(t.lookup(sub, "f").expect("f")).as_deref(),
+            Some("encodes/sub2/f")
+        );
+        assert!(matches!(
+            t.plan_rename(out, "sub2", out, "sub3", false),
+            Err(Refusal::CrossDevice(_))
+        ));
     }
 
     #[test]

@@ -7,6 +7,8 @@ use mezz_store::StoreError;
 pub enum ObjectError {
     #[error("object '{name}' not found in {store}")]
     NotFound { name: String, store: String },
+    #[error("object '{name}' exists (replacing it needs overwriting allowed)")]
+    Exists { name: String },
     #[error("object '{name}': {cause}")]
     Store { name: String, cause: StoreError },
     #[error("object '{name}', part {part}: {cause}")]

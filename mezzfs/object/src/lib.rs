@@ -6,6 +6,8 @@
 //!   a program writes them (the mount's writable directories). Both cut where [`chunking`]
 //!   says (pure) and upload through one shared pipeline (`upload.rs`: seal in place,
 //!   multipart pieces, manifest last, clean-up on failure);
+//! - [`rename_object`] gives an object another name by copying its parts inside the store
+//!   (no download, no re-encryption) and re-wrapping its manifest, new manifest last;
 //! - [`delete_object`] removes an object, manifest first; [`abandoned`] finds and aborts the
 //!   multipart uploads writers left behind;
 //! - [`ObjectReader`] opens a manifest and serves any byte range, one ranged GET per part
@@ -24,6 +26,7 @@ mod delete;
 mod error;
 pub mod naming;
 mod reader;
+mod rename;
 pub mod rewrap;
 mod stream;
 mod upload;
@@ -32,5 +35,6 @@ mod writer;
 pub use delete::delete_object;
 pub use error::ObjectError;
 pub use reader::{LockedObject, ObjectReader};
+pub use rename::rename_object;
 pub use stream::{StreamOptions, StreamWriter};
 pub use writer::{PutOptions, PutProgress, put_object};

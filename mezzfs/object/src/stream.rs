@@ -164,7 +164,26 @@ impl StreamWriter {
     /// Uploads the last chunk, waits for every upload, then writes the manifest: the version
     /// appears at once, whole. On failure nothing appears and the version's uploads are
     /// aborted and its parts deleted.
-    pub async fn commit(mut self) -> Result<Manifest, ObjectError> {
+    pub async fn commit(self) -> Result<Manifest, ObjectError> {
+        self.commit_inner(None).await
+    }
+
+    /// [`commit`](Self::commit) under the name `to` instead of the one it was created with
+    /// (a file renamed while being written): the parts are copied inside the store to `to`
+    /// and the data key re-wrapped for it by `keys` (the provider it was created with), so
+    /// the object appears only under `to`.
+    pub async fn commit_as(
+        self,
+        keys: &dyn KeyProvider,
+        to: &str,
+    ) -> Result<Manifest, ObjectError> {
+        self.commit_inner(Some((keys, to))).await
+    }
+
+    async fn commit_inner(
+        mut self,
+        rename: Option<(&dyn KeyProvider, &str)>,
+    ) -> Result<Manifest, ObjectError> {
         let size = self.cutter.len();
         let filling = self.filling.take();
         if let Some(last) = self.cutter.finish() {
@@ -178,7 +197,7 @@ impl StreamWriter {
             self.uploads.spawn(last, permit);
         }
         self.uploads
-            .publish(size, None, self.keep_old_versions)
+            .publish_as(size, None, self.keep_old_versions, rename)
             .await
     }
 

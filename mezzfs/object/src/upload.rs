@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use mezz_format::{Layout, Manifest, ObjectCipher, ObjectId, WrappedKey};
+use mezz_format::{KeyBinding, KeyProvider, Layout, Manifest, ObjectCipher, ObjectId, WrappedKey};
 use mezz_store::{ObjectStore, PieceTag, UploadId};
 use tokio::sync::{OnceCell, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
@@ -136,19 +136,42 @@ impl Uploads {
     /// and deletes the version's parts instead. With `keep_others`, parts of earlier versions
     /// stay (readers that opened them keep reading); otherwise they are deleted.
     pub async fn publish(
+        self,
+        size: u64,
+        source_error: Option<ObjectError>,
+        keep_others: bool,
+    ) -> Result<Manifest, ObjectError> {
+        self.publish_as(size, source_error, keep_others, None).await
+    }
+
+    /// [`publish`](Self::publish), under the name `rename` gives when it is another one (a
+    /// file renamed while it was written): once every upload is done, the parts are copied
+    /// inside the store to the new name's version folder and the data key re-wrapped for it
+    /// (unwrapped and wrapped by `keys`), then the manifest goes in under the new name and the
+    /// parts under the old one are deleted. Nothing ever appears under the old name.
+    pub async fn publish_as(
         mut self,
         size: u64,
         source_error: Option<ObjectError>,
         keep_others: bool,
+        rename: Option<(&dyn KeyProvider, &str)>,
     ) -> Result<Manifest, ObjectError> {
         let _ = self.settle().await;
         if let Some(e) = self.failure.take().or(source_error) {
             self.clean_up().await;
             return Err(e);
         }
-        let name = self.name.clone();
         let layout = Layout::new(size, self.part_size, self.segment_size)
-            .map_err(|e| ObjectError::format(&name, e))?;
+            .map_err(|e| ObjectError::format(&self.name, e))?;
+        let mut moved_from = None;
+        if let Some((keys, to)) = rename.filter(|(_, to)| *to != self.name) {
+            if let Err(e) = self.move_parts(keys, to, layout.part_count()).await {
+                self.clean_up().await;
+                return Err(e);
+            }
+            moved_from = Some(std::mem::replace(&mut self.name, to.into()));
+        }
+        let name = self.name.clone();
         let manifest = Manifest {
             name: name.clone(),
             object_id: self.id.to_string(),
@@ -162,14 +185,17 @@ impl Uploads {
                 .unwrap_or(0),
             key: self.wrapped.clone(),
         };
-        if let Err(cause) = self
+        let put = self
             .store
             .put(
                 &naming::manifest_key(&name),
                 Bytes::from(manifest.seal(&self.cipher)),
             )
-            .await
-        {
+            .await;
+        if let Some(old) = &moved_from {
+            crate::rename::remove_version(&*self.store, old, self.id).await;
+        }
+        if let Err(cause) = put {
             self.clean_up().await;
             return Err(ObjectError::Store { name, cause });
         }
@@ -177,6 +203,45 @@ impl Uploads {
             remove_other_versions(&*self.store, &name, self.id).await;
         }
         Ok(manifest)
+    }
+
+    /// Copies the finished parts to `to`'s version folder and re-wraps the data key for
+    /// `to`. On failure the copies are deleted; the parts under the current name stay (the
+    /// caller cleans them up).
+    async fn move_parts(
+        &mut self,
+        keys: &dyn KeyProvider,
+        to: &str,
+        parts: u64,
+    ) -> Result<(), ObjectError> {
+        naming::check_name(to)?;
+        let data_key = keys
+            .unwrap(
+                &self.wrapped,
+                KeyBinding {
+                    id: self.id,
+                    name: &self.name,
+                },
+            )
+            .await
+            .map_err(|e| ObjectError::format(&self.name, e))?;
+        let wrapped = keys
+            .wrap(
+                &data_key,
+                KeyBinding {
+                    id: self.id,
+                    name: to,
+                },
+            )
+            .await
+            .map_err(|e| ObjectError::format(to, e))?;
+        let copied = crate::rename::copy_parts(&*self.store, &self.name, to, self.id, parts).await;
+        if let Err(e) = copied {
+            crate::rename::remove_version(&*self.store, to, self.id).await;
+            return Err(e);
+        }
+        self.wrapped = wrapped;
+        Ok(())
     }
 
     /// Gives the version up: waits for its uploads, aborts them and deletes its parts.

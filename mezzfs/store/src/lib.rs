@@ -2,8 +2,10 @@
 //!
 //! [`ReadStore`] is what a reader needs (ranged get, get, head); [`ObjectStore`] adds what
 //! putting objects needs (put, list, delete, multipart uploads) and a conditional replace
-//! (`get_tagged` / `put_if_match`, S3's `If-Match`) for rewriting manifests in place. Keys are relative to the
-//! store's root (an S3 prefix or a directory).
+//! (`get_tagged` / `put_if_match`, S3's `If-Match`) for rewriting manifests in place, and a
+//! server-side `copy` (S3 CopyObject, a hard link in a directory) for renaming objects without
+//! moving their bytes through the client. Keys are relative to the store's root (an S3 prefix
+//! or a directory).
 //!
 //! - [`LocalStore`]: a directory that behaves like a bucket (atomic puts, multipart uploads),
 //!   the embedded default that needs no cloud account.
@@ -149,6 +151,17 @@ pub trait ObjectStore: ReadStore {
         Err(StoreError::Unsupported {
             key: key.into(),
             what: "a conditional write",
+        })
+    }
+
+    /// Copies object `from` to `to` inside the store, replacing any object at `to`, without
+    /// the bytes passing through the caller (S3: CopyObject, up to 5 GiB per object).
+    /// `NotFound` when `from` is missing. Readers of `to` see the old or the new object.
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let _ = to;
+        Err(StoreError::Unsupported {
+            key: from.into(),
+            what: "a server-side copy",
         })
     }
 

@@ -2,7 +2,9 @@
 //!
 //! Puts write a temporary file beside the target and rename it, so readers see the old or the
 //! new object, never a torn one. Multipart uploads keep their pieces under `.mezz-uploads/`
-//! (hidden from listings) and are assembled with one rename at completion. File I/O runs on
+//! (hidden from listings) and are assembled with one rename at completion. A copy is a hard
+//! link (objects are never modified in place, only replaced, so the two names cannot drift),
+//! or a byte copy where links are not possible, published the same way. File I/O runs on
 //! tokio's blocking pool so the async callers are never stalled by a slow disk.
 
 use std::fs;
@@ -148,6 +150,21 @@ fn write_atomically(
     publish: Option<Publish<'_>>,
     write: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
 ) -> Result<(), StoreError> {
+    place_atomically(key, target, publish, |tmp| {
+        let mut f = fs::File::create(tmp)?;
+        write(&mut f)?;
+        f.sync_data()
+    })
+}
+
+/// Makes a fresh temporary beside `target` with `make` (which creates the file at the path
+/// it is given), and renames it into place (under the publish lock, when given).
+fn place_atomically(
+    key: &str,
+    target: &Path,
+    publish: Option<Publish<'_>>,
+    make: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), StoreError> {
     let dir = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| StoreError::io(key, e))?;
     let name = target
@@ -156,9 +173,7 @@ fn write_atomically(
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", random_hex()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        write(&mut f)?;
-        f.sync_data()?;
+        make(&tmp)?;
         let Some(p) = &publish else {
             return fs::rename(&tmp, target).map(|()| Ok(()));
         };
@@ -327,6 +342,28 @@ impl ObjectStore for LocalStore {
             write_atomically(&k, &path, Some(publish), |f| f.write_all(&body))
         })
         .await
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        let source = self.path(from)?;
+        let target = self.path(to)?;
+        self.check_root()?;
+        let (f, t) = (from.to_string(), to.to_string());
+        let lock = self.publish_lock();
+        blocking(to, move || {
+            if !source.is_file() {
+                return Err(StoreError::NotFound { key: f });
+            }
+            let publish = Publish {
+                lock: &lock,
+                only_if: None,
+            };
+            place_atomically(&t, &target, Some(publish), |tmp| {
+                fs::hard_link(&source, tmp).or_else(|_| fs::copy(&source, tmp).map(|_| ()))
+            })
+        })
+        .await
+        .map_err(|e| self.explain_missing(e))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StoreError> {

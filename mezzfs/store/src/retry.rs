@@ -278,6 +278,12 @@ impl<S: ObjectStore + ?Sized> ObjectStore for RetryStore<S> {
             .await
     }
 
+    /// A copy repeated after a lost answer copies the same bytes again: idempotent.
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.run(to, Bounds::Counted, || self.inner.copy(from, to))
+            .await
+    }
+
     async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
         self.run(key, Bounds::Counted, || self.inner.create_upload(key))
             .await

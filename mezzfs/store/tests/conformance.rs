@@ -138,6 +138,34 @@ async fn check_store(store: Arc<dyn ObjectStore>) {
         .map(|m| m.key)
         .collect();
     assert_eq!(keys, ["mp/obj"]);
+    // server-side copy: to a new key (one that needs URL encoding), over an existing one;
+    // the copy stays as it was when the source is replaced afterwards
+    store.copy("mp/obj", "cp/a b+c/obj").await.expect("copy");
+    assert_eq!(
+        store.get("cp/a b+c/obj").await.expect("get"),
+        pieces.concat()
+    );
+    store.copy("ab", "cp/a b+c/obj").await.expect("copy over");
+    assert_eq!(&store.get("cp/a b+c/obj").await.expect("get")[..], b"22");
+    store
+        .put("ab", Bytes::from_static(b"333"))
+        .await
+        .expect("replace the source");
+    assert_eq!(&store.get("cp/a b+c/obj").await.expect("get")[..], b"22");
+    assert_eq!(store.get("mp/obj").await.expect("get"), pieces.concat());
+    assert!(matches!(
+        store.copy("nope", "cp/x").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.head("cp/x").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete("cp/a b+c/obj").await.expect("delete the copy");
+    store
+        .put("ab", Bytes::from_static(b"22"))
+        .await
+        .expect("put back");
     // delete, twice
     store.delete("a/c").await.expect("delete");
     store.delete("a/c").await.expect("delete again");

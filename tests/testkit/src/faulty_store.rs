@@ -158,6 +158,11 @@ impl ObjectStore for FaultyStore {
         self.inner.delete(key).await
     }
 
+    async fn copy(&self, from: &str, to: &str) -> Result<(), StoreError> {
+        self.before(to, true).await?;
+        self.inner.copy(from, to).await
+    }
+
     async fn create_upload(&self, key: &str) -> Result<UploadId, StoreError> {
         self.before(key, true).await?;
         self.inner.create_upload(key).await

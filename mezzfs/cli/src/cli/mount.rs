@@ -44,11 +44,13 @@ pub struct MountArgs {
     spec: Option<PathBuf>,
     /// A writable directory NAME in the mount's root: files created in it (written in order,
     /// e.g. by dd, ffmpeg with fragmented MP4, segment-encode) are sealed and uploaded as they
-    /// are written and become objects PREFIX/<path> when closed. Repeatable.
+    /// are written and become objects PREFIX/<path> when closed. `mv` inside it renames the
+    /// object (parts copied inside the store, nothing downloaded), so tools that write a
+    /// temporary and rename it work; across directories it is EXDEV. Repeatable.
     #[arg(long = "write-dir", value_name = "NAME=PREFIX")]
     write_dirs: Vec<String>,
-    /// Let files created in a writable directory replace existing objects (a new version;
-    /// readers that opened the old one keep reading it). Without it, EEXIST.
+    /// Let files created or renamed in a writable directory replace existing objects (a new
+    /// version; readers that opened the old one keep reading it). Without it, EEXIST.
     #[arg(long)]
     allow_overwrite: bool,
     /// Let `rm` in a writable directory delete the object (files this mount wrote).

@@ -218,6 +218,13 @@ fn a_store_that_goes_away_mid_write_fails_the_close_and_gc_aborts_the_upload() {
     // Enough for several pieces of the part's multipart upload to be under way.
     f.write_all(&random_bytes(20 << 20, 9))
         .expect("writes before the store goes");
+    // The mount uploads behind the writer: wait until the upload has begun, or the store
+    // could go before there is anything to cut off.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && unfinished(&w).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!unfinished(&w).is_empty(), "an upload is under way");
     let server = w.server.take().expect("server");
     let port = server.endpoint().rsplit(':').next().map(String::from);
     server.shutdown();

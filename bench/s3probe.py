@@ -7,6 +7,7 @@ throughput).
     s3probe.py put   --endpoint URL --bucket B --key K FILE
     s3probe.py head  --endpoint URL --bucket B --key K          # prints the size, exit 1 if absent
     s3probe.py probe --endpoint URL --bucket B --key K [--rx-cmd CMD]   # prints JSON
+    s3probe.py upload --endpoint URL --bucket B --key K FILE [--connections 8]   # PUT ceiling, JSON
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default: the test server's), region
 AWS_REGION (default us-east-1).
@@ -209,23 +210,62 @@ def cmd_probe(args) -> None:
     print()
 
 
+def cmd_upload(args) -> None:
+    """What the shaped link gives a perfect uploader: FILE cut into --connections pieces, each
+    PUT at once on its own connection to KEY.N; the best of --repeats."""
+    with open(args.file, "rb") as f:
+        data = memoryview(f.read())
+    per = len(data) // args.connections
+    runs = []
+    for _ in range(args.repeats):
+        errors: list[BaseException] = []
+
+        def worker(i: int) -> None:
+            try:
+                c = Client(args.endpoint, timeout=600)
+                piece = data[i * per : (i + 1) * per]
+                resp = c.request("PUT", f"/{args.bucket}/{args.key}.{i}", body=piece, headers={"content-length": str(per)})
+                body = resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"PUT: HTTP {resp.status} {body[:200]!r}")
+                c.close()
+            except BaseException as err:  # reported below
+                errors.append(err)
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        if errors:
+            raise errors[0]
+        runs.append(per * args.connections / elapsed / 1e6)
+    json.dump({"connections": args.connections, "bytes": per * args.connections, "mb_s_max": max(runs), "mb_s_runs": runs}, sys.stdout)
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("put", "head", "probe"):
+    for name in ("put", "head", "probe", "upload"):
         p = sub.add_parser(name)
         p.add_argument("--endpoint", required=True)
         p.add_argument("--bucket", required=True)
         p.add_argument("--key", required=True)
-        if name == "put":
+        if name in ("put", "upload"):
             p.add_argument("file")
+        if name == "upload":
+            p.add_argument("--connections", type=int, default=8)
+            p.add_argument("--repeats", type=int, default=2)
         if name == "probe":
             p.add_argument("--rx-cmd", help="shell command printing the client's received byte counter")
             p.add_argument("--ttfb-requests", type=int, default=20)
             p.add_argument("--one-conn-bytes", type=int, default=256 * MIB)
             p.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    {"put": cmd_put, "head": cmd_head, "probe": cmd_probe}[args.cmd](args)
+    {"put": cmd_put, "head": cmd_head, "probe": cmd_probe, "upload": cmd_upload}[args.cmd](args)
 
 
 if __name__ == "__main__":

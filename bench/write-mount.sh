@@ -1,21 +1,13 @@
 #!/bin/bash
 # Writing through a mount (--write-dir) vs `mezzfs put` of the same file, same binary, same
-# store: the S3 test server on loopback (unshaped; bench/mount-bench.py's shaped profiles do
-# not cover writes yet). Alternates the two, RUNS times each, and prints MB/s and the mount's
-# peak RSS (VmHWM) against its --memory.
-# Usage: bash bench/write-mount.sh [SIZE_MIB=1024] [RUNS=3] [BIN_DIR=target/debug]
+# store: the S3 test server on loopback, unshaped, or with PROFILE=s3-like (or lan,
+# far-region) behind bench/netns.sh's shaped link, where the link's upload ceiling is
+# measured first. Alternates the two, RUNS times each, and prints MB/s and the mount's peak
+# RSS (VmHWM) against its --memory.
+# Usage: [PROFILE=s3-like] bash bench/write-mount.sh [SIZE_MIB=1024] [RUNS=3] [BIN_DIR=target/debug]
 set -euo pipefail
 size=${1:-1024}; runs=${2:-3}; bin=${3:-target/debug}
-work=$(mktemp -d); trap 'fusermount3 -uz "$work/mnt" 2>/dev/null || true; kill $srv 2>/dev/null || true; rm -rf "$work"' EXIT
-mkdir -p "$work/s3" "$work/mnt"
-"$bin/mezz-s3-server" --root "$work/s3" --bucket media > "$work/srv.log" 2>&1 & srv=$!
-for _ in $(seq 50); do grep -q listening "$work/srv.log" && break; sleep 0.1; done
-endpoint=$(grep -o 'http://[0-9.:]*' "$work/srv.log" | head -1)
-export AWS_ACCESS_KEY_ID=mezz-test-access-key AWS_SECRET_ACCESS_KEY=mezz-test-secret-key AWS_REGION=us-east-1
-export MEZZFS_STORE=s3://media/bench MEZZFS_KEY_FILE=$work/key
-m="$bin/mezzfs --endpoint-url $endpoint -q"
-$m key generate "$work/key" >/dev/null
-head -c $((size << 20)) /dev/urandom > "$work/src.bin"
+if [ -n "${PROFILE:-}" ]; then . "$(dirname "$0")/lib/s3-netns.sh"; else . "$(dirname "$0")/lib/s3-loopback.sh"; fi
 mbps() { python3 -c "print(f'{$size*1.048576/$1:.0f}')"; }
 for r in $(seq "$runs"); do
   t0=$(date +%s.%N); $m put "$work/src.bin" "put/$r.bin"; t1=$(date +%s.%N)

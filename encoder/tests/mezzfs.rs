@@ -81,6 +81,18 @@ impl Drop for Mounted {
     }
 }
 
+/// An S3 test server with a `media` bucket under `d`, and mezzfs with a fresh key for it.
+fn store_with_key(d: &Path) -> (S3TestServer, Mezzfs) {
+    let server = S3TestServer::start(&d.join("s3"), &["media"]).expect("S3 test server");
+    let m = Mezzfs {
+        bin: mezzfs_binary(),
+        key: d.join("key"),
+        endpoint: server.endpoint(),
+    };
+    m.run(&["key".as_ref(), "generate".as_ref(), m.key.as_os_str()]);
+    (server, m)
+}
+
 fn fetched(mount: &Path) -> u64 {
     let text = std::fs::read_to_string(mount.join(".mezzfs-stats")).expect("mount stats");
     let stats: serde_json::Value = serde_json::from_str(&text).expect("stats JSON");
@@ -91,13 +103,7 @@ fn fetched(mount: &Path) -> u64 {
 fn encoding_through_a_mount_fetches_only_the_scenes_and_matches_the_local_encode() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let server = S3TestServer::start(&d.join("s3"), &["media"]).expect("S3 test server");
-    let m = Mezzfs {
-        bin: mezzfs_binary(),
-        key: d.join("key"),
-        endpoint: server.endpoint(),
-    };
-    m.run(&["key".as_ref(), "generate".as_ref(), m.key.as_os_str()]);
+    let (_server, m) = store_with_key(d);
     let clip = y4m(d, "clip.y4m", 250, "yuv420p");
     let object_len = std::fs::metadata(&clip).expect("stat").len();
     m.run(&[
@@ -196,13 +202,7 @@ fn encoding_through_a_mount_fetches_only_the_scenes_and_matches_the_local_encode
 fn encode_writes_its_output_through_a_writable_mount() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let server = S3TestServer::start(&d.join("s3"), &["media"]).expect("S3 test server");
-    let m = Mezzfs {
-        bin: mezzfs_binary(),
-        key: d.join("key"),
-        endpoint: server.endpoint(),
-    };
-    m.run(&["key".as_ref(), "generate".as_ref(), m.key.as_os_str()]);
+    let (_server, m) = store_with_key(d);
     let frames = 40;
     let clip = y4m(d, "clip.y4m", frames, "yuv420p");
     let mnt = d.join("mnt");

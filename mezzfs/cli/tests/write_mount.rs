@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Kind, Mount, World, put, stderr};
+use common::{Kind, Mount, World, get, listed, put, stderr};
 use mezz_testkit::random_bytes;
 
 fn write_mount(w: &World, name: &str, extra: &[&str]) -> Mount {
@@ -27,18 +27,6 @@ fn write_mount(w: &World, name: &str, extra: &[&str]) -> Mount {
     }
     args.extend_from_slice(extra);
     Mount::start(w, name, &args)
-}
-
-/// `mezzfs get NAME` into a file of the world, returned as bytes.
-fn get(w: &World, name: &str) -> Vec<u8> {
-    let out = w.path(&format!("{}.got", name.replace('/', "_")));
-    w.ok(&["get", name, "-o", out.to_str().expect("utf-8")]);
-    std::fs::read(&out).expect("got file")
-}
-
-/// Object names under `prefix`, from `mezzfs ls`.
-fn listed(w: &World, prefix: &str) -> String {
-    String::from_utf8_lossy(&w.ok(&["ls", prefix]).stdout).into_owned()
 }
 
 /// Unfinished uploads `mezzfs gc --dry-run` reports (one line each).

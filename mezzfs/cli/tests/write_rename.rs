@@ -12,7 +12,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{Kind, Mount, World, put};
+use common::{Kind, Mount, World, get, listed, put};
 use mezz_testkit::random_bytes;
 
 fn write_mount(w: &World, name: &str, extra: &[&str]) -> Mount {
@@ -26,16 +26,6 @@ fn write_mount(w: &World, name: &str, extra: &[&str]) -> Mount {
     ];
     args.extend_from_slice(extra);
     Mount::start(w, name, &args)
-}
-
-fn get(w: &World, name: &str) -> Vec<u8> {
-    let out = w.path(&format!("{}.got", name.replace('/', "_")));
-    w.ok(&["get", name, "-o", out.to_str().expect("utf-8")]);
-    std::fs::read(&out).expect("got file")
-}
-
-fn listed(w: &World, prefix: &str) -> String {
-    String::from_utf8_lossy(&w.ok(&["ls", prefix]).stdout).into_owned()
 }
 
 fn names_in(dir: &std::path::Path) -> Vec<String> {

@@ -153,6 +153,18 @@ pub fn put(w: &World, data: &[u8], name: &str, part_size: &str) {
     ]);
 }
 
+/// `mezzfs get NAME` into a file of the world, returned as bytes.
+pub fn get(w: &World, name: &str) -> Vec<u8> {
+    let out = w.path(&format!("{}.got", name.replace('/', "_")));
+    w.ok(&["get", name, "-o", out.to_str().expect("utf-8")]);
+    std::fs::read(&out).expect("got file")
+}
+
+/// Object names under `prefix`, from `mezzfs ls`.
+pub fn listed(w: &World, prefix: &str) -> String {
+    String::from_utf8_lossy(&w.ok(&["ls", prefix]).stdout).into_owned()
+}
+
 /// Whether `dir` is a mount point now (from /proc/self/mountinfo).
 pub fn is_mounted(dir: &Path) -> bool {
     let Ok(dir) = std::fs::canonicalize(dir) else {

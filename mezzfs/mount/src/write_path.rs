@@ -385,11 +385,14 @@ impl WritePath {
         let name = writer.name().to_string();
         let size = writer.len();
         if let Some(why) = h.poisoned.as_ref().map(ToString::to_string) {
+            // The name it has now (renamed while written), before the table forgets it.
+            let now = lock(&self.table).object_name(h.ino);
             lock(&self.table).end_write(h.ino, fh, None);
             // Nothing of it may appear: abort its uploads in the background.
             tokio::spawn(writer.abandon());
             tracing::warn!(object = %name, reason = %why, "not stored");
-            self.tell(|e| e.committed(fh, &name, size, began, Some(&why)));
+            let now = now.unwrap_or(name);
+            self.tell(|e| e.committed(fh, &now, size, began, Some(&why)));
             return Err(Refusal::Io(why));
         }
         // Renamed while it was written: committed under the name it has now.

@@ -391,6 +391,41 @@ fn writes_are_recorded_and_shown_and_not_rerun() {
         "{rerun}"
     );
     assert_eq!(listed(&w, "encodes/"), stored, "the rerun stored nothing");
+
+    // A mount of a writable directory alone: nothing to rerun, and the gate skips it.
+    let only_dir = w.path("write-only");
+    std::fs::create_dir(&only_dir).expect("dir");
+    let only = only_dir.join("w.mezzreplay");
+    let o = only.to_str().expect("utf-8");
+    let m = Mount::start(&w, "mnt2", &["--write-dir", "out=encodes/", "--replay", o]);
+    std::fs::write(m.file("out/small.bin"), b"small").expect("write");
+    w.ok(&["unmount", m.dir.to_str().expect("utf-8")]);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "info", o, "--json"]))).expect("info JSON");
+    assert_eq!(
+        (
+            info["commits_ok"].as_u64(),
+            info["bytes_committed"].as_u64()
+        ),
+        (Some(1), Some(5))
+    );
+    let msg = w.fails(&["replay", "rerun", o]);
+    assert!(
+        msg.contains("nothing to rerun") && msg.contains("writes are not rerun"),
+        "{msg}"
+    );
+    let out = w.ok(&[
+        "replay",
+        "batch",
+        only_dir.to_str().expect("utf-8"),
+        "--runs",
+        "1",
+    ]);
+    assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
 }
 
 fn listed(w: &World, prefix: &str) -> String {

@@ -9,6 +9,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(d) = mezz_replays::decode(data) {
         let _ = mezz_replays::analysis::Summary::of(&d);
         let _ = mezz_replays::analysis::chrome_trace(&d);
+        // Every kind, the write records' included, as `replay dump --json` prints it.
+        for r in &d.records {
+            let _ = mezz_replays::analysis::record_json(r);
+        }
     }
     let mut file = mezz_replays::codec::header().to_vec();
     file.extend_from_slice(data);

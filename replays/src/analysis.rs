@@ -24,6 +24,20 @@ pub struct ObjectPattern {
     pub clusters: usize,
 }
 
+/// A file written through the mount: where it was created and what became of it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WrittenFile {
+    /// Its path in the mount when it was created.
+    pub path: String,
+    /// The object it was stored as (its name when renamed while written); empty if the
+    /// replay holds no commit for it.
+    pub object: String,
+    pub writes: u64,
+    pub bytes_written: u64,
+    /// "stored", "not stored" or "open" (no commit recorded: the mount ended first).
+    pub outcome: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub duration_us: u64,
@@ -43,6 +57,22 @@ pub struct Summary {
     pub read_latency_us_p50: u64,
     pub read_latency_us_p99: u64,
     pub read_latency_us_max: u64,
+    /// Files created in the writable directories (new ones and new versions).
+    pub files_created: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub bytes_written: u64,
+    pub commits_ok: u64,
+    pub commits_failed: u64,
+    /// Bytes of the files stored.
+    pub bytes_committed: u64,
+    pub renames: u64,
+    pub failed_renames: u64,
+    pub write_latency_us_p50: u64,
+    pub write_latency_us_p99: u64,
+    pub write_latency_us_max: u64,
+    pub commit_latency_us_max: u64,
+    pub written_files: Vec<WrittenFile>,
     /// Read sizes: (upper edge in bytes, reads), powers of two.
     pub read_sizes: Vec<(u64, u64)>,
     /// Read latencies: (upper edge in µs, reads), powers of two.
@@ -130,6 +160,9 @@ impl Summary {
         let mut last = 0u64;
         let mut latencies = Vec::new();
         let mut sizes: HashMap<u64, u64> = HashMap::new();
+        let mut write_latencies = Vec::new();
+        // Handle → index in `written_files` of the file it writes.
+        let mut writing: HashMap<u64, usize> = HashMap::new();
         for r in &d.records {
             s.records += 1;
             if let Some(t) = r.time() {
@@ -163,9 +196,68 @@ impl Summary {
                 Record::CacheEvict { count, .. } => s.segments_evicted += count,
                 Record::Error { .. } => s.errors += 1,
                 Record::Stats(_) => s.clean_end = true,
+                Record::Create { handle, path, .. } => {
+                    s.files_created += 1;
+                    writing.insert(*handle, s.written_files.len());
+                    s.written_files.push(WrittenFile {
+                        path: path.clone(),
+                        outcome: "open".into(),
+                        ..WrittenFile::default()
+                    });
+                }
+                Record::Write {
+                    t,
+                    handle,
+                    len,
+                    dur,
+                    ok,
+                    ..
+                } => {
+                    s.writes += 1;
+                    last = last.max(t.saturating_add(*dur));
+                    if *ok {
+                        s.bytes_written = s.bytes_written.saturating_add(*len);
+                        write_latencies.push(*dur);
+                        if let Some(f) = writing.get(handle).map(|i| &mut s.written_files[*i]) {
+                            f.writes += 1;
+                            f.bytes_written = f.bytes_written.saturating_add(*len);
+                        }
+                    } else {
+                        s.failed_writes += 1;
+                    }
+                }
+                Record::Commit {
+                    t,
+                    handle,
+                    object,
+                    bytes,
+                    dur,
+                    ok,
+                } => {
+                    last = last.max(t.saturating_add(*dur));
+                    s.commit_latency_us_max = s.commit_latency_us_max.max(*dur);
+                    if *ok {
+                        s.commits_ok += 1;
+                        s.bytes_committed = s.bytes_committed.saturating_add(*bytes);
+                    } else {
+                        s.commits_failed += 1;
+                    }
+                    if let Some(f) = writing.remove(handle).map(|i| &mut s.written_files[i]) {
+                        f.object = object.clone();
+                        f.outcome = if *ok { "stored" } else { "not stored" }.into();
+                    }
+                }
+                Record::Rename { ok, .. } => {
+                    s.renames += 1;
+                    s.failed_renames += u64::from(!ok);
+                }
                 _ => {}
             }
         }
+        write_latencies.sort_unstable();
+        s.write_latency_us_p50 = percentile(&write_latencies, 0.5);
+        s.write_latency_us_p99 = percentile(&write_latencies, 0.99);
+        s.write_latency_us_max = write_latencies.last().copied().unwrap_or(0);
         s.duration_us = last.saturating_sub(first.unwrap_or(0));
         s.amplification = if s.bytes_read == 0 {
             0.0
@@ -218,9 +310,9 @@ impl Summary {
     }
 }
 
-/// The replay as Chrome Trace Event JSON (opens in Perfetto and chrome://tracing): reads as
-/// async slices per handle, fetches as async slices on a "fetches" track, windows, cache
-/// changes and errors as instant events.
+/// The replay as Chrome Trace Event JSON (opens in Perfetto and chrome://tracing): reads,
+/// writes and commits as async slices per handle, fetches as async slices on a "fetches"
+/// track, windows, creates, renames and errors as instant events.
 pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
     use serde_json::json;
     let mut events = Vec::new();
@@ -291,6 +383,40 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
             Record::Error { t, message } => {
                 events.push(json!({"ph": "i", "s": "g", "pid": 1, "tid": 0, "ts": t, "name": "error", "args": {"message": message}}));
             }
+            Record::Create { t, handle, path } => {
+                events.push(json!({"ph": "i", "s": "t", "pid": 1, "tid": handle, "ts": t, "name": format!("create {path}")}));
+            }
+            Record::Write {
+                t,
+                handle,
+                offset,
+                len,
+                dur,
+                ok,
+            } => {
+                let args = json!({"offset": offset, "len": len, "ok": ok});
+                let label = format!("write {len} @ {offset}");
+                let id = format!("w{t}-{handle}-{offset}");
+                events.push(json!({"ph": "b", "cat": "write", "id": id, "pid": 1, "tid": handle, "ts": t, "name": label, "args": args}));
+                events.push(json!({"ph": "e", "cat": "write", "id": id, "pid": 1, "tid": handle, "ts": t.saturating_add(*dur), "name": label}));
+            }
+            Record::Commit {
+                t,
+                handle,
+                object,
+                bytes,
+                dur,
+                ok,
+            } => {
+                let args = json!({"object": object, "bytes": bytes, "ok": ok});
+                let label = format!("commit {object}");
+                let id = format!("c{t}-{handle}");
+                events.push(json!({"ph": "b", "cat": "commit", "id": id, "pid": 1, "tid": handle, "ts": t, "name": label, "args": args}));
+                events.push(json!({"ph": "e", "cat": "commit", "id": id, "pid": 1, "tid": handle, "ts": t.saturating_add(*dur), "name": label}));
+            }
+            Record::Rename { t, from, to, ok } => {
+                events.push(json!({"ph": "i", "s": "p", "pid": 1, "tid": 0, "ts": t, "name": format!("rename {from} -> {to}"), "args": {"ok": ok}}));
+            }
             _ => {}
         }
     }
@@ -360,6 +486,32 @@ pub fn record_json(r: &Record) -> serde_json::Value {
         Record::Stats(v) => json!({"kind": "stats", "stats": v}),
         Record::Unknown { kind, body } => {
             json!({"kind": "unknown", "code": kind, "bytes": body.len()})
+        }
+        Record::Create { t, handle, path } => {
+            json!({"kind": "create", "t": t, "handle": handle, "path": path})
+        }
+        Record::Write {
+            t,
+            handle,
+            offset,
+            len,
+            dur,
+            ok,
+        } => {
+            json!({"kind": "write", "t": t, "handle": handle, "offset": offset, "len": len, "dur": dur, "ok": ok})
+        }
+        Record::Commit {
+            t,
+            handle,
+            object,
+            bytes,
+            dur,
+            ok,
+        } => {
+            json!({"kind": "commit", "t": t, "handle": handle, "object": object, "bytes": bytes, "dur": dur, "ok": ok})
+        }
+        Record::Rename { t, from, to, ok } => {
+            json!({"kind": "rename", "t": t, "from": from, "to": to, "ok": ok})
         }
     }
 }

@@ -8,11 +8,17 @@
 //!
 //! Every chunk starts from a fresh delta state, so a chunk decodes on its own and a file cut
 //! anywhere decodes to the records of its whole chunks. Kinds 0-11 have fixed bodies (below);
-//! kind 15 is `varint kind | varint length | body`, the form every future kind uses, so older
+//! kind 15 is `varint kind | varint length | body`, the form every later kind uses, so older
 //! readers skip what they do not know. Times are zigzag deltas from the previous record's
 //! time (the end of the previous read, if that was a read); a sequential read of the same
 //! length on the same handle as the previous read is the head byte, the time delta and a
 //! one-byte duration.
+//!
+//! Extended kinds 16-19 are the writes: create, write, commit, rename. Their times are deltas
+//! from the fixed kinds' running time but never move it, and the only other state they keep
+//! is their own (each handle's previous write, against which a write's offset, length and
+//! time are deltas), so a reader that skips them decodes everything else the same. Fields added to them later go at the end of the body, where this version
+//! ignores them.
 
 use std::collections::HashMap;
 
@@ -39,6 +45,11 @@ const ERROR: u8 = 9;
 const DIGEST: u8 = 10;
 const STATS: u8 = 11;
 const EXTENDED: u8 = 15;
+// Extended kinds.
+const CREATE: u64 = 16;
+const WRITE: u64 = 17;
+const COMMIT: u64 = 18;
+const RENAME: u64 = 19;
 
 // Read flags.
 const SAME_HANDLE: u8 = 1;
@@ -59,6 +70,16 @@ struct State {
     /// End of the previous schedule / fetch / cache record's range.
     range_end: u64,
     block_end: u64,
+    /// Per handle: its previous write (write records only).
+    writes: HashMap<u64, PrevWrite>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PrevWrite {
+    end: u64,
+    len: u64,
+    /// When it was answered.
+    done: u64,
 }
 
 impl State {
@@ -70,6 +91,15 @@ impl State {
     fn read_time(&mut self, c: &mut Cursor<'_>) -> Result<u64, Short> {
         self.t = self.t.wrapping_add(c.i64()? as u64);
         Ok(self.t)
+    }
+
+    /// An extended record's time: a delta that leaves the running time alone.
+    fn side_time(&self, out: &mut Vec<u8>, t: u64) {
+        put_i64(out, t.wrapping_sub(self.t) as i64);
+    }
+
+    fn read_side_time(&self, c: &mut Cursor<'_>) -> Result<u64, Short> {
+        Ok(self.t.wrapping_add(c.i64()? as u64))
     }
 }
 
@@ -227,11 +257,70 @@ impl ChunkEncoder {
                 out.push(STATS);
                 json(out, v);
             }
-            Record::Unknown { kind, body } => {
-                out.push(EXTENDED);
-                put_u64(out, *kind);
-                put_u64(out, body.len() as u64);
-                out.extend_from_slice(body);
+            Record::Unknown { kind, body } => extended(out, *kind, body),
+            Record::Create { t, handle, path } => {
+                let mut b = Vec::new();
+                st.side_time(&mut b, *t);
+                put_u64(&mut b, *handle);
+                string(&mut b, path);
+                extended(out, CREATE, &b);
+            }
+            Record::Write {
+                t,
+                handle,
+                offset,
+                len,
+                dur,
+                ok,
+            } => {
+                // Against the handle's previous write: the next offset, the same length, and
+                // arriving soon after it ended cost a byte each.
+                let prev = st.writes.get(handle).copied().unwrap_or(PrevWrite {
+                    end: 0,
+                    len: 0,
+                    done: st.t,
+                });
+                let dur = stored_write_duration(*dur);
+                let mut b = Vec::new();
+                put_u64(&mut b, *handle);
+                put_i64(&mut b, offset.wrapping_sub(prev.end) as i64);
+                put_i64(&mut b, len.wrapping_sub(prev.len) as i64);
+                put_i64(&mut b, t.wrapping_sub(prev.done) as i64);
+                put_u64(&mut b, dur << 1 | u64::from(!ok));
+                st.writes.insert(
+                    *handle,
+                    PrevWrite {
+                        end: offset.wrapping_add(*len),
+                        len: *len,
+                        done: t.wrapping_add(dur),
+                    },
+                );
+                extended(out, WRITE, &b);
+            }
+            Record::Commit {
+                t,
+                handle,
+                object,
+                bytes,
+                dur,
+                ok,
+            } => {
+                let mut b = Vec::new();
+                st.side_time(&mut b, *t);
+                put_u64(&mut b, *handle);
+                string(&mut b, object);
+                put_u64(&mut b, *bytes);
+                put_u64(&mut b, *dur);
+                b.push(u8::from(*ok));
+                extended(out, COMMIT, &b);
+            }
+            Record::Rename { t, from, to, ok } => {
+                let mut b = Vec::new();
+                st.side_time(&mut b, *t);
+                string(&mut b, from);
+                string(&mut b, to);
+                b.push(u8::from(*ok));
+                extended(out, RENAME, &b);
             }
         }
     }
@@ -248,6 +337,23 @@ impl ChunkEncoder {
         self.state = State::default();
         out
     }
+}
+
+fn extended(out: &mut Vec<u8>, kind: u64, body: &[u8]) {
+    out.push(EXTENDED);
+    put_u64(out, kind);
+    put_u64(out, body.len() as u64);
+    out.extend_from_slice(body);
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    put_u64(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn read_string(c: &mut Cursor<'_>) -> Result<String, Short> {
+    let n = c.u64()?;
+    Ok(String::from_utf8_lossy(c.bytes(n)?).into_owned())
 }
 
 fn json(out: &mut Vec<u8>, v: &serde_json::Value) {
@@ -276,12 +382,20 @@ pub fn stored_duration(micros: u64) -> u64 {
     Cursor::new(&b).duration().unwrap_or(micros)
 }
 
+/// A write's duration shares its varint with the failed flag: anything from 2^63 µs
+/// (292 millennia) on is kept as 2^63 - 1.
+fn stored_write_duration(micros: u64) -> u64 {
+    micros.min(u64::MAX >> 1)
+}
+
 /// The record decoding gives back for `r`: equal, except a read's duration at its stored
-/// precision.
+/// precision (and a write's beyond 2^63 µs).
 pub fn stored(r: &Record) -> Record {
     let mut back = r.clone();
-    if let Record::Read { dur, .. } = &mut back {
-        *dur = stored_duration(*dur);
+    match &mut back {
+        Record::Read { dur, .. } => *dur = stored_duration(*dur),
+        Record::Write { dur, .. } => *dur = stored_write_duration(*dur),
+        _ => {}
     }
     back
 }
@@ -545,9 +659,18 @@ fn decode_record(c: &mut Cursor<'_>, st: &mut State) -> Result<Record, RecordErr
         EXTENDED => {
             let kind = c.u64()?;
             let n = c.u64()?;
-            Record::Unknown {
-                kind,
-                body: c.bytes(n)?.to_vec(),
+            let body = c.bytes(n)?;
+            match kind {
+                CREATE..=RENAME => decode_write_record(kind, body, st).map_err(|e| match e {
+                    RecordError::Short => RecordError::Bad(format!(
+                        "extended record {kind} is shorter than its fields"
+                    )),
+                    bad => bad,
+                })?,
+                _ => Record::Unknown {
+                    kind,
+                    body: body.to_vec(),
+                },
             }
         }
         other => {
@@ -555,6 +678,68 @@ fn decode_record(c: &mut Cursor<'_>, st: &mut State) -> Result<Record, RecordErr
                 "unknown fixed record kind {other}"
             )));
         }
+    })
+}
+
+/// The body of a create, write, commit or rename (bytes after its fields are a later
+/// version's and are ignored).
+fn decode_write_record(kind: u64, body: &[u8], st: &mut State) -> Result<Record, RecordError> {
+    let mut c = Cursor::new(body);
+    let ok = |c: &mut Cursor<'_>| c.u8().map(|b| b != 0);
+    Ok(match kind {
+        CREATE => Record::Create {
+            t: st.read_side_time(&mut c)?,
+            handle: c.u64()?,
+            path: read_string(&mut c)?,
+        },
+        WRITE => {
+            let handle = c.u64()?;
+            let prev = st.writes.get(&handle).copied().unwrap_or(PrevWrite {
+                end: 0,
+                len: 0,
+                done: st.t,
+            });
+            let offset = prev.end.wrapping_add(c.i64()? as u64);
+            let len = prev.len.wrapping_add(c.i64()? as u64);
+            let t = prev.done.wrapping_add(c.i64()? as u64);
+            let dur_ok = c.u64()?;
+            let dur = dur_ok >> 1;
+            if st.writes.len() > 1 << 20 && !st.writes.contains_key(&handle) {
+                return Err(RecordError::Bad(
+                    "more than a million written handles in a chunk".into(),
+                ));
+            }
+            st.writes.insert(
+                handle,
+                PrevWrite {
+                    end: offset.wrapping_add(len),
+                    len,
+                    done: t.wrapping_add(dur),
+                },
+            );
+            Record::Write {
+                t,
+                handle,
+                offset,
+                len,
+                dur,
+                ok: dur_ok & 1 == 0,
+            }
+        }
+        COMMIT => Record::Commit {
+            t: st.read_side_time(&mut c)?,
+            handle: c.u64()?,
+            object: read_string(&mut c)?,
+            bytes: c.u64()?,
+            dur: c.u64()?,
+            ok: ok(&mut c)?,
+        },
+        _ => Record::Rename {
+            t: st.read_side_time(&mut c)?,
+            from: read_string(&mut c)?,
+            to: read_string(&mut c)?,
+            ok: ok(&mut c)?,
+        },
     })
 }
 

@@ -3,6 +3,8 @@
 //! Times are microseconds since the mount started. Handles are the FUSE file handles the mount
 //! gave out; `file` is an index into [`Meta::files`]; `object` an index into [`Meta::objects`];
 //! offsets of reads are in the file, offsets of fetches and cache blocks in the object.
+//! Writes (creates, writes, commits, renames in the writable directories) name the handle of
+//! the file written and paths in the mount; the objects they make are not in [`Meta`].
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +76,40 @@ pub enum Record {
     },
     /// The mount's statistics at the end (the `.mezzfs-stats` document).
     Stats(serde_json::Value),
+    /// A file created in a writable directory (or opened to be written again): `path` is its
+    /// path in the mount, `handle` the FUSE handle its writes and commit name.
+    Create {
+        t: u64,
+        handle: u64,
+        path: String,
+    },
+    /// A write taken (or refused, `ok` false) after `dur` µs; `t` is when it arrived.
+    Write {
+        t: u64,
+        handle: u64,
+        offset: u64,
+        len: u64,
+        dur: u64,
+        ok: bool,
+    },
+    /// The file written through `handle` stored as `object` (`bytes` long), the commit
+    /// beginning at `t` and taking `dur` µs; `ok` false: nothing was stored (a refused write,
+    /// a failed upload or commit).
+    Commit {
+        t: u64,
+        handle: u64,
+        object: String,
+        bytes: u64,
+        dur: u64,
+        ok: bool,
+    },
+    /// A rename in a writable directory (paths in the mount); `ok` false: refused or failed.
+    Rename {
+        t: u64,
+        from: String,
+        to: String,
+        ok: bool,
+    },
     /// A record kind this version does not know (written by a newer one): skipped.
     Unknown {
         kind: u64,
@@ -93,7 +129,11 @@ impl Record {
             | Record::FetchDone { t, .. }
             | Record::CacheInsert { t, .. }
             | Record::CacheEvict { t, .. }
-            | Record::Error { t, .. } => Some(*t),
+            | Record::Error { t, .. }
+            | Record::Create { t, .. }
+            | Record::Write { t, .. }
+            | Record::Commit { t, .. }
+            | Record::Rename { t, .. } => Some(*t),
             _ => None,
         }
     }

@@ -1,4 +1,4 @@
-//! Bytes read and fetched over time, binned once when the replay is opened, so the
+//! Bytes read, fetched and written over time, binned once when the replay is opened, so the
 //! throughput chart costs the same at every frame whatever the replay's length.
 
 use crate::timeline::{Kind, Timeline};
@@ -13,6 +13,8 @@ pub struct Series {
     pub bin: u64,
     pub read: Vec<u64>,
     pub fetched: Vec<u64>,
+    /// Bytes written through writable directories (writes taken).
+    pub written: Vec<u64>,
 }
 
 impl Series {
@@ -24,12 +26,16 @@ impl Series {
             bin,
             read: vec![0; n],
             fetched: vec![0; n],
+            written: vec![0; n],
         };
         for e in &t.events {
             let i = ((e.t - t.start) / bin) as usize;
             match e.kind {
                 Kind::ReadDone { span, ok: true, .. } => s.read[i] += span.len(),
                 Kind::FetchDone { bytes, .. } => s.fetched[i] += bytes,
+                Kind::Write { bytes, ok: true } => {
+                    s.written[i] = s.written[i].saturating_add(bytes)
+                }
                 _ => {}
             }
         }
@@ -39,8 +45,20 @@ impl Series {
     /// Throughput in bytes/s in `columns` equal slices of the replay from its start to `now`
     /// (the chart grows as the replay plays), read and fetched.
     pub fn rates(&self, now: u64, end: u64, columns: usize) -> (Vec<u64>, Vec<u64>) {
+        (
+            self.rates_of(&self.read, now, end, columns),
+            self.rates_of(&self.fetched, now, end, columns),
+        )
+    }
+
+    /// Write throughput, as [`Series::rates`].
+    pub fn written_rates(&self, now: u64, end: u64, columns: usize) -> Vec<u64> {
+        self.rates_of(&self.written, now, end, columns)
+    }
+
+    fn rates_of(&self, v: &[u64], now: u64, end: u64, columns: usize) -> Vec<u64> {
         if columns == 0 {
-            return (Vec::new(), Vec::new());
+            return Vec::new();
         }
         let bins = self.read.len();
         let shown = if end <= self.start {
@@ -52,16 +70,12 @@ impl Series {
         // Columns split all bins, so the chart's x axis is the whole replay.
         let per = bins.div_ceil(columns).max(1);
         let secs = (per as u64 * self.bin) as f64 / 1e6;
-        let rate = |v: &[u64], c: usize| -> u64 {
+        let rate = |c: usize| -> u64 {
             let a = c * per;
             let b = ((c + 1) * per).min(shown);
             (v[a..b].iter().sum::<u64>() as f64 / secs) as u64
         };
-        let cols = shown.div_ceil(per);
-        (
-            (0..cols).map(|c| rate(&self.read, c)).collect(),
-            (0..cols).map(|c| rate(&self.fetched, c)).collect(),
-        )
+        (0..shown.div_ceil(per)).map(rate).collect()
     }
 }
 

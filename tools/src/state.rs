@@ -30,6 +30,14 @@ pub struct Totals {
     pub windows: u64,
     pub errors: u64,
     pub opens: u64,
+    /// Files created in writable directories, writes taken and refused, bytes written, and
+    /// files stored or not.
+    pub files_created: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub bytes_written: u64,
+    pub commits: u64,
+    pub failed_commits: u64,
 }
 
 impl Totals {
@@ -193,6 +201,14 @@ impl State {
                 self.totals.errors += 1;
                 self.last_error = Some(index);
             }
+            Kind::Create => self.totals.files_created += 1,
+            Kind::Write { bytes, ok: true } => {
+                self.totals.writes += 1;
+                self.totals.bytes_written = self.totals.bytes_written.saturating_add(bytes);
+            }
+            Kind::Write { ok: false, .. } => self.totals.failed_writes += 1,
+            Kind::Commit { ok: true, .. } => self.totals.commits += 1,
+            Kind::Commit { ok: false, .. } => self.totals.failed_commits += 1,
         }
     }
 }
@@ -366,6 +382,59 @@ mod tests {
         assert!(end.fetches.is_empty() && end.reads.is_empty());
         assert_eq!(end.totals.failed_fetches, 1);
         assert_eq!(&shades(&end)[8..9], "!", "a failed fetch marks its bytes");
+    }
+
+    #[test]
+    fn writes_count_when_answered_and_leave_the_object_alone() {
+        let t = timeline(vec![
+            Record::Create {
+                t: 1,
+                handle: 9,
+                path: "out/a.ivf".into(),
+            },
+            Record::Write {
+                t: 2,
+                handle: 9,
+                offset: 0,
+                len: 4096,
+                dur: 3,
+                ok: true,
+            },
+            Record::Write {
+                t: 6,
+                handle: 9,
+                offset: 100,
+                len: 10,
+                dur: 1,
+                ok: false,
+            },
+            Record::Commit {
+                t: 8,
+                handle: 9,
+                object: "encodes/a.ivf".into(),
+                bytes: 4096,
+                dur: 10,
+                ok: false,
+            },
+        ]);
+        assert!(t.writes);
+        assert_eq!(
+            t.failures,
+            [7, 18],
+            "the refused write and the failed commit"
+        );
+        let before_answer = run(&t, t.events_by(4));
+        assert_eq!(before_answer.totals.files_created, 1);
+        assert_eq!(
+            before_answer.totals.bytes_written, 0,
+            "a write counts once answered"
+        );
+        let end = run(&t, t.events.len());
+        assert_eq!(end.totals.writes, 1);
+        assert_eq!(end.totals.failed_writes, 1);
+        assert_eq!(end.totals.bytes_written, 4096);
+        assert_eq!((end.totals.commits, end.totals.failed_commits), (0, 1));
+        assert_eq!(shades(&end), "................", "no object byte changed");
     }
 
     #[test]

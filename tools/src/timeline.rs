@@ -79,6 +79,18 @@ pub enum Kind {
     Error {
         index: u32,
     },
+    /// A file created in a writable directory.
+    Create,
+    /// A write of `bytes` answered (taken, or refused: `ok` false).
+    Write {
+        bytes: u64,
+        ok: bool,
+    },
+    /// A written file stored (`bytes` long) or not.
+    Commit {
+        bytes: u64,
+        ok: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,15 +119,18 @@ pub struct Timeline {
     pub unresolved: u64,
     /// Whether the replay ends with the mount's statistics (a clean unmount).
     pub clean_end: bool,
-    /// Times of failed reads and fetches and of errors, for the timeline bar.
+    /// Times of failed reads, fetches, writes and commits and of errors, for the timeline bar.
     pub failures: Vec<u64>,
+    /// Whether the replay holds writes (files created in writable directories): the panel
+    /// shows them only then.
+    pub writes: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TimelineError {
     #[error("the replay has no mount description (its first record is not a meta record)")]
     NoMeta,
-    #[error("the replay describes no objects")]
+    #[error("the replay describes no objects and holds no writes")]
     NoObjects,
 }
 
@@ -126,7 +141,14 @@ impl Timeline {
 
     pub fn from_decoded(d: &Decoded) -> Result<Timeline, TimelineError> {
         let meta = d.meta().ok_or(TimelineError::NoMeta)?.clone();
-        if meta.objects.is_empty() {
+        let writes = d.records.iter().any(|r| {
+            matches!(
+                r,
+                Record::Create { .. } | Record::Write { .. } | Record::Commit { .. }
+            )
+        });
+        // A mount of writable directories alone has no object to draw, only its writes.
+        if meta.objects.is_empty() && !writes {
             return Err(TimelineError::NoObjects);
         }
         let mut b = Builder {
@@ -160,7 +182,10 @@ impl Timeline {
             .iter()
             .filter(|e| match e.kind {
                 Kind::Error { .. } => true,
-                Kind::FetchDone { ok, .. } | Kind::ReadDone { ok, .. } => !ok,
+                Kind::FetchDone { ok, .. }
+                | Kind::ReadDone { ok, .. }
+                | Kind::Write { ok, .. }
+                | Kind::Commit { ok, .. } => !ok,
                 _ => false,
             })
             .map(|e| e.t)
@@ -178,6 +203,7 @@ impl Timeline {
             unresolved,
             clean_end,
             failures,
+            writes,
         })
     }
 
@@ -391,7 +417,33 @@ impl Builder<'_> {
                 self.push(*t, 0, Kind::Error { index });
             }
             Record::Stats(_) => self.clean_end = true,
-            Record::Meta(_) | Record::Digest { .. } | Record::Unknown { .. } => {}
+            Record::Create { t, .. } => self.push(*t, 0, Kind::Create),
+            // Written bytes go to objects the mount does not show: they count, at the moment
+            // each write was answered.
+            Record::Write {
+                t, len, dur, ok, ..
+            } => self.push(
+                t.saturating_add(*dur),
+                0,
+                Kind::Write {
+                    bytes: *len,
+                    ok: *ok,
+                },
+            ),
+            Record::Commit {
+                t, bytes, dur, ok, ..
+            } => self.push(
+                t.saturating_add(*dur),
+                0,
+                Kind::Commit {
+                    bytes: *bytes,
+                    ok: *ok,
+                },
+            ),
+            Record::Meta(_)
+            | Record::Digest { .. }
+            | Record::Unknown { .. }
+            | Record::Rename { .. } => {}
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Properties of the state model on arbitrary record streams, including records that name
 //! objects, files, handles and fetches the replay never introduced: the timeline never panics,
-//! seeking anywhere equals playing from the start, and totals add up.
+//! seeking anywhere equals playing from the start, and totals (reads and writes) add up.
 
 use mezz_replays::{Decoded, End, FileMeta, Meta, ObjectMeta, Record};
 use mezz_tools::player::Player;
@@ -124,7 +124,44 @@ fn record() -> impl Strategy<Value = Record> {
                 count,
             }
         }),
-        (t, ".{0,10}").prop_map(|(t, message)| Record::Error { t, message }),
+        (t.clone(), ".{0,10}").prop_map(|(t, message)| Record::Error { t, message }),
+        (t.clone(), 0u64..4, ".{0,10}").prop_map(|(t, handle, path)| Record::Create {
+            t,
+            handle,
+            path
+        }),
+        (
+            t.clone(),
+            0u64..4,
+            off,
+            len.clone(),
+            0u64..500,
+            any::<bool>()
+        )
+            .prop_map(|(t, handle, offset, len, dur, ok)| Record::Write {
+                t,
+                handle,
+                offset,
+                len,
+                dur,
+                ok
+            }),
+        (t.clone(), 0u64..4, len, 0u64..500, any::<bool>()).prop_map(
+            |(t, handle, bytes, dur, ok)| Record::Commit {
+                t,
+                handle,
+                object: "o".into(),
+                bytes,
+                dur,
+                ok
+            }
+        ),
+        (t, any::<bool>()).prop_map(|(t, ok)| Record::Rename {
+            t,
+            from: "a".into(),
+            to: "b".into(),
+            ok
+        }),
     ]
 }
 
@@ -174,6 +211,8 @@ proptest! {
         prop_assert_eq!((s.totals.reads + s.totals.failed_reads) as usize, dones);
         prop_assert!(s.reads.is_empty(), "every read is answered by the end");
         prop_assert!(s.totals.hits <= s.totals.reads + s.totals.failed_reads);
+        let writes = t.events.iter().filter(|e| matches!(e.kind, Kind::Write { .. })).count();
+        prop_assert_eq!((s.totals.writes + s.totals.failed_writes) as usize, writes);
         for (g, cells) in s.geometry.iter().zip(&s.cells) {
             prop_assert_eq!(cells.len(), g.blocks);
         }

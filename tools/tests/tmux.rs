@@ -323,3 +323,148 @@ fn snapshot_prints_a_frame_and_bad_input_is_explained() {
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--snapshot-at"));
 }
+
+/// A replay holding writes: `--snapshot-at` shows the bytes written, the files stored and not,
+/// and a written-throughput row; a replay of writable directories alone opens too.
+#[test]
+fn snapshot_shows_what_was_written() {
+    use mezz_replays::{FileMeta, Meta, ObjectMeta, Record, ReplayWriter};
+
+    let write = |objects: bool| -> Vec<u8> {
+        let mut meta = Meta::default();
+        if objects {
+            meta.objects.push(ObjectMeta {
+                source: "movie".into(),
+                size: 1 << 20,
+                version: "v".into(),
+                segment_size: 1 << 16,
+            });
+            meta.files.push(FileMeta {
+                path: "movie".into(),
+                object: 0,
+                offset: 0,
+                len: 1 << 20,
+            });
+        }
+        let mut w = ReplayWriter::new(Vec::new(), meta).expect("writer");
+        let mut push = |r: Record| w.push(&r).expect("push");
+        if objects {
+            push(Record::Open {
+                t: 0,
+                handle: 1,
+                file: 0,
+            });
+            for i in 0..4 {
+                push(Record::Read {
+                    t: 10 + i * 100,
+                    handle: 1,
+                    offset: i << 18,
+                    len: 1 << 18,
+                    dur: 50,
+                    ok: true,
+                });
+            }
+        }
+        push(Record::Create {
+            t: 500,
+            handle: 2,
+            path: "out/clip.ivf".into(),
+        });
+        for i in 0..6 {
+            push(Record::Write {
+                t: 600 + i * 1000,
+                handle: 2,
+                offset: i << 19,
+                len: 1 << 19,
+                dur: 200,
+                ok: true,
+            });
+        }
+        push(Record::Commit {
+            t: 7000,
+            handle: 2,
+            object: "encodes/clip.ivf".into(),
+            bytes: 3 << 20,
+            dur: 900,
+            ok: true,
+        });
+        push(Record::Create {
+            t: 8000,
+            handle: 3,
+            path: "out/bad.bin".into(),
+        });
+        push(Record::Write {
+            t: 8100,
+            handle: 3,
+            offset: 0,
+            len: 4096,
+            dur: 20,
+            ok: true,
+        });
+        push(Record::Write {
+            t: 8200,
+            handle: 3,
+            offset: 100,
+            len: 10,
+            dur: 5,
+            ok: false,
+        });
+        push(Record::Commit {
+            t: 8300,
+            handle: 3,
+            object: "encodes/bad.bin".into(),
+            bytes: 4096,
+            dur: 30,
+            ok: false,
+        });
+        w.finish(serde_json::json!({})).expect("finish")
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let snapshot = |name: &str, bytes: &[u8], at: &str| -> String {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).expect("write replay");
+        let out = Command::new(env!("CARGO_BIN_EXE_replay-viz"))
+            .args([
+                file.to_str().unwrap_or_default(),
+                "--snapshot-at",
+                at,
+                "--width",
+                "120",
+                "--height",
+                "44",
+            ])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let both = write(true);
+    let end = snapshot("both.mezzreplay", &both, "end");
+    assert!(
+        end.contains("written    3.0 MiB  7 writes, 1 refused")
+            && end.contains("files   2 created, 1 stored, 1 not stored"),
+        "{end}"
+    );
+    assert!(end.contains("1.0 MiB  4 reads"), "{end}");
+    assert!(
+        end.contains("read / fetched / written") && end.contains("written "),
+        "{end}"
+    );
+    // Before the second file: one stored, nothing refused yet.
+    let mid = snapshot("both.mezzreplay", &both, "7950us");
+    assert!(
+        mid.contains("written    3.0 MiB  6 writes ")
+            && mid.contains("files   1 created, 1 stored, 0 not stored"),
+        "{mid}"
+    );
+
+    let only = snapshot("only.mezzreplay", &write(false), "end");
+    assert!(
+        only.contains("this replay only wrote") && only.contains("2 created, 1 stored"),
+        "{only}"
+    );
+}

@@ -255,3 +255,179 @@ fn the_batch_gate_passes_the_corpus_and_catches_a_slow_candidate() {
     let msg = w.fails(&strict);
     assert!(msg.contains("the gate failed for"), "{msg}");
 }
+
+/// Writes through a writable directory reach the replay: a file written, renamed while open
+/// and stored under its new name; a file refused after a backward write (EINVAL) and not
+/// stored; `info`, `dump` and `export` show them, and `rerun` reruns the reads only.
+#[test]
+fn writes_are_recorded_and_shown_and_not_rerun() {
+    use std::os::unix::fs::FileExt;
+
+    let w = World::new(Kind::S3);
+    let movie = random_bytes(2 << 20, 81);
+    put(&w, &movie, "movie", "1MiB");
+    let replay = w.path("writes.mezzreplay");
+    let r = replay.to_str().expect("utf-8");
+    let m = Mount::start(
+        &w,
+        "mnt",
+        &[
+            "--object",
+            "movie",
+            "--write-dir",
+            "out=encodes/",
+            "--read-timeout",
+            "12s",
+            "--replay",
+            r,
+        ],
+    );
+    assert!(std::fs::read(m.file("movie")).expect("read") == movie);
+    let data = random_bytes((3 << 20) + 12345, 82);
+    {
+        let mut f = std::fs::File::create(m.file("out/.clip.tmp")).expect("create");
+        std::io::Write::write_all(&mut f, &data).expect("write");
+        std::fs::rename(m.file("out/.clip.tmp"), m.file("out/clip.ivf")).expect("rename");
+    } // the close commits, under the new name
+    {
+        let f = std::fs::File::create(m.file("out/bad.bin")).expect("create");
+        f.write_all_at(&[1; 4096], 0).expect("first write");
+        let e = f.write_all_at(&[2; 10], 100).expect_err("a backward write");
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{e}");
+    } // the close fails: nothing stored
+    w.ok(&["unmount", m.dir.to_str().expect("utf-8")]);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
+
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "info", r, "--json"]))).expect("info JSON");
+    assert_eq!(info["clean_end"], true, "{info}");
+    assert_eq!(info["files_created"], 2, "{info}");
+    assert_eq!(info["commits_ok"], 1, "{info}");
+    assert_eq!(info["commits_failed"], 1, "{info}");
+    assert_eq!(info["bytes_committed"], data.len() as u64, "{info}");
+    assert_eq!(info["bytes_written"], data.len() as u64 + 4096, "{info}");
+    assert_eq!(info["failed_writes"], 1, "{info}");
+    assert_eq!(info["renames"], 1, "{info}");
+    assert_eq!(info["failed_renames"], 0, "{info}");
+    assert!(info["writes"].as_u64().expect("writes") >= 3, "{info}");
+    assert!(info["bytes_read"].as_u64().expect("bytes_read") >= movie.len() as u64);
+    let files = info["written_files"].as_array().expect("written_files");
+    assert_eq!(files.len(), 2, "{info}");
+    assert_eq!(files[0]["path"], "out/.clip.tmp");
+    assert_eq!(files[0]["object"], "encodes/clip.ivf");
+    assert_eq!(files[0]["bytes_written"], data.len() as u64);
+    assert_eq!(files[0]["outcome"], "stored");
+    assert_eq!(files[1]["path"], "out/bad.bin");
+    assert_eq!(files[1]["bytes_written"], 4096);
+    assert_eq!(files[1]["outcome"], "not stored");
+    let text = stdout(&w.ok(&["replay", "info", r]));
+    assert!(
+        text.contains("commits:      1 stored")
+            && text.contains("1 not stored")
+            && text.contains("out/.clip.tmp: 4 writes, 3.0 MiB, stored as encodes/clip.ivf")
+            && text.contains("out/bad.bin: 1 writes, 0.0 MiB, not stored (encodes/bad.bin)"),
+        "{text}"
+    );
+
+    let dump = stdout(&w.ok(&["replay", "dump", r, "--json"]));
+    let records: Vec<serde_json::Value> = dump
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let rename = records
+        .iter()
+        .find(|x| x["kind"] == "rename")
+        .expect("a rename record");
+    assert_eq!(rename["from"], "out/.clip.tmp");
+    assert_eq!(rename["to"], "out/clip.ivf");
+    assert_eq!(rename["ok"], true);
+    let refused = records
+        .iter()
+        .find(|x| x["kind"] == "write" && x["ok"] == false)
+        .expect("the refused write");
+    assert_eq!(
+        (refused["offset"].as_u64(), refused["len"].as_u64()),
+        (Some(100), Some(10))
+    );
+    assert!(
+        records.iter().any(|x| x["kind"] == "error"
+            && x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("encodes/bad.bin"))),
+        "the failed commit's reason is recorded"
+    );
+
+    let trace: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "export", r]))).expect("trace JSON");
+    let events = trace["traceEvents"].as_array().expect("events");
+    assert!(events.iter().any(|e| e["ph"] == "b" && e["cat"] == "write"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "e" && e["cat"] == "commit")
+    );
+
+    // The rerun performs the reads (same bytes) and says the writes were not rerun.
+    let stored = listed(&w, "encodes/");
+    assert!(
+        stored.contains("encodes/clip.ivf")
+            && !stored.contains("bad.bin")
+            && !stored.contains(".clip.tmp"),
+        "{stored}"
+    );
+    let rerun: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "rerun", r, "--json"])))
+            .expect("rerun JSON");
+    assert_eq!(rerun["unexpected"], 0, "{rerun}");
+    assert_eq!(rerun["digest_mismatches"].as_array().map(Vec::len), Some(0));
+    assert!(
+        rerun["writes_not_rerun"]
+            .as_u64()
+            .expect("writes_not_rerun")
+            >= 6,
+        "{rerun}"
+    );
+    assert_eq!(listed(&w, "encodes/"), stored, "the rerun stored nothing");
+
+    // A mount of a writable directory alone: nothing to rerun, and the gate skips it.
+    let only_dir = w.path("write-only");
+    std::fs::create_dir(&only_dir).expect("dir");
+    let only = only_dir.join("w.mezzreplay");
+    let o = only.to_str().expect("utf-8");
+    let m = Mount::start(&w, "mnt2", &["--write-dir", "out=encodes/", "--replay", o]);
+    std::fs::write(m.file("out/small.bin"), b"small").expect("write");
+    w.ok(&["unmount", m.dir.to_str().expect("utf-8")]);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["replay", "info", o, "--json"]))).expect("info JSON");
+    assert_eq!(
+        (
+            info["commits_ok"].as_u64(),
+            info["bytes_committed"].as_u64()
+        ),
+        (Some(1), Some(5))
+    );
+    let msg = w.fails(&["replay", "rerun", o]);
+    assert!(
+        msg.contains("nothing to rerun") && msg.contains("writes are not rerun"),
+        "{msg}"
+    );
+    let out = w.ok(&[
+        "replay",
+        "batch",
+        only_dir.to_str().expect("utf-8"),
+        "--runs",
+        "1",
+    ]);
+    assert!(stderr(&out).contains("skipped"), "{}", stderr(&out));
+}
+
+fn listed(w: &World, prefix: &str) -> String {
+    stdout(&w.ok(&["ls", prefix]))
+}

@@ -1,8 +1,9 @@
 //! What a mount tells as it runs, through one trait: [`MountEvents`].
 //!
 //! The FUSE adapter and the read path report each open, read, scheduled window, fetch and
-//! cache change once, to [`Events`]; its listeners are the counters ([`Metrics`], always) and
-//! the replay ([`Recorder`], when the mount records one). A new observer (a log of slow
+//! cache change once, to [`Events`], and the write path each create, write, commit and
+//! rename in the writable directories; its listeners are the counters ([`Metrics`], always:
+//! reads only) and the replay ([`Recorder`], when the mount records one). A new observer (a log of slow
 //! reads, an exporter) is one more implementation, with no new calls in the read path.
 
 use std::fmt;
@@ -47,6 +48,25 @@ pub trait MountEvents: Send + Sync {
     fn fetch_done(&self, _fetch: u64, _stored_bytes: u64, _error: Option<&ReadError>) {}
     /// Segments of `object` entered (`inserted`) or left the block cache.
     fn cache(&self, _inserted: bool, _object: usize, _segments: Range<u64>) {}
+    /// A file of a writable directory was created (or opened to be written again) at `path`
+    /// in the mount; `handle` is the FUSE handle it is written through.
+    fn created(&self, _handle: u64, _path: &str) {}
+    /// A write of `range` of the file behind `handle`, arrived at `arrived`, was taken (`ok`)
+    /// or refused.
+    fn wrote(&self, _handle: u64, _range: Range<u64>, _arrived: Instant, _ok: bool) {}
+    /// The file written through `handle` was stored as `object` (`bytes` long) by a commit
+    /// that began at `began`, or not stored: `error` says why.
+    fn committed(
+        &self,
+        _handle: u64,
+        _object: &str,
+        _bytes: u64,
+        _began: Instant,
+        _error: Option<&str>,
+    ) {
+    }
+    /// `from` was renamed to `to` (paths in the mount), or not: `error` says why.
+    fn renamed(&self, _from: &str, _to: &str, _error: Option<&str>) {}
 }
 
 /// The listeners of one mount: its counters, and its replay if it records one.
@@ -124,5 +144,24 @@ impl MountEvents for Events {
     }
     fn cache(&self, inserted: bool, object: usize, segments: Range<u64>) {
         self.each(|l| l.cache(inserted, object, segments.clone()));
+    }
+    fn created(&self, handle: u64, path: &str) {
+        self.each(|l| l.created(handle, path));
+    }
+    fn wrote(&self, handle: u64, range: Range<u64>, arrived: Instant, ok: bool) {
+        self.each(|l| l.wrote(handle, range.clone(), arrived, ok));
+    }
+    fn committed(
+        &self,
+        handle: u64,
+        object: &str,
+        bytes: u64,
+        began: Instant,
+        error: Option<&str>,
+    ) {
+        self.each(|l| l.committed(handle, object, bytes, began, error));
+    }
+    fn renamed(&self, from: &str, to: &str, error: Option<&str>) {
+        self.each(|l| l.renamed(from, to, error));
     }
 }

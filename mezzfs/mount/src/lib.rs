@@ -15,12 +15,12 @@
 //! - [`BlockCache`]: decrypted segments in memory, keyed by object version and segment,
 //!   bounded in bytes, least recently used evicted first.
 //! - [`MountEvents`]: what the FUSE adapter and the read path report (opens, reads, windows,
-//!   fetches, cache changes), once, to [`Events`], whose listeners are [`Metrics`] and, when the
-//!   mount records, the [`Recorder`].
+//!   fetches, cache changes) and the write path (creates, writes, commits, renames), once, to
+//!   [`Events`], whose listeners are [`Metrics`] and, when the mount records, the [`Recorder`].
 //! - [`Metrics`], [`LatencyHistogram`], [`MountStats`]: counters updated lock-free from the
 //!   events, rendered as the `.mezzfs-stats` file and the unmount summary.
-//! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch and
-//!   cache change, when the mount is asked to.
+//! - [`Recorder`]: writes a replay (`mezz-replays`) of every open, read, window, fetch,
+//!   cache change, create, write, commit and rename, when the mount is asked to.
 //! - [`keys`]: each object's data key, unwrapped at the first open of one of its files (one
 //!   key-service call, shared by concurrent opens), held while a handle or read needs it and
 //!   dropped (wiped) a short grace period after the last; a pure lifecycle core (`KeySlot`)

@@ -238,7 +238,11 @@ impl Mount {
             })
         });
         let writes = match self.writes.take() {
-            Some(config) => Some(Arc::new(self.open_writes(config).await?)),
+            Some(config) => Some(Arc::new(
+                self.open_writes(config)
+                    .await?
+                    .with_events(path.shared_events()),
+            )),
             None => None,
         };
         Ok(Opened {

@@ -113,7 +113,7 @@ struct Inner {
     config: ReadPathConfig,
     /// Every read-ahead decision. Lock order: schedule, then in_flight, then cache.
     schedule: Mutex<Schedule>,
-    events: Events,
+    events: Arc<Events>,
     /// Counters of the store wrappers under the readers (retries, caches), for the stats.
     store_counters: std::sync::OnceLock<mezz_store::StoreCounters>,
 }
@@ -214,7 +214,7 @@ impl ReadPath {
                 in_flight: Mutex::default(),
                 config,
                 schedule: Mutex::new(schedule),
-                events: Events::new(recorder),
+                events: Arc::new(Events::new(recorder)),
                 store_counters: std::sync::OnceLock::new(),
             }),
         }
@@ -272,6 +272,11 @@ impl ReadPath {
     /// Where the mount's events go (the FUSE adapter reports opens and answers here).
     pub fn events(&self) -> &Events {
         &self.inner.events
+    }
+
+    /// The mount's events, shared (the write path reports its creates, writes and commits).
+    pub fn shared_events(&self) -> Arc<Events> {
+        self.inner.events.clone()
     }
 
     pub fn cache_counters(&self) -> crate::CacheCounters {

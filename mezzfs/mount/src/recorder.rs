@@ -1,5 +1,6 @@
 //! Recording a replay of a mount: every open, read, release, read-ahead window, fetch, cache
-//! insert and eviction goes to a [`ReplayWriter`] as it happens; the recorder hears them as
+//! insert and eviction, and every create, write, commit and rename in the writable
+//! directories goes to a [`ReplayWriter`] as it happens; the recorder hears them as
 //! one of the mount's [`MountEvents`] listeners.
 //!
 //! Records are encoded under one lock (a few tens of nanoseconds each, so the order in the
@@ -166,4 +167,64 @@ impl MountEvents for Recorder {
             }
         });
     }
+
+    fn created(&self, handle: u64, path: &str) {
+        let t = self.now();
+        self.record(Record::Create {
+            t,
+            handle,
+            path: path.into(),
+        });
+    }
+
+    fn wrote(&self, handle: u64, range: Range<u64>, arrived: Instant, ok: bool) {
+        self.record(Record::Write {
+            t: self.micros(arrived),
+            handle,
+            offset: range.start,
+            len: range.end - range.start,
+            dur: micros_since(arrived),
+            ok,
+        });
+    }
+
+    /// A failed commit is followed by an error record saying why.
+    fn committed(
+        &self,
+        handle: u64,
+        object: &str,
+        bytes: u64,
+        began: Instant,
+        error: Option<&str>,
+    ) {
+        let t = self.micros(began);
+        self.record(Record::Commit {
+            t,
+            handle,
+            object: object.into(),
+            bytes,
+            dur: micros_since(began),
+            ok: error.is_none(),
+        });
+        if let Some(e) = error {
+            self.record(Record::Error {
+                t: self.now(),
+                message: format!("{object} not stored: {e}"),
+            });
+        }
+    }
+
+    fn renamed(&self, from: &str, to: &str, error: Option<&str>) {
+        let t = self.now();
+        self.record(Record::Rename {
+            t,
+            from: from.into(),
+            to: to.into(),
+            ok: error.is_none(),
+        });
+    }
+}
+
+fn micros_since(at: Instant) -> u64 {
+    u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

@@ -23,13 +23,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mezz_format::KeyProvider;
 use mezz_object::{ObjectError, StreamOptions, StreamWriter, naming};
 use mezz_store::{ObjectStore, StoreError};
 use tokio::sync::Semaphore;
 
+use crate::events::MountEvents;
 use crate::write_table::{FileState, Refusal, RenamePlan, WriteAttr, WriteDir, WriteTable};
 
 /// How a mount's writable directories behave.
@@ -87,6 +88,8 @@ pub struct WritePath {
     permits: Arc<Semaphore>,
     table: Mutex<WriteTable>,
     handles: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<Handle>>>>,
+    /// Where creates, writes, commits and renames are told (the mount's events).
+    events: Option<Arc<dyn MountEvents>>,
 }
 
 impl std::fmt::Debug for WritePath {
@@ -120,6 +123,19 @@ impl WritePath {
             store,
             keys,
             handles: Mutex::default(),
+            events: None,
+        }
+    }
+
+    /// Tells `events` every create, write, commit and rename (the replay records them).
+    pub fn with_events(mut self, events: Arc<dyn MountEvents>) -> WritePath {
+        self.events = Some(events);
+        self
+    }
+
+    fn tell(&self, f: impl FnOnce(&dyn MountEvents)) {
+        if let Some(e) = &self.events {
+            f(e.as_ref());
         }
     }
 
@@ -192,7 +208,8 @@ impl WritePath {
             self.refuse_existing(&object).await?;
         }
         let ino = lock(&self.table).begin_write(parent, name, fh, self.config.allow_overwrite)?;
-        self.start(ino, &object, fh, pid).await.map(|()| ino)
+        let path = lock(&self.table).mount_path(parent, name);
+        self.start(ino, &object, &path, fh, pid).await.map(|()| ino)
     }
 
     /// Opens the committed file `ino` for writing again (O_TRUNC): a new version when
@@ -202,10 +219,19 @@ impl WritePath {
             .object_name(ino)
             .ok_or(Refusal::NotFound)?;
         lock(&self.table).rewrite(ino, fh, self.config.allow_overwrite)?;
-        self.start(ino, &object, fh, pid).await
+        let path = lock(&self.table).path_of(ino).unwrap_or_default();
+        self.start(ino, &object, &path, fh, pid).await
     }
 
-    async fn start(&self, ino: u64, object: &str, fh: u64, pid: u32) -> Result<(), Refusal> {
+    /// `path` is the file's path in the mount (for the events).
+    async fn start(
+        &self,
+        ino: u64,
+        object: &str,
+        path: &str,
+        fh: u64,
+        pid: u32,
+    ) -> Result<(), Refusal> {
         let created = StreamWriter::create(
             self.store.clone(),
             self.keys.as_ref(),
@@ -229,6 +255,7 @@ impl WritePath {
             poisoned: None,
         };
         lock(&self.handles).insert(fh, Arc::new(tokio::sync::Mutex::new(handle)));
+        self.tell(|e| e.created(fh, path));
         Ok(())
     }
 
@@ -254,7 +281,21 @@ impl WritePath {
     /// Appends `data` at `offset` of the file written through `fh`; waits while the memory
     /// budget is spent. Returns the bytes taken.
     pub async fn write(&self, fh: u64, offset: u64, data: &[u8]) -> Result<u32, Refusal> {
+        let arrived = Instant::now();
         let handle = self.handle(fh).ok_or(Refusal::NotFound)?;
+        let written = self.write_to(&handle, fh, offset, data).await;
+        let range = offset..offset.saturating_add(data.len() as u64);
+        self.tell(|e| e.wrote(fh, range, arrived, written.is_ok()));
+        written
+    }
+
+    async fn write_to(
+        &self,
+        handle: &tokio::sync::Mutex<Handle>,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<u32, Refusal> {
         let mut h = handle.lock().await;
         if let Some(why) = &h.poisoned {
             return Err(why.clone());
@@ -334,6 +375,7 @@ impl WritePath {
 
     /// Commits (or, when poisoned, abandons) the file of `h`, once.
     async fn finish(&self, fh: u64, h: &mut Handle) -> Result<(), Refusal> {
+        let began = Instant::now();
         let Some(writer) = h.writer.take() else {
             return match &h.poisoned {
                 Some(why) => Err(Refusal::Io(why.to_string())),
@@ -341,14 +383,18 @@ impl WritePath {
             };
         };
         let name = writer.name().to_string();
+        let size = writer.len();
         if let Some(why) = h.poisoned.as_ref().map(ToString::to_string) {
+            // The name it has now (renamed while written), before the table forgets it.
+            let now = lock(&self.table).object_name(h.ino);
             lock(&self.table).end_write(h.ino, fh, None);
             // Nothing of it may appear: abort its uploads in the background.
             tokio::spawn(writer.abandon());
             tracing::warn!(object = %name, reason = %why, "not stored");
+            let now = now.unwrap_or(name);
+            self.tell(|e| e.committed(fh, &now, size, began, Some(&why)));
             return Err(Refusal::Io(why));
         }
-        let size = writer.len();
         // Renamed while it was written: committed under the name it has now.
         let target = lock(&self.table).object_name(h.ino);
         let committed = match target.filter(|t| *t != name) {
@@ -364,6 +410,7 @@ impl WritePath {
             Ok(Ok(_)) => {
                 lock(&self.table).end_write(h.ino, fh, Some(size));
                 tracing::info!(object = %name, bytes = size, "stored");
+                self.tell(|e| e.committed(fh, &name, size, began, None));
                 return Ok(());
             }
             Ok(Err(e)) => e.to_string(),
@@ -374,6 +421,7 @@ impl WritePath {
         };
         lock(&self.table).end_write(h.ino, fh, None);
         tracing::error!(object = %name, error = %result, "not stored; answering EIO");
+        self.tell(|e| e.committed(fh, &name, size, began, Some(&result)));
         h.poisoned = Some(Refusal::Io(result.clone()));
         Err(Refusal::Io(result))
     }
@@ -419,6 +467,29 @@ impl WritePath {
         new_name: &str,
         no_replace: bool,
     ) -> Result<(), Refusal> {
+        let renamed = self
+            .rename_entry(parent, name, new_parent, new_name, no_replace)
+            .await;
+        let (from, to) = {
+            let t = lock(&self.table);
+            (
+                t.mount_path(parent, name),
+                t.mount_path(new_parent, new_name),
+            )
+        };
+        let error = renamed.as_ref().err().map(ToString::to_string);
+        self.tell(|e| e.renamed(&from, &to, error.as_deref()));
+        renamed
+    }
+
+    async fn rename_entry(
+        &self,
+        parent: u64,
+        name: &str,
+        new_parent: u64,
+        new_name: &str,
+        no_replace: bool,
+    ) -> Result<(), Refusal> {
         let overwrite = self.config.allow_overwrite && !no_replace;
         let plan = self.plan_rename(parent, name, new_parent, new_name, overwrite)?;
         match &plan {
@@ -441,8 +512,10 @@ impl WritePath {
                 let again = self.plan_rename(parent, name, new_parent, new_name, overwrite)?;
                 if again != plan {
                     drop(_guard);
-                    return Box::pin(self.rename(parent, name, new_parent, new_name, no_replace))
-                        .await;
+                    return Box::pin(
+                        self.rename_entry(parent, name, new_parent, new_name, no_replace),
+                    )
+                    .await;
                 }
                 lock(&self.table).apply_rename(&plan, new_parent, new_name)
             }

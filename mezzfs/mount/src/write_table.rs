@@ -248,6 +248,25 @@ impl WriteTable {
         Some(self.dirs[n.dir].object_name(&n.rel))
     }
 
+    /// The path of `name` in directory `parent` from the mount's root (what a replay names).
+    pub fn mount_path(&self, parent: u64, name: &str) -> String {
+        match self.path_of(parent) {
+            Some(dir) => join(&dir, name),
+            None => name.into(),
+        }
+    }
+
+    /// The path of `ino` from the mount's root.
+    pub fn path_of(&self, ino: u64) -> Option<String> {
+        let n = self.node(ino)?;
+        let dir = &self.dirs[n.dir].dir;
+        Some(if n.rel.is_empty() {
+            dir.clone()
+        } else {
+            format!("{dir}/{}", n.rel)
+        })
+    }
+
     /// The object name a new entry `name` of directory `parent` would have.
     pub fn child_object_name(&self, parent: u64, name: &str) -> Result<String, Refusal> {
         let p = self.node(parent).ok_or(Refusal::NotFound)?;
@@ -608,6 +627,19 @@ mod tests {
         ));
         assert_eq!(t.begin_write(sub, "x.ivf", 9, true), Ok(f));
         assert!(matches!(t.unlink(sub, "x.ivf"), Err(Refusal::Busy(_))));
+    }
+
+    #[test]
+    fn paths_in_the_mount_start_at_the_writable_directory() {
+        let mut t = table();
+        let out = t.lookup(ROOT, "out").expect("out");
+        let sub = t.mkdir(out, "scenes").expect("mkdir");
+        let f = t.begin_write(sub, "x.ivf", 7, false).expect("create");
+        assert_eq!(t.mount_path(out, "a.ivf"), "out/a.ivf");
+        assert_eq!(t.mount_path(sub, "x.ivf"), "out/scenes/x.ivf");
+        assert_eq!(t.path_of(f).as_deref(), Some("out/scenes/x.ivf"));
+        assert_eq!(t.path_of(out).as_deref(), Some("out"));
+        assert_eq!(t.mount_path(ROOT, "movie"), "movie");
     }
 
     #[test]

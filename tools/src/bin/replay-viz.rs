@@ -83,7 +83,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("opening {}", args.file.display()))?;
     drop(bytes);
     let objects = app.timeline().meta.objects.len() as u64;
-    if args.object > objects {
+    if args.object > objects.max(1) {
         bail!(
             "--object {}: the replay has {objects} object(s)",
             args.object

@@ -63,6 +63,11 @@ fn render_map(app: &App, area: Rect, buf: &mut Buffer) {
     let t = app.timeline();
     let o = app.object;
     let Some(obj) = t.meta.objects.get(o) else {
+        // A mount of writable directories alone: nothing was read, the panel shows the writes.
+        Paragraph::new(" no objects mounted: this replay only wrote (see the totals)")
+            .fg(Color::DarkGray)
+            .block(Block::bordered().border_style(Style::default().fg(Color::DarkGray)))
+            .render(area, buf);
         return;
     };
     let block = Block::bordered().border_style(Style::default().fg(Color::DarkGray));

@@ -1,4 +1,5 @@
-//! The side panel: legend, totals, what is in flight, the object's files, throughput.
+//! The side panel: legend, totals (writes too, when the replay holds any), what is in
+//! flight, the object's files, throughput.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -16,6 +17,9 @@ use crate::ui::byte_map::legend_swatch;
 use crate::ui::format;
 
 const FILES_SHOWN: usize = 6;
+const READ_COLOR: Color = Color::Rgb(70, 130, 255);
+const FETCHED: Color = Color::Rgb(245, 205, 0);
+const WRITTEN: Color = Color::Rgb(80, 220, 120);
 
 #[derive(Debug)]
 pub struct Panel<'a> {
@@ -27,12 +31,13 @@ impl Widget for Panel<'_> {
         let app = self.app;
         let files = app.files_of_object().len().min(FILES_SHOWN) as u16;
         let error = app.player.state().last_error.is_some();
+        let writes = app.timeline().writes;
         let [legend, totals, flight, files_area, chart, err] = Layout::vertical([
             Constraint::Length(6),
-            Constraint::Length(8),
+            Constraint::Length(if writes { 10 } else { 8 }),
             Constraint::Min(3),
             Constraint::Length(if files > 1 { files + 2 } else { 0 }),
-            Constraint::Length(8),
+            Constraint::Length(if writes { 11 } else { 8 }),
             Constraint::Length(if error { 4 } else { 0 }),
         ])
         .areas(area);
@@ -87,7 +92,7 @@ fn render_totals(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         String::new()
     };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(format!(
             "read    {:>10}  {} reads",
             format::bytes(t.bytes_read),
@@ -114,6 +119,28 @@ fn render_totals(app: &App, area: Rect, buf: &mut Buffer) {
             s.reads.len()
         )),
     ];
+    if app.timeline().writes {
+        let refused = if t.failed_writes > 0 {
+            format!(", {} refused", t.failed_writes)
+        } else {
+            String::new()
+        };
+        lines.push(
+            Line::from(format!(
+                "written {:>10}  {} writes{refused}",
+                format::bytes(t.bytes_written),
+                t.writes
+            ))
+            .fg(WRITTEN),
+        );
+        lines.push(
+            Line::from(format!(
+                "files   {} created, {} stored, {} not stored",
+                t.files_created, t.commits, t.failed_commits
+            ))
+            .fg(WRITTEN),
+        );
+    }
     Paragraph::new(lines)
         .block(section("totals"))
         .render(area, buf);
@@ -213,27 +240,27 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
-    let block = section("throughput: read / fetched");
+    let t = app.timeline();
+    let block = section(if t.writes {
+        "throughput: read / fetched / written"
+    } else {
+        "throughput: read / fetched"
+    });
     let inner = block.inner(area);
     block.render(area, buf);
     if inner.height < 2 {
         return;
     }
-    let t = app.timeline();
-    let (read, fetched) = app
-        .series
-        .rates(app.player.now(), t.end_time, inner.width as usize);
-    let [r_label, r_area, f_label, f_area] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Fill(1),
-    ])
-    .areas(inner);
-    let max = read
+    let (now, width) = (app.player.now(), inner.width as usize);
+    let (read, fetched) = app.series.rates(now, t.end_time, width);
+    let mut rows = vec![("read", read, READ_COLOR), ("fetched", fetched, FETCHED)];
+    if t.writes {
+        let written = app.series.written_rates(now, t.end_time, width);
+        rows.push(("written", written, WRITTEN));
+    }
+    let max = rows
         .iter()
-        .chain(&fetched)
-        .copied()
+        .flat_map(|(_, v, _)| v.iter().copied())
         .max()
         .unwrap_or(0)
         .max(1);
@@ -243,22 +270,21 @@ fn render_chart(app: &App, area: Rect, buf: &mut Buffer) {
         let tail = &whole[whole.len().saturating_sub(3)..];
         tail.iter().sum::<u64>() / (tail.len().max(1) as u64)
     };
-    Paragraph::new(format!("read {}", format::rate(last(&read))))
-        .fg(Color::Rgb(70, 130, 255))
-        .render(r_label, buf);
-    Sparkline::default()
-        .data(&read)
-        .max(max)
-        .style(Style::default().fg(Color::Rgb(70, 130, 255)))
-        .render(r_area, buf);
-    Paragraph::new(format!("fetched {}", format::rate(last(&fetched))))
-        .fg(Color::Rgb(245, 205, 0))
-        .render(f_label, buf);
-    Sparkline::default()
-        .data(&fetched)
-        .max(max)
-        .style(Style::default().fg(Color::Rgb(245, 205, 0)))
-        .render(f_area, buf);
+    let areas = Layout::vertical(
+        rows.iter()
+            .flat_map(|_| [Constraint::Length(1), Constraint::Fill(1)]),
+    )
+    .split(inner);
+    for (i, (name, v, color)) in rows.iter().enumerate() {
+        Paragraph::new(format!("{name} {}", format::rate(last(v))))
+            .fg(*color)
+            .render(areas[2 * i], buf);
+        Sparkline::default()
+            .data(v)
+            .max(max)
+            .style(Style::default().fg(*color))
+            .render(areas[2 * i + 1], buf);
+    }
 }
 
 fn render_error(app: &App, area: Rect, buf: &mut Buffer) {

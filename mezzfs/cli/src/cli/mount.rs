@@ -105,7 +105,8 @@ pub struct MountArgs {
     #[arg(long, value_name = "URL")]
     regional_endpoint_url: Option<String>,
     /// Record a replay of the mount into FILE: every open, read, read-ahead window, fetch and
-    /// cache change (see `mezzfs replay --help`).
+    /// cache change, and every create, write, commit and rename in the writable directories
+    /// (see `mezzfs replay --help`).
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
     /// Append a JSON line to FILE for every open and close of a file: uid, pid and command of

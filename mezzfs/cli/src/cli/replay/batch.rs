@@ -1,6 +1,7 @@
 //! `mezzfs replay batch`: the regression and performance gate. Every replay in a directory is
 //! rerun with a control and a candidate read-ahead strategy, alternating which goes first, N
 //! times each on fresh mounts; the minimum time of each (the least disturbed run) is compared.
+//! Only reads are rerun: replays of mounts that only wrote are skipped with a note.
 
 use std::path::PathBuf;
 
@@ -11,7 +12,8 @@ use super::rerun::{RerunReport, parse_strategy, rerun};
 
 #[derive(Debug, clap::Args)]
 pub struct BatchArgs {
-    /// Directory of replay files (every regular file in it is tried).
+    /// Directory of replay files (every regular file in it is tried; their reads are rerun,
+    /// their writes are not, and a replay with no files to read is skipped).
     dir: PathBuf,
     /// The strategy to compare against: adaptive, fixed or fixed:SIZE.
     #[arg(long, default_value = "fixed")]
@@ -67,6 +69,13 @@ pub fn run(global: &Global, a: &BatchArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for file in &files {
         let d = super::load(file)?;
+        if super::rerun::nothing_to_read(&d) {
+            eprintln!(
+                "mezzfs: {}: its mount had no files to read (writes are not rerun); skipped",
+                file.display()
+            );
+            continue;
+        }
         let mut times = [Vec::new(), Vec::new()];
         let mut last: [Option<RerunReport>; 2] = [None, None];
         let mut failures = Vec::new();

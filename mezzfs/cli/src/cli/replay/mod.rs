@@ -14,8 +14,9 @@ use super::Global;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ReplayCommand {
-    /// Summary: duration, reads, bytes read and fetched, latency, read sizes, and each
-    /// object's access pattern (dense, sparse or mixed).
+    /// Summary: duration, reads, bytes read and fetched, latency, read sizes, each object's
+    /// access pattern (dense, sparse or mixed), and the files written through writable
+    /// directories (creates, writes, bytes, commits stored or not, renames).
     #[command(visible_alias = "stats")]
     Info(InfoArgs),
     /// Every record, as text or JSON lines.
@@ -23,7 +24,8 @@ pub enum ReplayCommand {
     /// Convert to another format: `chrome` is Trace Event JSON for Perfetto / chrome://tracing.
     Export(ExportArgs),
     /// Mount the replay's objects and perform its reads again, checking every byte against
-    /// the digests recorded at capture time; reports latency and totals.
+    /// the digests recorded at capture time; reports latency and totals. Writes are not
+    /// rerun (they would store objects again).
     Rerun(rerun::RerunArgs),
     /// Rerun every replay in a directory with a control and a candidate read-ahead strategy,
     /// interleaved, N times each; fail when anything errors or the candidate is slower.
@@ -146,6 +148,27 @@ fn info(a: &InfoArgs) -> anyhow::Result<()> {
         "latency:      p50 {} µs, p99 {} µs, max {} µs",
         s.read_latency_us_p50, s.read_latency_us_p99, s.read_latency_us_max
     );
+    if s.files_created + s.writes + s.renames > 0 {
+        println!(
+            "writes:       {} ({} failed), {:.1} MiB, {} files created, {} renames ({} failed)",
+            s.writes,
+            s.failed_writes,
+            mib(s.bytes_written),
+            s.files_created,
+            s.renames,
+            s.failed_renames
+        );
+        println!(
+            "commits:      {} stored ({:.1} MiB), {} not stored; write latency p50 {} µs, p99 {} µs, max {} µs; longest commit {} µs",
+            s.commits_ok,
+            mib(s.bytes_committed),
+            s.commits_failed,
+            s.write_latency_us_p50,
+            s.write_latency_us_p99,
+            s.write_latency_us_max,
+            s.commit_latency_us_max
+        );
+    }
     println!("errors:       {}", s.errors);
     println!("read latency:");
     for (edge, n) in &s.read_latencies {
@@ -167,6 +190,23 @@ fn info(a: &InfoArgs) -> anyhow::Result<()> {
             o.dense_share * 100.0,
             o.clusters
         );
+    }
+    if !s.written_files.is_empty() {
+        println!("files written:");
+        for f in &s.written_files {
+            let object = match (f.object.is_empty(), f.outcome.as_str()) {
+                (true, _) => String::new(),
+                (false, "stored") => format!(" as {}", f.object),
+                (false, _) => format!(" ({})", f.object),
+            };
+            println!(
+                "  {}: {} writes, {:.1} MiB, {}{object}",
+                f.path,
+                f.writes,
+                mib(f.bytes_written),
+                f.outcome
+            );
+        }
     }
     Ok(())
 }
@@ -248,6 +288,33 @@ fn text(r: &Record) -> String {
         }
         Record::Stats(v) => format!("stats {v}"),
         Record::Unknown { kind, body } => format!("unknown kind {kind} ({} bytes)", body.len()),
+        Record::Create { t, handle, path } => format!("{t:>12} create   h{handle} {path}"),
+        Record::Write {
+            t,
+            handle,
+            offset,
+            len,
+            dur,
+            ok,
+        } => format!(
+            "{t:>12} write    h{handle} {offset}+{len} {dur}us{}",
+            if *ok { "" } else { " REFUSED" }
+        ),
+        Record::Commit {
+            t,
+            handle,
+            object,
+            bytes,
+            dur,
+            ok,
+        } => format!(
+            "{t:>12} commit   h{handle} {object} {bytes} B {dur}us{}",
+            if *ok { "" } else { " NOT STORED" }
+        ),
+        Record::Rename { t, from, to, ok } => format!(
+            "{t:>12} rename   {from} -> {to}{}",
+            if *ok { "" } else { " FAILED" }
+        ),
     }
 }
 

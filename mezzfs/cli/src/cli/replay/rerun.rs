@@ -5,6 +5,9 @@
 //! Each recorded handle gets a thread that performs its reads in order with O_DIRECT (so the
 //! mount sees the recorded request sizes, not the page cache's); handles run concurrently as
 //! they did when recorded. As fast as possible by default, or with the recorded timing.
+//!
+//! Writes (creates, writes, commits, renames in writable directories) are not rerun: that
+//! would store the objects again. They are counted in the report and otherwise skipped.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -93,6 +96,25 @@ pub struct RerunReport {
     pub digests_checked: u64,
     /// Objects whose version differs from the recorded one (their bytes may still match).
     pub changed_versions: Vec<String>,
+    /// Write records of the replay (creates, writes, commits, renames): not rerun.
+    pub writes_not_rerun: u64,
+}
+
+/// Whether `r` is about the writable directories (not rerun).
+pub fn is_write(r: &Record) -> bool {
+    matches!(
+        r,
+        Record::Create { .. }
+            | Record::Write { .. }
+            | Record::Commit { .. }
+            | Record::Rename { .. }
+    )
+}
+
+/// A replay of a mount with no read-only files (only writable directories) has nothing to
+/// rerun.
+pub fn nothing_to_read(d: &Decoded) -> bool {
+    d.meta().is_some_and(|m| m.files.is_empty())
 }
 
 impl RerunReport {
@@ -177,6 +199,12 @@ fn print_report(r: &RerunReport) {
     for c in &r.changed_versions {
         println!("note: {c}");
     }
+    if r.writes_not_rerun > 0 {
+        println!(
+            "note: {} write records (creates, writes, commits, renames) are not rerun",
+            r.writes_not_rerun
+        );
+    }
 }
 
 /// One operation of a handle, with the index of its record.
@@ -206,6 +234,13 @@ pub fn rerun(
     shape: Option<mezz_store::Shape>,
 ) -> anyhow::Result<RerunReport> {
     let meta = d.meta().context("the replay has no mount description")?;
+    let writes = d.records.iter().filter(|r| is_write(r)).count();
+    if nothing_to_read(d) {
+        anyhow::bail!(
+            "the replay's mount had no files to read, so there is nothing to rerun ({writes} \
+             write records; writes are not rerun)"
+        );
+    }
     let mut spec = MountSpec::default();
     for (i, f) in meta.files.iter().enumerate() {
         let object = meta.objects.get(f.object as usize).with_context(|| {
@@ -233,7 +268,10 @@ pub fn rerun(
         .retry(mezz_store::RetryConfig::default())
         .shape(shape);
     let opened = rt.block_on(mount.open())?;
-    let mut report = RerunReport::default();
+    let mut report = RerunReport {
+        writes_not_rerun: writes as u64,
+        ..RerunReport::default()
+    };
     for (o, (_, now)) in meta.objects.iter().zip(opened.objects()) {
         if *now != o.version {
             report.changed_versions.push(format!(

@@ -66,10 +66,11 @@ echo "mounted scenes/scene-0001.bin: identical to bytes 100MiB+48MiB of the sour
 trap - EXIT
 # The daemon writes the replay's last chunk as it exits.
 for _ in $(seq 100); do
-    "$mezzfs" replay info --json "$demo/mount.mezzreplay" 2>/dev/null | grep -q '"clean_end": *true' && break
+    "$mezzfs" replay info --json "$demo/mount.mezzreplay" 2>/dev/null | grep '"clean_end": *true' >/dev/null && break
     sleep 0.1
 done
-"$mezzfs" replay info "$demo/mount.mezzreplay" | head -8
+# sed, not head: head stops reading early, and pipefail would count the closed pipe.
+"$mezzfs" replay info "$demo/mount.mezzreplay" | sed -n 1,8p
 "$viz" "$demo/mount.mezzreplay" --snapshot-at 60% --width 120 --height 32
 
 bash scripts/demo-fleet.sh

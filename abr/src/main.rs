@@ -39,6 +39,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    mezz_ops::broken_pipe::exit_quietly_when_output_closes();
     if let Some(code) = mezz_ops::assets::main_hook("abr-sim", Cli::command) {
         return code;
     }

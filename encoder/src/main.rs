@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
+    mezz_ops::broken_pipe::exit_quietly_when_output_closes();
     if let Some(code) = mezz_ops::assets::main_hook("segment-encode", cli::Args::command) {
         return code;
     }

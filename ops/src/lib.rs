@@ -8,6 +8,9 @@
 //! - [`assets`]: man pages (`clap_mangen`) and bash, zsh and fish completions
 //!   (`clap_complete`) made from a binary's clap definition, which each binary writes when run
 //!   as `NAME --generate-assets DIR` and scripts/build-deb.sh packages.
+//! - [`broken_pipe`]: a closed stdout (`... | head`) ends a command quietly with status 141
+//!   instead of a panic.
 
 pub mod assets;
+pub mod broken_pipe;
 pub mod metrics_http;

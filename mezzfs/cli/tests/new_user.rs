@@ -134,3 +134,26 @@ fn a_daemon_log_file_has_no_colour_codes() {
         "ANSI codes in the log file: {text:?}"
     );
 }
+
+/// `mezzfs replay info r | head` is how a reader looks at a replay: when the reader stops,
+/// mezzfs ends quietly with the shell's SIGPIPE status, not with a panic and a backtrace.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::process::Stdio;
+    let w = World::new(Kind::Local);
+    let replay = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../replays/corpus/tool-encode.mezzreplay");
+    let mut child = w
+        .command()
+        .args(["replay", "info", replay.to_str().expect("utf-8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mezzfs");
+    // Close the reading end before mezzfs writes: its first line meets a closed pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(141), "{err}");
+}

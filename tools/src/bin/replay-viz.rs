@@ -60,6 +60,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    mezz_ops::broken_pipe::exit_quietly_when_output_closes();
     if let Some(code) = mezz_ops::assets::main_hook("replay-viz", Args::command) {
         return code;
     }

@@ -20,7 +20,7 @@
 //! being renamed loses its version (the mount serialises its own writers per name).
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
 use mezz_format::{KeyProvider, Manifest, ObjectId, SealedManifest};
 use mezz_store::{ObjectStore, StoreError};
 
@@ -143,6 +143,9 @@ async fn existing_version(
 }
 
 /// Copies parts `0..parts` of version `id` from `from`'s folder to `to`'s, a few at once.
+/// Every copy started is waited for, even after one fails: a copy dropped in flight can still
+/// land (the store finishes it, or a blocking local copy runs on), after the caller has
+/// cleaned up, leaving a part no manifest points at.
 pub(crate) async fn copy_parts(
     store: &dyn ObjectStore,
     from: &str,
@@ -150,7 +153,7 @@ pub(crate) async fn copy_parts(
     id: ObjectId,
     parts: u64,
 ) -> Result<(), ObjectError> {
-    stream::iter(0..parts)
+    let results: Vec<Result<(), ObjectError>> = stream::iter(0..parts)
         .map(|part| async move {
             store
                 .copy(
@@ -161,9 +164,9 @@ pub(crate) async fn copy_parts(
                 .map_err(|e| ObjectError::part(from, part, e))
         })
         .buffer_unordered(COPIES_IN_FLIGHT)
-        .try_collect::<Vec<()>>()
-        .await
-        .map(|_| ())
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// Deletes the parts of version `id` of `name`. Best effort: the caller already failed, or

@@ -12,11 +12,11 @@ mbps() { python3 -c "print(f'{$size*1.048576/$1:.0f}')"; }
 for r in $(seq "$runs"); do
   t0=$(date +%s.%N); $m put "$work/src.bin" "put/$r.bin"; t1=$(date +%s.%N)
   put_s=$(python3 -c "print($t1-$t0)")
-  $m mount "$work/mnt" --write-dir out=mount/ --memory 256MiB --log-file "$work/mount.log" 2>/dev/null
+  $m mount "$work/mnt" --write-dir out=mount/ --memory ${MEMORY:-256MiB} --log-file "$work/mount.log" 2>/dev/null
   pid=$(pgrep -n -f "mezzfs.*mount $work/mnt")
   t0=$(date +%s.%N); dd if="$work/src.bin" of="$work/mnt/out/$r.bin" bs=1M status=none; t1=$(date +%s.%N)
   mnt_s=$(python3 -c "print($t1-$t0)")
   hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
   $m unmount "$work/mnt"
-  echo "run $r: put $(mbps $put_s) MB/s, mount write $(mbps $mnt_s) MB/s ($(python3 -c "print(f'{$put_s/$mnt_s:.2f}')")x put), mount peak RSS $((hwm >> 10)) MiB of --memory 256MiB"
+  echo "run $r: put $(mbps $put_s) MB/s, mount write $(mbps $mnt_s) MB/s ($(python3 -c "print(f'{$put_s/$mnt_s:.2f}')")x put), mount peak RSS $((hwm >> 10)) MiB of --memory ${MEMORY:-256MiB}"
 done

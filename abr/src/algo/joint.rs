@@ -422,9 +422,9 @@ impl Joint {
         // down only when the current rung no longer fits in `band` times it. A budget that
         // breathes with the buffer moves video, not audio.
         let est = Self::estimate(v).map_or(0.0, |e| e.0);
-        let fits_in =
+        let fits =
             |a: usize, rate: f64| self.video_rates[pair.video].0 + self.audio_rates[a].0 <= rate;
-        let fits = |a: usize, band: f64| fits_in(a, est * band);
+        let highest = |rate: f64| (0..=pair.audio).rev().find(|&a| fits(a, rate)).unwrap_or(0);
         // A rise must be sustained: the estimate measures bytes over transfer time, but each
         // request also waits a round trip, one video request and the audio ones its content
         // spans. On a 1724 kbps link with 96 ms round trips, 1050 + 640 kbps fits the
@@ -434,18 +434,12 @@ impl Joint {
             + v.audio
                 .map_or(0.0, |a| dv / a.segment_duration.secs().max(1e-9));
         let sustained = est * dv / (dv + requests * v.latency.secs()).max(1e-9);
-        let up_to = (0..=pair.audio)
-            .rev()
-            .find(|&a| fits_in(a, sustained * self.cfg.up_band))
-            .unwrap_or(0);
-        let down_to = (0..=pair.audio)
-            .rev()
-            .find(|&a| fits(a, self.cfg.band))
-            .unwrap_or(0);
+        let up_to = highest(sustained * self.cfg.up_band);
+        let down_to = highest(est * self.cfg.band);
         let next = match self.audio {
             None => up_to,
             Some(current) if self.capped && up_to > current => up_to,
-            Some(current) if pair.audio < current && !fits(current, self.cfg.band) => {
+            Some(current) if pair.audio < current && !fits(current, est * self.cfg.band) => {
                 self.up_votes = 0;
                 self.down_votes += 1;
                 let danger = v.min_level() < v.max_buffer * self.cfg.danger;

@@ -93,6 +93,16 @@ impl State {
         Ok(self.t)
     }
 
+    /// The previous write through `handle`; a handle's first write is a delta from offset
+    /// 0, length 0 and the running time.
+    fn prev_write(&self, handle: u64) -> PrevWrite {
+        self.writes.get(&handle).copied().unwrap_or(PrevWrite {
+            end: 0,
+            len: 0,
+            done: self.t,
+        })
+    }
+
     /// An extended record's time: a delta that leaves the running time alone.
     fn side_time(&self, out: &mut Vec<u8>, t: u64) {
         put_i64(out, t.wrapping_sub(self.t) as i64);
@@ -245,8 +255,7 @@ impl ChunkEncoder {
             Record::Error { t, message } => {
                 out.push(ERROR);
                 st.time(out, *t);
-                put_u64(out, message.len() as u64);
-                out.extend_from_slice(message.as_bytes());
+                string(out, message);
             }
             Record::Digest { reads, digest } => {
                 out.push(DIGEST);
@@ -275,11 +284,7 @@ impl ChunkEncoder {
             } => {
                 // Against the handle's previous write: the next offset, the same length, and
                 // arriving soon after it ended cost a byte each.
-                let prev = st.writes.get(handle).copied().unwrap_or(PrevWrite {
-                    end: 0,
-                    len: 0,
-                    done: st.t,
-                });
+                let prev = st.prev_write(*handle);
                 let dur = stored_write_duration(*dur);
                 let mut b = Vec::new();
                 put_u64(&mut b, *handle);
@@ -357,9 +362,7 @@ fn read_string(c: &mut Cursor<'_>) -> Result<String, Short> {
 }
 
 fn json(out: &mut Vec<u8>, v: &serde_json::Value) {
-    let text = v.to_string();
-    put_u64(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
+    string(out, &v.to_string());
 }
 
 fn range(out: &mut Vec<u8>, end: &mut u64, offset: u64, len: u64) {
@@ -647,8 +650,7 @@ fn decode_record(c: &mut Cursor<'_>, st: &mut State) -> Result<Record, RecordErr
         }
         ERROR => {
             let t = st.read_time(c)?;
-            let n = c.u64()?;
-            let message = String::from_utf8_lossy(c.bytes(n)?).into_owned();
+            let message = read_string(c)?;
             Record::Error { t, message }
         }
         DIGEST => Record::Digest {
@@ -694,11 +696,7 @@ fn decode_write_record(kind: u64, body: &[u8], st: &mut State) -> Result<Record,
         },
         WRITE => {
             let handle = c.u64()?;
-            let prev = st.writes.get(&handle).copied().unwrap_or(PrevWrite {
-                end: 0,
-                len: 0,
-                done: st.t,
-            });
+            let prev = st.prev_write(handle);
             let offset = prev.end.wrapping_add(c.i64()? as u64);
             let len = prev.len.wrapping_add(c.i64()? as u64);
             let t = prev.done.wrapping_add(c.i64()? as u64);

@@ -335,10 +335,14 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
                 dur,
                 ok,
             } => {
-                let args = json!({"offset": offset, "len": len, "ok": ok});
-                let label = format!("read {len} @ {offset}");
-                events.push(json!({"ph": "b", "cat": "read", "id": format!("r{t}-{handle}-{offset}"), "pid": 1, "tid": handle, "ts": t, "name": label, "args": args}));
-                events.push(json!({"ph": "e", "cat": "read", "id": format!("r{t}-{handle}-{offset}"), "pid": 1, "tid": handle, "ts": t + dur, "name": label}));
+                events.extend(slice(
+                    "read",
+                    format!("r{t}-{handle}-{offset}"),
+                    *handle,
+                    *t..t + dur,
+                    format!("read {len} @ {offset}"),
+                    json!({"offset": offset, "len": len, "ok": ok}),
+                ));
             }
             Record::Open { t, handle, file } => {
                 let path = d
@@ -366,10 +370,14 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
                 ok,
             } => {
                 if let Some((t0, object, offset, len)) = fetches.remove(fetch) {
-                    let label = format!("fetch {} {len} @ {offset}", name(object));
-                    let args = json!({"object": object, "offset": offset, "len": len, "bytes": bytes, "ok": ok});
-                    events.push(json!({"ph": "b", "cat": "fetch", "id": format!("f{fetch}"), "pid": 1, "tid": 0, "ts": t0, "name": label, "args": args}));
-                    events.push(json!({"ph": "e", "cat": "fetch", "id": format!("f{fetch}"), "pid": 1, "tid": 0, "ts": t, "name": label}));
+                    events.extend(slice(
+                        "fetch",
+                        format!("f{fetch}"),
+                        0,
+                        t0..*t,
+                        format!("fetch {} {len} @ {offset}", name(object)),
+                        json!({"object": object, "offset": offset, "len": len, "bytes": bytes, "ok": ok}),
+                    ));
                 }
             }
             Record::Schedule {
@@ -394,11 +402,14 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
                 dur,
                 ok,
             } => {
-                let args = json!({"offset": offset, "len": len, "ok": ok});
-                let label = format!("write {len} @ {offset}");
-                let id = format!("w{t}-{handle}-{offset}");
-                events.push(json!({"ph": "b", "cat": "write", "id": id, "pid": 1, "tid": handle, "ts": t, "name": label, "args": args}));
-                events.push(json!({"ph": "e", "cat": "write", "id": id, "pid": 1, "tid": handle, "ts": t.saturating_add(*dur), "name": label}));
+                events.extend(slice(
+                    "write",
+                    format!("w{t}-{handle}-{offset}"),
+                    *handle,
+                    *t..t.saturating_add(*dur),
+                    format!("write {len} @ {offset}"),
+                    json!({"offset": offset, "len": len, "ok": ok}),
+                ));
             }
             Record::Commit {
                 t,
@@ -408,11 +419,14 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
                 dur,
                 ok,
             } => {
-                let args = json!({"object": object, "bytes": bytes, "ok": ok});
-                let label = format!("commit {object}");
-                let id = format!("c{t}-{handle}");
-                events.push(json!({"ph": "b", "cat": "commit", "id": id, "pid": 1, "tid": handle, "ts": t, "name": label, "args": args}));
-                events.push(json!({"ph": "e", "cat": "commit", "id": id, "pid": 1, "tid": handle, "ts": t.saturating_add(*dur), "name": label}));
+                events.extend(slice(
+                    "commit",
+                    format!("c{t}-{handle}"),
+                    *handle,
+                    *t..t.saturating_add(*dur),
+                    format!("commit {object}"),
+                    json!({"object": object, "bytes": bytes, "ok": ok}),
+                ));
             }
             Record::Rename { t, from, to, ok } => {
                 events.push(json!({"ph": "i", "s": "p", "pid": 1, "tid": 0, "ts": t, "name": format!("rename {from} -> {to}"), "args": {"ok": ok}}));
@@ -421,6 +435,23 @@ pub fn chrome_trace(d: &Decoded) -> serde_json::Value {
         }
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms"})
+}
+
+/// An async slice of the Chrome trace on track `tid`: its begin event (with `args`) and its
+/// end event, paired by `cat` and `id`.
+fn slice(
+    cat: &str,
+    id: String,
+    tid: u64,
+    span: std::ops::Range<u64>,
+    label: String,
+    args: serde_json::Value,
+) -> [serde_json::Value; 2] {
+    use serde_json::json;
+    [
+        json!({"ph": "b", "cat": cat, "id": id, "pid": 1, "tid": tid, "ts": span.start, "name": label, "args": args}),
+        json!({"ph": "e", "cat": cat, "id": id, "pid": 1, "tid": tid, "ts": span.end, "name": label}),
+    ]
 }
 
 /// One record as a JSON object (for `dump --json`).

@@ -86,9 +86,8 @@ pub enum Kind {
         bytes: u64,
         ok: bool,
     },
-    /// A written file stored (`bytes` long) or not.
+    /// A written file stored or not.
     Commit {
-        bytes: u64,
         ok: bool,
     },
 }
@@ -430,16 +429,9 @@ impl Builder<'_> {
                     ok: *ok,
                 },
             ),
-            Record::Commit {
-                t, bytes, dur, ok, ..
-            } => self.push(
-                t.saturating_add(*dur),
-                0,
-                Kind::Commit {
-                    bytes: *bytes,
-                    ok: *ok,
-                },
-            ),
+            Record::Commit { t, dur, ok, .. } => {
+                self.push(t.saturating_add(*dur), 0, Kind::Commit { ok: *ok })
+            }
             Record::Meta(_)
             | Record::Digest { .. }
             | Record::Unknown { .. }

@@ -94,14 +94,12 @@ impl MountEvents for Recorder {
 
     /// `returned` is folded into the replay's digest.
     fn answered(&self, handle: u64, range: Range<u64>, arrived: Instant, returned: Option<&[u8]>) {
-        let now = Instant::now();
         let r = Record::Read {
             t: self.micros(arrived),
             handle,
             offset: range.start,
             len: range.end - range.start,
-            dur: u64::try_from(now.saturating_duration_since(arrived).as_micros())
-                .unwrap_or(u64::MAX),
+            dur: micros_since(arrived),
             ok: returned.is_some(),
         };
         self.with(|w| match returned {
@@ -225,6 +223,7 @@ impl MountEvents for Recorder {
     }
 }
 
+/// Microseconds from `at` until now (a read's or write's time to answer, a commit's).
 fn micros_since(at: Instant) -> u64 {
     u64::try_from(at.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

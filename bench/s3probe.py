@@ -111,6 +111,29 @@ class Client:
         self.conn.close()
 
 
+def in_parallel(connections: int, work) -> float:
+    """Runs `work(i)` for i in 0..connections, each on its own thread, and returns the
+    seconds until all are done; the first error any of them raised is raised here."""
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
 def cmd_put(args) -> None:
     path = f"/{args.bucket}/{args.key}"
     size = os.path.getsize(args.file)
@@ -168,27 +191,15 @@ def cmd_probe(args) -> None:
 
     def transfer(connections: int, total: int) -> dict:
         per = total // connections
-        errors: list[BaseException] = []
 
-        def worker(i: int) -> None:
-            try:
-                c = Client(args.endpoint)
-                c.get_range(path, i * per, per, bytearray(MIB))
-                c.close()
-            except BaseException as err:  # reported below
-                errors.append(err)
+        def get(i: int) -> None:
+            c = Client(args.endpoint)
+            c.get_range(path, i * per, per, bytearray(MIB))
+            c.close()
 
         rx0 = rx_bytes(args.rx_cmd)
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t0
+        elapsed = in_parallel(connections, get)
         rx1 = rx_bytes(args.rx_cmd)
-        if errors:
-            raise errors[0]
         out = {"bytes": per * connections, "seconds": elapsed, "mb_s": per * connections / elapsed / 1e6}
         if rx0 is not None and rx1 is not None:
             out["wire_bytes_per_byte"] = (rx1 - rx0) / (per * connections)
@@ -217,31 +228,18 @@ def cmd_upload(args) -> None:
         data = memoryview(f.read())
     per = len(data) // args.connections
     runs = []
+
+    def put(i: int) -> None:
+        c = Client(args.endpoint, timeout=600)
+        piece = data[i * per : (i + 1) * per]
+        resp = c.request("PUT", f"/{args.bucket}/{args.key}.{i}", body=piece, headers={"content-length": str(per)})
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"PUT: HTTP {resp.status} {body[:200]!r}")
+        c.close()
+
     for _ in range(args.repeats):
-        errors: list[BaseException] = []
-
-        def worker(i: int) -> None:
-            try:
-                c = Client(args.endpoint, timeout=600)
-                piece = data[i * per : (i + 1) * per]
-                resp = c.request("PUT", f"/{args.bucket}/{args.key}.{i}", body=piece, headers={"content-length": str(per)})
-                body = resp.read()
-                if resp.status != 200:
-                    raise RuntimeError(f"PUT: HTTP {resp.status} {body[:200]!r}")
-                c.close()
-            except BaseException as err:  # reported below
-                errors.append(err)
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.connections)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t0
-        if errors:
-            raise errors[0]
-        runs.append(per * args.connections / elapsed / 1e6)
+        runs.append(per * args.connections / in_parallel(args.connections, put) / 1e6)
     json.dump({"connections": args.connections, "bytes": per * args.connections, "mb_s_max": max(runs), "mb_s_runs": runs}, sys.stdout)
     print()
 

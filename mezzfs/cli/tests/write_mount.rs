@@ -38,6 +38,16 @@ fn unfinished(w: &World) -> Vec<String> {
         .collect()
 }
 
+/// Waits (up to 30 s) until `mezzfs gc --dry-run` sees an unfinished upload, and insists
+/// on one.
+fn wait_for_an_upload(w: &World) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && unfinished(w).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!unfinished(w).is_empty(), "an upload is under way");
+}
+
 fn sh(script: &str) -> std::process::Output {
     Command::new("sh")
         .arg("-c")
@@ -208,11 +218,7 @@ fn a_store_that_goes_away_mid_write_fails_the_close_and_gc_aborts_the_upload() {
         .expect("writes before the store goes");
     // The mount uploads behind the writer: wait until the upload has begun, or the store
     // could go before there is anything to cut off.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && unfinished(&w).is_empty() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(!unfinished(&w).is_empty(), "an upload is under way");
+    wait_for_an_upload(&w);
     let server = w.server.take().expect("server");
     let port = server.endpoint().rsplit(':').next().map(String::from);
     server.shutdown();
@@ -254,11 +260,7 @@ fn kill_9_mid_write_leaves_no_object_and_the_next_mount_reports_the_upload() {
         .spawn()
         .expect("writer");
     // Wait until the writer has handed over enough for an upload to start.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && unfinished(&w).is_empty() {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(!unfinished(&w).is_empty(), "an upload is under way");
+    wait_for_an_upload(&w);
     Command::new("kill")
         .arg("-9")
         .arg(m.pid.to_string())

@@ -212,7 +212,7 @@ impl Filesystem for MezzFs {
             let fh = self.next_handle.fetch_add(1, Ordering::Relaxed);
             let writing = flags.acc_mode() != OpenAccMode::O_RDONLY;
             match w.open(ino.0, fh, req.pid(), writing) {
-                Ok(()) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Ok(()) => reply.opened(FileHandle(fh), crate::fs_write::WRITE_OPEN),
                 Err(e) => reply.error(e),
             }
             return;

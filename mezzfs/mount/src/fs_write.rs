@@ -16,6 +16,13 @@ use crate::write_table::{Refusal, WriteAttr};
 /// Sizes change while a file is written: the kernel must ask every time.
 pub(crate) const WRITE_TTL: Duration = Duration::ZERO;
 
+/// Written files bypass the kernel's page cache. Their bytes are never read back through this
+/// mount (reads go to the store), so caching them would only copy every byte once more in the
+/// writer's system call and fill memory with pages that the kernel must reclaim later, which on
+/// a busy machine shows up as the writer stalling. Writes are still sent one `max_write`
+/// request at a time, in order (the mount does not ask for asynchronous direct I/O).
+pub(crate) const WRITE_OPEN: FopenFlags = FopenFlags::FOPEN_DIRECT_IO;
+
 pub(crate) fn errno(r: &Refusal) -> Errno {
     match r {
         Refusal::NotFound => Errno::ENOENT,
@@ -79,7 +86,7 @@ impl WriteFs<'_> {
                     &attr,
                     Generation(0),
                     FileHandle(fh),
-                    FopenFlags::empty(),
+                    WRITE_OPEN,
                 ),
                 None => reply.error(Errno::ENOENT),
             },

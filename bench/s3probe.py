@@ -8,6 +8,7 @@ throughput).
     s3probe.py head  --endpoint URL --bucket B --key K          # prints the size, exit 1 if absent
     s3probe.py probe --endpoint URL --bucket B --key K [--rx-cmd CMD]   # prints JSON
     s3probe.py upload --endpoint URL --bucket B --key K FILE [--connections 8]   # PUT ceiling, JSON
+    s3probe.py delete --endpoint URL --bucket B --key PREFIX    # deletes every key under PREFIX
 
 Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (default: the test server's), region
 AWS_REGION (default us-east-1).
@@ -19,9 +20,11 @@ import argparse
 import datetime
 import hashlib
 import hmac
+import html
 import http.client
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -39,8 +42,11 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def signed_headers(method: str, host: str, path: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """SigV4 headers for a request without a query string; the payload is not signed."""
+def signed_headers(
+    method: str, host: str, path: str, extra: dict[str, str] | None = None, query: str = ""
+) -> dict[str, str]:
+    """SigV4 headers; `query` is the canonical query string (sorted, encoded); the payload is
+    not signed."""
     now = datetime.datetime.now(datetime.timezone.utc)
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
@@ -54,7 +60,7 @@ def signed_headers(method: str, host: str, path: str, extra: dict[str, str] | No
         [
             method,
             urllib.parse.quote(path, safe="/-_.~"),
-            "",
+            query,
             "".join(f"{name}:{headers[name]}\n" for name in names),
             ";".join(names),
             "UNSIGNED-PAYLOAD",
@@ -84,8 +90,10 @@ class Client:
         self.host = url.netloc
         self.conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=timeout)
 
-    def request(self, method: str, path: str, body=None, headers: dict[str, str] | None = None):
-        self.conn.request(method, path, body=body, headers=signed_headers(method, self.host, path, headers))
+    def request(self, method: str, path: str, body=None, headers: dict[str, str] | None = None, params=None):
+        query = urllib.parse.urlencode(sorted((params or {}).items()), quote_via=urllib.parse.quote, safe="-_.~")
+        target = f"{path}?{query}" if query else path
+        self.conn.request(method, target, body=body, headers=signed_headers(method, self.host, path, headers, query))
         return self.conn.getresponse()
 
     def get_range(self, path: str, start: int, length: int, buf: bytearray) -> tuple[float, int]:
@@ -244,10 +252,32 @@ def cmd_upload(args) -> None:
     print()
 
 
+def cmd_delete(args) -> None:
+    """Deletes every key under the prefix --key (ListObjectsV2 pages, then DELETE each)."""
+    client = Client(args.endpoint, timeout=120)
+    params = {"list-type": "2", "prefix": args.key}
+    while True:
+        resp = client.request("GET", f"/{args.bucket}", params=params)
+        body = resp.read().decode()
+        if resp.status != 200:
+            raise SystemExit(f"list {args.key}: HTTP {resp.status} {body[:300]!r}")
+        for key in re.findall(r"<Key>(.*?)</Key>", body):
+            key = html.unescape(key)
+            gone = client.request("DELETE", f"/{args.bucket}/{key}")
+            gone.read()
+            if gone.status not in (200, 204):
+                raise SystemExit(f"DELETE {key}: HTTP {gone.status}")
+        token = re.search(r"<NextContinuationToken>(.*?)</NextContinuationToken>", body)
+        if not token:
+            break
+        params["continuation-token"] = html.unescape(token.group(1))
+    client.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name in ("put", "head", "probe", "upload"):
+    for name in ("put", "head", "probe", "upload", "delete"):
         p = sub.add_parser(name)
         p.add_argument("--endpoint", required=True)
         p.add_argument("--bucket", required=True)
@@ -263,7 +293,8 @@ def main() -> None:
             p.add_argument("--one-conn-bytes", type=int, default=256 * MIB)
             p.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    {"put": cmd_put, "head": cmd_head, "probe": cmd_probe, "upload": cmd_upload}[args.cmd](args)
+    commands = {"put": cmd_put, "head": cmd_head, "probe": cmd_probe, "upload": cmd_upload, "delete": cmd_delete}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -18,4 +18,5 @@ $m key generate "$work/key" >/dev/null
 head -c $((size << 20)) /dev/urandom > "$work/src.bin"
 ceiling=$(nsenter --net="/run/netns/$CLI_NS" python3 "$here/s3probe.py" upload --endpoint "$ENDPOINT" \
     --bucket mezz --key ceiling/src "$work/src.bin" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["mb_s_max"]))')
+clear_objects() { nsenter --net="/run/netns/$CLI_NS" python3 "$here/s3probe.py" delete --endpoint "$ENDPOINT" --bucket mezz --key bench/; }
 echo "profile $PROFILE: upload ceiling (8 connections, a perfect client) $ceiling MB/s"

@@ -2,7 +2,8 @@
 //! real FUSE mount: files written in order become objects at close, equal to what was written
 //! and readable by `mezzfs get` and by another mount; writes out of order, existing names,
 //! deletes without permission, a store that goes away and a killed mount all leave no object,
-//! and `mezzfs gc` finds and aborts the uploads left behind.
+//! and `mezzfs gc` finds and aborts the uploads left behind. Objects stored before the mount
+//! show in its writable directory.
 //!
 //! Needs /dev/fuse, fusermount3 and ffmpeg (scripts/test.sh installs them), and root.
 
@@ -138,6 +139,40 @@ fn existing_names_overwrite_and_delete_need_their_flags() {
     assert_eq!(text, "old bytes");
     std::fs::remove_file(m.file("out/taken.bin")).expect("delete allowed");
     assert!(!listed(&w, "encodes/").contains("taken.bin"));
+}
+
+/// Names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn objects_stored_before_the_mount_show_in_its_writable_directory() {
+    let w = World::new(Kind::S3);
+    put(&w, &random_bytes(300_000, 11), "encodes/old.bin", "1MiB");
+    put(&w, b"scene one", "encodes/scenes/s1.ivf", "1MiB");
+    put(&w, b"not here", "elsewhere/x.bin", "1MiB");
+    let m = write_mount(&w, "mnt", &["--allow-delete"]);
+    // Found by name (stat), with the object's size, before any listing...
+    let meta = std::fs::metadata(m.file("out/old.bin")).expect("stat a stored object");
+    assert_eq!(meta.len(), 300_000);
+    let e = std::fs::metadata(m.file("out/missing.bin")).expect_err("no such object");
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+    // ...and listed, directories included.
+    assert_eq!(names(&m.file("out")), ["old.bin", "scenes"]);
+    assert_eq!(names(&m.file("out/scenes")), ["s1.ivf"]);
+    // Writing over a stored object still needs --allow-overwrite.
+    let e = std::fs::write(m.file("out/old.bin"), b"x").expect_err("exists");
+    assert_eq!(e.raw_os_error(), Some(libc::EEXIST), "EEXIST: {e}");
+    // rm of an object stored before the mount deletes it.
+    std::fs::remove_file(m.file("out/scenes/s1.ivf")).expect("rm a stored object");
+    assert!(!listed(&w, "encodes/").contains("s1.ivf"));
+    assert_eq!(get(&w, "encodes/old.bin").len(), 300_000);
 }
 
 #[test]

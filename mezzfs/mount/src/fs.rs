@@ -186,17 +186,24 @@ impl Filesystem for MezzFs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let found = name
-            .to_str()
-            .and_then(|n| {
-                self.tree
-                    .lookup(parent.0, n)
-                    .or_else(|| Some(self.writes.as_ref()?.lookup(parent.0, n)?.0))
-            })
-            .and_then(|ino| Some((ino, self.attr(ino)?)));
+        let Some(name) = name.to_str() else {
+            reply.error(Errno::ENOENT);
+            return;
+        };
+        let found = match self.tree.lookup(parent.0, name) {
+            Some(ino) => Ok(self.attr(ino).map(|a| (ino, a))),
+            None => match self.write_fs() {
+                // The root holds the writable directories themselves.
+                Some(w) if parent.0 == ROOT || WriteTable::is_write_ino(parent.0) => {
+                    w.lookup(parent.0, name)
+                }
+                _ => Ok(None),
+            },
+        };
         match found {
-            Some((ino, attr)) => reply.entry(&self.ttl(ino), &attr, Generation(0)),
-            None => reply.error(Errno::ENOENT),
+            Ok(Some((ino, attr))) => reply.entry(&self.ttl(ino), &attr, Generation(0)),
+            Ok(None) => reply.error(Errno::ENOENT),
+            Err(e) => reply.error(e),
         }
     }
 
@@ -364,8 +371,21 @@ impl Filesystem for MezzFs {
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let write_entries = self.write_ino(ino.0).map(|w| w.path.entries(ino.0));
-        let Some(mut entries) = write_entries.unwrap_or_else(|| self.tree.entries(ino.0)) else {
+        // The store is listed once per directory read, not for every batch of entries.
+        let write_entries = match self.write_ino(ino.0) {
+            Some(w) if offset == 0 => Some(w.entries(ino.0)),
+            Some(w) => Some(Ok(w.path.entries(ino.0))),
+            None => None,
+        };
+        let listed = match write_entries {
+            Some(Ok(entries)) => entries,
+            Some(Err(e)) => {
+                reply.error(e);
+                return;
+            }
+            None => self.tree.entries(ino.0),
+        };
+        let Some(mut entries) = listed else {
             reply.error(Errno::ENOTDIR);
             return;
         };

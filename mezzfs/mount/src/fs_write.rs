@@ -11,7 +11,7 @@ use fuser::{
 };
 
 use crate::write_path::WritePath;
-use crate::write_table::{Refusal, WriteAttr};
+use crate::write_table::{self, Refusal, WriteAttr};
 
 /// Sizes change while a file is written: the kernel must ask every time.
 pub(crate) const WRITE_TTL: Duration = Duration::ZERO;
@@ -78,16 +78,32 @@ impl WriteFs<'_> {
         Some(file_attr(ino, a, self.uid, self.gid, SystemTime::now()))
     }
 
+    /// `name` in the write-path directory `parent`, including what the store already holds.
+    pub fn lookup(&self, parent: u64, name: &str) -> Result<Option<(u64, FileAttr)>, Errno> {
+        match self.rt.block_on(self.path.lookup(parent, name)) {
+            Ok(found) => Ok(found.and_then(|(ino, _)| Some((ino, self.attr(ino)?)))),
+            Err(r) => {
+                tracing::warn!(error = %r, name, "lookup failed");
+                Err(errno(&r))
+            }
+        }
+    }
+
+    /// The entries of directory `ino`, after adding what the store holds in it.
+    pub fn entries(&self, ino: u64) -> Result<Option<write_table::Entries>, Errno> {
+        if let Err(r) = self.rt.block_on(self.path.load_stored(ino)) {
+            tracing::warn!(error = %r, "listing a writable directory failed");
+            return Err(errno(&r));
+        }
+        Ok(self.path.entries(ino))
+    }
+
     pub fn create(&self, parent: u64, name: &str, fh: u64, pid: u32, reply: ReplyCreate) {
         match self.rt.block_on(self.path.create(parent, name, fh, pid)) {
             Ok(ino) => match self.attr(ino) {
-                Some(attr) => reply.created(
-                    &WRITE_TTL,
-                    &attr,
-                    Generation(0),
-                    FileHandle(fh),
-                    WRITE_OPEN,
-                ),
+                Some(attr) => {
+                    reply.created(&WRITE_TTL, &attr, Generation(0), FileHandle(fh), WRITE_OPEN)
+                }
                 None => reply.error(Errno::ENOENT),
             },
             Err(r) => {

@@ -19,7 +19,10 @@
 //!   re-sealed for the new name, old object deleted: nothing is downloaded or re-encrypted).
 //!   An existing destination needs `--allow-overwrite` (EEXIST otherwise); anything crossing
 //!   writable directories or the read-only tree is EXDEV, which tools answer by copying;
-//! - unlink: only with `--allow-delete`, of files this mount wrote.
+//! - unlink: only with `--allow-delete`;
+//! - lookup and readdir: what this mount wrote or made, and what the store already holds
+//!   under the directory's prefix (a listing; objects' sizes from their manifests), which
+//!   then joins the table, so stat, rm, mv and writing over a stored object find it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,7 +34,10 @@ use mezz_store::{ObjectStore, StoreError};
 use tokio::sync::Semaphore;
 
 use crate::events::MountEvents;
-use crate::write_table::{FileState, Refusal, RenamePlan, WriteAttr, WriteDir, WriteTable};
+use crate::write_table::{
+    Entries, FileState, Listed, Refusal, RenamePlan, Stored, WriteAttr, WriteDir, WriteTable,
+    stored_entries,
+};
 
 /// How a mount's writable directories behave.
 #[derive(Clone, Debug)]
@@ -178,17 +184,109 @@ impl WritePath {
         lock(&self.table).roots()
     }
 
-    pub fn lookup(&self, parent: u64, name: &str) -> Option<(u64, WriteAttr)> {
+    /// `name` in directory `parent`: what the table has, else what the store holds under
+    /// that name, which joins the table. `None`: neither, or `parent` is not a directory here.
+    pub async fn lookup(
+        &self,
+        parent: u64,
+        name: &str,
+    ) -> Result<Option<(u64, WriteAttr)>, Refusal> {
+        if let Some(found) = self.known(parent, name) {
+            return Ok(Some(found));
+        }
+        let Some(prefix) = lock(&self.table).listing_prefix(parent) else {
+            return Ok(None);
+        };
+        if lock(&self.table).child_object_name(parent, name).is_err() {
+            return Ok(None);
+        }
+        // Everything starting with the name: its manifest, or keys of a directory below it
+        // (and siblings that merely share the start, which the filter drops).
+        let listed = self.listed(&format!("{prefix}{name}"), &prefix).await?;
+        let Some(&what) = listed.get(name) else {
+            return Ok(None);
+        };
+        self.adopt(parent, &prefix, [(name.to_string(), what)])
+            .await?;
+        Ok(self.known(parent, name))
+    }
+
+    fn known(&self, parent: u64, name: &str) -> Option<(u64, WriteAttr)> {
         let t = lock(&self.table);
         let ino = t.lookup(parent, name)?;
         Some((ino, t.attr(ino)?))
+    }
+
+    /// Adds to directory `ino` what the store holds directly in it (before a readdir).
+    pub async fn load_stored(&self, ino: u64) -> Result<(), Refusal> {
+        let Some(prefix) = lock(&self.table).listing_prefix(ino) else {
+            return Ok(());
+        };
+        let listed = self.listed(&prefix, &prefix).await?;
+        let new: Vec<_> = {
+            let t = lock(&self.table);
+            listed
+                .into_iter()
+                .filter(|(name, _)| t.lookup(ino, name).is_none())
+                .collect()
+        };
+        self.adopt(ino, &prefix, new).await
+    }
+
+    async fn listed(
+        &self,
+        list_prefix: &str,
+        dir_prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, Listed>, Refusal> {
+        let keys = self
+            .store
+            .list(list_prefix)
+            .await
+            .map_err(|e| Refusal::Io(format!("listing '{list_prefix}' in the store: {e}")))?;
+        Ok(stored_entries(
+            dir_prefix,
+            keys.iter().map(|k| k.key.as_str()),
+        ))
+    }
+
+    /// Adds listed entries of directory `parent`, reading each object's size from its
+    /// manifest (a few at a time). An object gone meanwhile is left out.
+    async fn adopt(
+        &self,
+        parent: u64,
+        prefix: &str,
+        entries: impl IntoIterator<Item = (String, Listed)>,
+    ) -> Result<(), Refusal> {
+        use futures::{StreamExt, TryStreamExt};
+        let store = self.store.as_ref();
+        let found: Vec<(String, Option<Stored>)> = futures::stream::iter(entries)
+            .map(|(name, what)| async move {
+                let stored = match what {
+                    Listed::Dir => Some(Stored::Dir),
+                    Listed::Object => mezz_object::stored_size(store, &format!("{prefix}{name}"))
+                        .await
+                        .map_err(io)?
+                        .map(|size| Stored::File { size }),
+                };
+                Ok::<_, Refusal>((name, stored))
+            })
+            .buffer_unordered(16)
+            .try_collect()
+            .await?;
+        let mut t = lock(&self.table);
+        for (name, stored) in found {
+            if let Some(stored) = stored {
+                t.adopt(parent, &name, stored)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn attr(&self, ino: u64) -> Option<WriteAttr> {
         lock(&self.table).attr(ino)
     }
 
-    pub fn entries(&self, ino: u64) -> Option<Vec<(u64, String, bool)>> {
+    pub fn entries(&self, ino: u64) -> Option<Entries> {
         lock(&self.table).entries(ino)
     }
 

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+use mezz_object::naming;
+
 /// First inode number of the writable directories' nodes.
 pub const WRITE_INO_BASE: u64 = 1 << 40;
 
@@ -90,6 +92,52 @@ struct Node {
 pub struct WriteAttr {
     pub is_dir: bool,
     pub size: u64,
+}
+
+/// A directory's entries: (inode, name, is_dir), `.` and `..` first.
+pub type Entries = Vec<(u64, String, bool)>;
+
+/// Something the store already holds in a writable directory, found by a listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// An object of `size` plaintext bytes.
+    File { size: u64 },
+    /// A directory: objects are stored below it.
+    Dir,
+}
+
+/// What a listing names directly in a directory (before an object's size is read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    Object,
+    Dir,
+}
+
+/// What a listing of the store under a directory's object prefix (`keys`, each starting with
+/// `prefix`) holds directly in that directory, by name: objects, found by their manifests,
+/// and directories, found by any key deeper down. Keys inside object folders (`x.mezz/...`)
+/// name no directory. A name that is both an object and a directory is shown as the object.
+pub fn stored_entries<'a>(
+    prefix: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, Listed> {
+    let mut out = BTreeMap::new();
+    for key in keys {
+        let Some(rest) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        if let Some(name) = naming::name_of_manifest(rest).filter(|n| !n.contains('/')) {
+            out.insert(name.to_string(), Listed::Object);
+            continue;
+        }
+        let Some((first, _)) = rest.split_once('/') else {
+            continue;
+        };
+        if check_component(first).is_ok() && !naming::is_object_folder(first) {
+            out.entry(first.to_string()).or_insert(Listed::Dir);
+        }
+    }
+    out
 }
 
 /// Why an operation on the writable directories was refused.
@@ -277,8 +325,38 @@ impl WriteTable {
         Ok(self.dirs[p.dir].object_name(&join(&p.rel, name)))
     }
 
+    /// The object-name prefix that every object stored under directory `ino` starts with
+    /// (what to list to find them), or `None` when `ino` is not a directory here.
+    pub fn listing_prefix(&self, ino: u64) -> Option<String> {
+        let n = self.node(ino)?;
+        if !matches!(n.kind, Kind::Dir { .. }) {
+            return None;
+        }
+        let dir = &self.dirs[n.dir];
+        Some(match (n.rel.is_empty(), dir.prefix.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!("{}/", dir.prefix),
+            (false, _) => format!("{}/", dir.object_name(&n.rel)),
+        })
+    }
+
+    /// Makes `name` in `parent` show what the store holds (found by a listing), unless the
+    /// table already has that name: then its inode is returned unchanged.
+    pub fn adopt(&mut self, parent: u64, name: &str, stored: Stored) -> Result<u64, Refusal> {
+        if let Some(ino) = self.lookup(parent, name) {
+            return Ok(ino);
+        }
+        let kind = match stored {
+            Stored::File { size } => Kind::File(FileState::Committed { size }),
+            Stored::Dir => Kind::Dir {
+                children: BTreeMap::new(),
+            },
+        };
+        self.add(parent, name, kind)
+    }
+
     /// Entries of directory `ino`, after `.` and `..`: (inode, name, is_dir).
-    pub fn entries(&self, ino: u64) -> Option<Vec<(u64, String, bool)>> {
+    pub fn entries(&self, ino: u64) -> Option<Entries> {
         let n = self.node(ino)?;
         let Kind::Dir { children } = &n.kind else {
             return None;
@@ -587,6 +665,63 @@ mod tests {
 
     fn table() -> WriteTable {
         WriteTable::new(vec![WriteDir::parse("out=encodes/").expect("dir")])
+    }
+
+    #[test]
+    fn a_listing_names_the_objects_and_directories_directly_inside() {
+        let keys = [
+            "encodes/a.bin.mezz/manifest",
+            "encodes/a.bin.mezz/0123abcd/000000",
+            "encodes/a.bin2.mezz/manifest",
+            "encodes/scenes/s1.ivf.mezz/manifest",
+            "encodes/scenes/s1.ivf.mezz/0123abcd/000000",
+            "encodes/old.mp4.mezz/0123abcd/000000", // parts without a manifest: no object
+            "encodes/both.mezz/manifest",
+            "encodes/both/inner.mezz/manifest",
+            "elsewhere/x.mezz/manifest",
+        ];
+        let found = stored_entries("encodes/", keys);
+        let expect: BTreeMap<String, Listed> = [
+            ("a.bin", Listed::Object),
+            ("a.bin2", Listed::Object),
+            ("both", Listed::Object),
+            ("scenes", Listed::Dir),
+        ]
+        .into_iter()
+        .map(|(n, l)| (n.to_string(), l))
+        .collect();
+        assert_eq!(found, expect);
+    }
+
+    #[test]
+    fn stored_names_join_the_table_and_known_ones_stay_as_they_are() {
+        let mut t = table();
+        let out = t.lookup(ROOT, "out").expect("out");
+        assert_eq!(t.listing_prefix(out).as_deref(), Some("encodes/"));
+        let a = t
+            .adopt(out, "a.bin", Stored::File { size: 9 })
+            .expect("adopt");
+        assert_eq!(t.state(a), Some(FileState::Committed { size: 9 }));
+        let d = t.adopt(out, "scenes", Stored::Dir).expect("adopt dir");
+        assert_eq!(t.listing_prefix(d).as_deref(), Some("encodes/scenes/"));
+        assert_eq!(t.object_name(a).as_deref(), Some("encodes/a.bin"));
+        // Adopting a name the table has changes nothing.
+        let again = t
+            .adopt(out, "a.bin", Stored::File { size: 1 })
+            .expect("again");
+        assert_eq!(
+            (again, t.state(a)),
+            (a, Some(FileState::Committed { size: 9 }))
+        );
+        // What was adopted behaves as what was written: deleting it is allowed.
+        assert_eq!(t.unlink(out, "a.bin"), Ok(a));
+        assert_eq!(t.listing_prefix(a), None);
+        let none = WriteTable::new(vec![WriteDir::parse("o=").expect("dir")]);
+        assert_eq!(
+            none.listing_prefix(none.lookup(ROOT, "o").expect("o"))
+                .as_deref(),
+            Some("")
+        );
     }
 
     #[test]

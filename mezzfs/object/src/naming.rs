@@ -30,6 +30,11 @@ pub fn part_key(name: &str, id: ObjectId, part: u64) -> String {
     format!("{name}{SUFFIX}/{id}/{part:06}")
 }
 
+/// Whether a path component is an object's folder (`{name}.mezz`) rather than a directory.
+pub fn is_object_folder(component: &str) -> bool {
+    component.ends_with(SUFFIX)
+}
+
 /// The object name whose manifest is stored under `key`, if it is one.
 pub fn name_of_manifest(key: &str) -> Option<&str> {
     key.strip_suffix("/manifest")?

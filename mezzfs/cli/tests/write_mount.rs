@@ -110,6 +110,9 @@ fn a_write_out_of_order_is_einval_and_nothing_is_stored() {
     );
     assert!(!listed(&w, "encodes/").contains("seek.bin"));
     assert!(!path.exists(), "the file is gone from the directory");
+    let stats = m.stats();
+    assert!(stats["write_errors"].as_u64() >= Some(1), "{stats}");
+    assert_eq!(stats["objects_stored"], 0, "{stats}");
 }
 
 #[test]
@@ -203,6 +206,11 @@ fn two_writers_and_a_reader_at_once() {
     assert!(read == movie, "the reader is unaffected");
     assert!(get(&w, "encodes/a.bin") == a);
     assert!(get(&w, "encodes/b.bin") == b);
+    // The mount's statistics count the writes and the stored files.
+    let stats = m.stats();
+    assert_eq!(stats["bytes_written"], 29u64 << 20, "{stats}");
+    assert_eq!(stats["objects_stored"], 2, "{stats}");
+    assert_eq!(stats["write_errors"], 0, "{stats}");
 }
 
 #[test]

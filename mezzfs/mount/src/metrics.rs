@@ -2,7 +2,7 @@
 //! `stats`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::events::MountEvents;
 use crate::latency::{LatencyHistogram, LatencySnapshot};
@@ -27,6 +27,13 @@ pub struct Metrics {
     pub latency: LatencyHistogram,
     /// Files open now (the statistics file not counted).
     pub open_handles: AtomicU64,
+    /// Writes into the writable directories: accepted, and refused or failed.
+    pub writes: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub write_errors: AtomicU64,
+    /// Files closed: stored as objects, and not stored (a failed upload or a refused write).
+    pub objects_stored: AtomicU64,
+    pub objects_not_stored: AtomicU64,
 }
 
 /// A point-in-time copy of [`Metrics`].
@@ -43,6 +50,11 @@ pub struct MetricsSnapshot {
     pub auth_retries: u64,
     pub latency: LatencySnapshot,
     pub open_handles: u64,
+    pub writes: u64,
+    pub bytes_written: u64,
+    pub write_errors: u64,
+    pub objects_stored: u64,
+    pub objects_not_stored: u64,
 }
 
 impl Metrics {
@@ -60,6 +72,11 @@ impl Metrics {
             auth_retries: l(&self.auth_retries),
             latency: self.latency.snapshot(),
             open_handles: l(&self.open_handles),
+            writes: l(&self.writes),
+            bytes_written: l(&self.bytes_written),
+            write_errors: l(&self.write_errors),
+            objects_stored: l(&self.objects_stored),
+            objects_not_stored: l(&self.objects_not_stored),
         }
     }
 }
@@ -97,6 +114,31 @@ impl MountEvents for Metrics {
 
     fn auth_retry(&self) {
         self.auth_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn wrote(&self, _handle: u64, range: std::ops::Range<u64>, _arrived: Instant, ok: bool) {
+        if ok {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            self.bytes_written
+                .fetch_add(range.end - range.start, Ordering::Relaxed);
+        } else {
+            self.write_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn committed(
+        &self,
+        _handle: u64,
+        _object: &str,
+        _bytes: u64,
+        _began: Instant,
+        error: Option<&str>,
+    ) {
+        let counter = match error {
+            None => &self.objects_stored,
+            Some(_) => &self.objects_not_stored,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn fetch_done(&self, _fetch: u64, stored_bytes: u64, error: Option<&ReadError>) {

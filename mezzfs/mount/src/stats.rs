@@ -62,6 +62,19 @@ pub struct MountStats {
     /// key grace period).
     #[serde(default)]
     pub keys_held: u64,
+    /// Writes accepted in the writable directories, and their bytes.
+    #[serde(default)]
+    pub writes: u64,
+    #[serde(default)]
+    pub bytes_written: u64,
+    /// Writes refused (out of order) or failed (an upload had failed).
+    #[serde(default)]
+    pub write_errors: u64,
+    /// Written files stored as objects at close, and files that were not.
+    #[serde(default)]
+    pub objects_stored: u64,
+    #[serde(default)]
+    pub objects_not_stored: u64,
 }
 
 impl MountStats {
@@ -92,6 +105,11 @@ impl MountStats {
             latency_us_max: m.latency.quantile_micros(1.0),
             latency_histogram: m.latency.buckets(),
             auth_retries: m.auth_retries,
+            writes: m.writes,
+            bytes_written: m.bytes_written,
+            write_errors: m.write_errors,
+            objects_stored: m.objects_stored,
+            objects_not_stored: m.objects_not_stored,
             open_handles: m.open_handles,
             store: path.store_snapshot(),
             pid: std::process::id(),
@@ -129,6 +147,16 @@ impl MountStats {
                 mib(r.near_bytes),
                 mib(r.origin_bytes),
                 r.copies_done
+            );
+        }
+        if self.writes + self.write_errors + self.objects_stored + self.objects_not_stored > 0 {
+            extra += &format!(
+                "; wrote {:.1} MiB in {} writes ({} refused or failed), {} files stored, {} not stored",
+                mib(self.bytes_written),
+                self.writes,
+                self.write_errors,
+                self.objects_stored,
+                self.objects_not_stored
             );
         }
         if let Some(d) = &st.disk_cache {

@@ -56,12 +56,13 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
             let dt = (now.uptime_secs - prev.uptime_secs).max(1e-9);
             let mib = |a: u64, b: u64| a.saturating_sub(b) as f64 / (1 << 20) as f64 / dt;
             println!(
-                "read {:8.1} MiB/s  fetched {:8.1} MiB/s  reads/s {:8.0}  in flight {:3}  cache {:6.1} MiB",
+                "read {:8.1} MiB/s  fetched {:8.1} MiB/s  reads/s {:8.0}  in flight {:3}  cache {:6.1} MiB  written {:8.1} MiB/s",
                 mib(now.bytes_read, prev.bytes_read),
                 mib(now.bytes_fetched, prev.bytes_fetched),
                 now.reads.saturating_sub(prev.reads) as f64 / dt,
                 now.in_flight,
                 now.cache_bytes as f64 / (1 << 20) as f64,
+                mib(now.bytes_written, prev.bytes_written),
             );
         }
         prev = now;

@@ -90,6 +90,30 @@ impl Collector for Fixed {
         )?;
         counter(
             &mut e,
+            "mezzfs_written",
+            "Bytes written into the writable directories.",
+            bytes,
+            s.bytes_written,
+        )?;
+        labelled_counter(
+            &mut e,
+            "mezzfs_writes",
+            "Writes into the writable directories, by outcome (error: refused or failed).",
+            "outcome",
+            &[("ok", s.writes), ("error", s.write_errors)],
+        )?;
+        labelled_counter(
+            &mut e,
+            "mezzfs_written_files",
+            "Written files closed, by outcome (stored as an object, or not stored).",
+            "outcome",
+            &[
+                ("stored", s.objects_stored),
+                ("not_stored", s.objects_not_stored),
+            ],
+        )?;
+        counter(
+            &mut e,
             "mezzfs_joined_fetches",
             "Segment waits that joined a fetch already in flight.",
             None,
@@ -262,6 +286,11 @@ mod tests {
             cache_hits: 4,
             cache_misses: 5,
             open_handles: 2,
+            writes: 9,
+            bytes_written: 900,
+            write_errors: 1,
+            objects_stored: 3,
+            objects_not_stored: 1,
             ..MountStats::default()
         };
         stats.store.retries = 6;
@@ -287,6 +316,11 @@ mod tests {
             "mezzfs_memory_budget_bytes 268435456",
             "mezzfs_resident_memory_bytes 1048576",
             "mezzfs_open_handles 2",
+            "mezzfs_written_bytes_total 900",
+            "mezzfs_writes_total{outcome=\"ok\"} 9",
+            "mezzfs_writes_total{outcome=\"error\"} 1",
+            "mezzfs_written_files_total{outcome=\"stored\"} 3",
+            "mezzfs_written_files_total{outcome=\"not_stored\"} 1",
             "mezzfs_read_latency_seconds_count 2",
             "mezzfs_read_latency_seconds_sum 0.0033",
             "mezzfs_read_latency_seconds_bucket{le=\"0.000512\"} 1",

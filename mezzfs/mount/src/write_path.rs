@@ -17,8 +17,9 @@
 //!   name it will be committed under (its parts are copied there inside the store at
 //!   commit); a committed file is renamed in the store (parts copied server-side, manifest
 //!   re-sealed for the new name, old object deleted: nothing is downloaded or re-encrypted).
-//!   An existing destination needs `--allow-overwrite` (EEXIST otherwise); anything crossing
-//!   writable directories or the read-only tree is EXDEV, which tools answer by copying;
+//!   An existing destination needs `--allow-overwrite` (EEXIST otherwise). Another writable
+//!   directory is another prefix of the same store, so renames cross them alike; the
+//!   read-only tree is EXDEV, which tools answer by copying;
 //! - unlink: only with `--allow-delete`;
 //! - lookup and readdir: what this mount wrote or made, and what the store already holds
 //!   under the directory's prefix (a listing; objects' sizes from their manifests), which
@@ -555,8 +556,8 @@ impl WritePath {
         Ok(())
     }
 
-    /// Renames `name` of `parent` to `new_name` of `new_parent`, both in one writable
-    /// directory (the table's rules; the FUSE adapter answers EXDEV for anything else).
+    /// Renames `name` of `parent` to `new_name` of `new_parent`, both in writable
+    /// directories (the table's rules; the FUSE adapter answers EXDEV for anything else).
     pub async fn rename(
         &self,
         parent: u64,

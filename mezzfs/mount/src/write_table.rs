@@ -496,8 +496,8 @@ impl WriteTable {
 
     /// What renaming `name` of `parent` to `new_name` of `new_parent` must do, or why it is
     /// refused. A destination that is a committed file is replaced only when `overwrite`;
-    /// one being written, or a directory, never is. Files move only within their writable
-    /// directory (objects keep their prefix), directories only when empty.
+    /// one being written, or a directory, never is. Files move within and between writable
+    /// directories (an object takes its new directory's prefix), directories only when empty.
     pub fn plan_rename(
         &self,
         parent: u64,
@@ -513,15 +513,11 @@ impl WriteTable {
             ));
         }
         let node = self.node(ino).ok_or(Refusal::NotFound)?;
+        // Another writable directory is another prefix in the same store: the object is
+        // renamed there like anywhere else. Out of the writable directories is not.
         let target = self.node(new_parent).ok_or(Refusal::CrossDevice(
             "renaming out of a writable directory".into(),
         ))?;
-        if target.dir != node.dir {
-            return Err(Refusal::CrossDevice(format!(
-                "'{}' and '{}' are different writable directories",
-                self.dirs[node.dir].dir, self.dirs[target.dir].dir
-            )));
-        }
         if !matches!(target.kind, Kind::Dir { .. }) {
             return Err(Refusal::NotDir);
         }
@@ -530,7 +526,7 @@ impl WriteTable {
         if existing == Some(ino) {
             return Ok(RenamePlan::Nothing);
         }
-        let to = self.dirs[node.dir].object_name(&join(&target.rel, new_name));
+        let to = self.dirs[target.dir].object_name(&join(&target.rel, new_name));
         match (&node.kind, existing.map(|e| self.node(e).map(|n| &n.kind))) {
             (_, Some(None)) => return Err(Refusal::NotFound),
             (Kind::Dir { children }, dest) => {
@@ -578,9 +574,9 @@ impl WriteTable {
         let Some(ino) = plan.ino() else {
             return Ok(());
         };
-        let rel = {
+        let (dir, rel) = {
             let target = self.node(new_parent).ok_or(Refusal::NotFound)?;
-            join(&target.rel, new_name)
+            (target.dir, join(&target.rel, new_name))
         };
         if let Some(replaced) = self.lookup(new_parent, new_name) {
             self.forget(replaced);
@@ -602,6 +598,7 @@ impl WriteTable {
         }
         let node = self.node_mut(ino).ok_or(Refusal::NotFound)?;
         node.parent = new_parent;
+        node.dir = dir;
         node.rel = rel;
         Ok(())
     }
@@ -789,7 +786,7 @@ mod tests {
     }
 
     #[test]
-    fn renames_within_a_writable_directory() {
+    fn renames_within_and_across_writable_directories() {
         let mut t = WriteTable::new(vec![
             WriteDir::parse("out=encodes/").expect("dir"),
             WriteDir::parse("logs=logs").expect("dir"),
@@ -847,12 +844,17 @@ mod tests {
             t.plan_rename(out, "other", out, "other", false),
             Ok(RenamePlan::Nothing)
         );
-        // Refused: across writable directories, out of them, onto a directory, into a file,
-        // a missing source, a reserved name, the writable directory itself.
-        assert!(matches!(
+        // Into another writable directory: the object moves to that directory's prefix.
+        assert_eq!(
             t.plan_rename(out, "other", logs, "x", true),
-            Err(Refusal::CrossDevice(_))
-        ));
+            Ok(RenamePlan::Object {
+                ino: tmp,
+                from: "encodes/other".into(),
+                to: "logs/x".into()
+            })
+        );
+        // Refused: out of them, onto a directory, into a file, a missing source, a reserved
+        // name, the writable directory itself.
         assert!(matches!(
             t.plan_rename(out, "other", ROOT, "x", true),
             Err(Refusal::CrossDevice(_))
@@ -897,6 +899,35 @@ mod tests {
             t.plan_rename(out, "sub2", out, "sub3", false),
             Err(Refusal::CrossDevice(_))
         ));
+    }
+
+    #[test]
+    fn a_file_being_written_moves_to_another_writable_directory() {
+        let mut t = WriteTable::new(vec![
+            WriteDir::parse("out=encodes/").expect("dir"),
+            WriteDir::parse("logs=logs").expect("dir"),
+        ]);
+        let (out, logs) = (
+            t.lookup(ROOT, "out").expect("out"),
+            t.lookup(ROOT, "logs").expect("logs"),
+        );
+        let f = t.begin_write(out, "run.log.tmp", 7, false).expect("create");
+        let plan = t
+            .plan_rename(out, "run.log.tmp", logs, "run.log", false)
+            .expect("plan");
+        assert_eq!(
+            plan,
+            RenamePlan::Move {
+                ino: f,
+                writing: Some(7)
+            }
+        );
+        t.apply_rename(&plan, logs, "run.log").expect("apply");
+        // It will be committed under the other directory's prefix, and writes go on in order.
+        assert_eq!(t.object_name(f).as_deref(), Some("logs/run.log"));
+        assert_eq!(t.path_of(f).as_deref(), Some("logs/run.log"));
+        t.append(f, 7, 0, 5).expect("in order");
+        assert_eq!(t.entries(out).map(|e| e.len()), Some(2));
     }
 
     #[test]

@@ -283,6 +283,8 @@ class Bench:
                 cmd += ["--object", OBJECT]
             if client == "mezzfs-fixed8m":
                 cmd += ["--readahead", "fixed"]
+            # Extra mount flags for trying settings (e.g. "--memory 128MiB").
+            cmd += os.environ.get("MEZZ_BENCH_MOUNT_ARGS", "").split()
             return cmd, env
         if client == "s3fs":
             passwd = run_dir / "passwd-s3fs"

@@ -366,3 +366,43 @@ fn two_objects_read_densely_share_the_mount_budget() {
     assert_eq!(s.dense_streams(), 2);
     assert_eq!(windows, [cfg.budget / 2; 2]);
 }
+
+#[test]
+fn a_dense_streams_window_goes_out_in_half_size_requests() {
+    // One connection carries a fraction of the link, so a sequential reader's window is
+    // spread over twice as many requests; a fixed window keeps whole ones.
+    let g = Geometry {
+        size: 1 << 30,
+        segment: 16384,
+        part: 256 << 20,
+    };
+    let largest = |strategy| {
+        let cfg = Config {
+            strategy,
+            ..Config::default()
+        };
+        let half = cfg.request_size / 2;
+        let mut s = Schedule::new(cfg, [g]);
+        let mut m = Model::default();
+        m.step(
+            &mut s,
+            &[g],
+            Event::Fetched {
+                bytes: 8 << 20,
+                secs: 0.1,
+            },
+        );
+        let mut largest = 0;
+        for i in 0..32u64 {
+            let d = m.read(&mut s, &[g], 0, i << 20..(i + 1) << 20, 0..u64::MAX);
+            for r in &d.requests {
+                largest = largest.max(r.bytes.end - r.bytes.start);
+            }
+        }
+        (largest, half)
+    };
+    let (dense, half) = largest(ReadStrategy::Adaptive);
+    assert_eq!(dense, half, "the adaptive reader's largest request");
+    let (fixed, half) = largest(ReadStrategy::Fixed(8 << 20));
+    assert!(fixed > half, "fixed windows keep whole requests: {fixed}");
+}

@@ -1,0 +1,177 @@
+// The player test's driver: dash.js in headless Chromium (playwright-core) plays a DASH
+// directory served by server.mjs, while the served rate goes low, then high. It writes what
+// the player said (events, API, the video element's counters) as a JSON report; the Rust
+// test (encoder/tests/dash_player.rs) judges it. Every wait is bounded; a wait that runs out
+// is written into the report as `timed_out` with the phase, and the report is still written.
+//
+//   node play.mjs --dash DIR --report FILE [--chromium /usr/bin/chromium]
+//
+// Phases: `low` serves at the geometric mean of the two lowest rungs' bandwidths (only the
+// lowest fits) until the player renders the lowest rung; `high` serves at 8x the top rung's
+// bandwidth until it renders the top rung; `end` until playback ends.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+
+import { serve } from './server.mjs';
+import { chromiumFlags, dashjsFile, representations } from './common.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    dash: { type: 'string' },
+    report: { type: 'string' },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+    'node-modules': { type: 'string' },
+    'phase-timeout-s': { type: 'string', default: '40' },
+  },
+});
+if (!args.dash || !args.report) {
+  console.error('usage: node play.mjs --dash DIR --report FILE [--chromium PATH] [--node-modules DIR]');
+  process.exit(2);
+}
+const modules = args['node-modules'] || join(here, 'node_modules');
+const require = createRequire(join(modules, 'noop.js'));
+const { chromium } = require('playwright-core');
+const PHASE_MS = Number(args['phase-timeout-s']) * 1000;
+const POLL_MS = 100;
+
+const mpd = await readFile(join(args.dash, 'manifest.mpd'), 'utf8');
+const reps = representations(mpd);
+if (reps.length < 2) {
+  console.error(`${args.dash}/manifest.mpd: ${reps.length} video representation(s); the switch test needs 2 or more`);
+  process.exit(2);
+}
+const byRate = [...reps].sort((a, b) => a.bandwidth - b.bandwidth);
+const lowKbps = Math.sqrt(byRate[0].bandwidth * byRate[1].bandwidth) / 1000;
+const highKbps = (8 * byRate[byRate.length - 1].bandwidth) / 1000;
+
+// Short buffers keep the player fetching all through the clip, so each phase's rate is what
+// it measures; an arithmetic mean of the last 3 downloads follows a rate change within a few
+// segments (the default EWMA weighs by download time, and fast downloads barely move it);
+// only the throughput rule (and the buffer and abandon safety rules) choose, so the choice
+// follows the served rate (the switch-history rule held the top rung back after the low
+// phase's drop). It starts at the top rung so that the low phase must switch down.
+const settings = {
+  streaming: {
+    buffer: {
+      bufferTimeDefault: 1.2,
+      bufferTimeAtTopQuality: 1.2,
+      bufferTimeAtTopQualityLongForm: 1.2,
+    },
+    cacheLoadThresholds: { video: 0, audio: 0 },
+    abr: {
+      initialBitrate: { video: byRate[byRate.length - 1].bandwidth / 1000 },
+      rules: {
+        bolaRule: { active: false },
+        l2ARule: { active: false },
+        loLPRule: { active: false },
+        droppedFramesRule: { active: false },
+        throughputRule: { active: true },
+        insufficientBufferRule: { active: true },
+        // It holds a rung down for a while after a drop (here, the low phase's).
+        switchHistoryRule: { active: false },
+        abandonRequestsRule: { active: true },
+      },
+      throughput: {
+        averageCalculationMode: 'throughputCalculationModeArithmeticMean',
+        sampleSettings: { vod: 3, enableSampleSizeAdjustment: false },
+      },
+    },
+  },
+};
+
+const report = {
+  representations: reps,
+  low_kbps: lowKbps,
+  high_kbps: highKbps,
+  phases: [],
+  timed_out: null,
+  console: [],
+  page_errors: [],
+};
+
+const server = await serve({
+  root: args.dash,
+  routes: {
+    '/player.html': join(here, 'player.html'),
+    '/dash.all.min.js': dashjsFile(modules),
+  },
+  kbps: lowKbps,
+});
+const profile = await mkdtemp(join(tmpdir(), 'mezz-chromium-'));
+let browser;
+try {
+  // A fresh profile of our own, removed afterwards.
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: args.chromium,
+    headless: true,
+    args: chromiumFlags(),
+  });
+  const page = await browser.newPage();
+  page.on('console', (m) => report.console.push(`${m.type()}: ${m.text()}`.slice(0, 500)));
+  page.on('pageerror', (e) => report.page_errors.push(String(e)));
+  await page.goto(`${server.base}/player.html`);
+  // MSE's own verdict on each representation's type, before dash.js asks the same.
+  report.mse_supported = await page.evaluate((rs) => rs.map((r) => ({
+    id: r.id,
+    type: `video/mp4; codecs="${r.codecs}"`,
+    supported: MediaSource.isTypeSupported(`video/mp4; codecs="${r.codecs}"`),
+  })), reps);
+  await page.evaluate(([url, s]) => window.startPlayer(url, s), [`${server.base}/dash/manifest.mpd`, settings]);
+
+  const state = () => page.evaluate(() => window.mezzState());
+  const events = () => page.evaluate(() => window.mezz.events);
+  // Polls until `done(state, events of this phase)`, a fatal player error, or the phase's
+  // time is up.
+  async function phase(name, kbps, done) {
+    server.setKbps(kbps);
+    const started = Date.now();
+    const from = (await events()).length;
+    for (;;) {
+      const s = await state();
+      const ev = (await events()).slice(from);
+      const fatal = ev.some((e) => e.kind === 'error' || e.kind === 'playback_error') || s.media_error;
+      const reached = done(s, ev);
+      if (reached || fatal || Date.now() - started > PHASE_MS) {
+        report.phases.push({
+          name, kbps, reached, ms: Date.now() - started, media_s: s.current_time,
+          representation: s.representation,
+        });
+        if (!reached && !fatal) report.timed_out = name;
+        return reached && !fatal;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+  const index = (s, rep) => s.representations.find((r) => r.id === rep.id)?.index;
+  const rendered = (ev, i) => i !== undefined && ev.some((e) => e.kind === 'quality_rendered' && e.to === i);
+  const loaded = (ev, i) => ev.filter((e) => e.kind === 'segment_loaded' && e.segment_type === 'MediaSegment' && e.representation === i).length;
+  const [lowest, top] = [byRate[0], byRate[byRate.length - 1]];
+  // low: the lowest rung on screen and three of its segments fetched at the low rate; high:
+  // the top rung on screen again; end: playback over.
+  const ok =
+    (await phase('low', lowKbps, (s, ev) => rendered(ev, index(s, lowest)) && loaded(ev, index(s, lowest)) >= 3)) &&
+    (await phase('high', highKbps, (s, ev) => rendered(ev, index(s, top)))) &&
+    (await phase('end', highKbps, (s, ev) => s.ended || ev.some((e) => e.kind === 'playback_ended')));
+  report.completed = ok;
+  report.final = await state();
+  report.events = await events();
+  report.errors = await page.evaluate(() => window.mezz.errors);
+} catch (e) {
+  report.driver_error = String(e && e.stack ? e.stack : e);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  report.requests = server.requests;
+  await server.close();
+  await rm(profile, { recursive: true, force: true });
+}
+await writeFile(args.report, JSON.stringify(report, null, 2) + '\n');
+if (report.driver_error) {
+  console.error(report.driver_error);
+  process.exit(1);
+}

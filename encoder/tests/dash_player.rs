@@ -251,6 +251,14 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
                 .contains("ThroughputRule")),
         "no throughput-driven switch to the lowest rung: {requested:?}"
     );
+    assert!(
+        requested.iter().any(|e| e["to"] == top["index"]
+            && e["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("ThroughputRule")),
+        "no throughput-driven switch back up to the top rung: {requested:?}"
+    );
     // The server's log: the lowest rung's segments crossed the low link, the top rung's the
     // high one.
     let served = |rung: &Value, kbps: &Value| {

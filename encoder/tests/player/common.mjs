@@ -1,6 +1,6 @@
 // What the test driver (play.mjs) and the watch server (watch.mjs) share: Chromium's flags on
-// a machine with no network but loopback, where dash.js lies in node_modules, and the video
-// representations of an MPD.
+// a machine with no network but loopback, where dash.js lies in node_modules, dash.js's ABR
+// settings, and the video representations of an MPD.
 
 import { join } from 'node:path';
 
@@ -40,4 +40,49 @@ export function representations(mpd) {
     }
   }
   return out;
+}
+
+/**
+ * dash.js settings that make its rung follow the served rate within a few 0.4 s segments,
+ * starting at `initialKbps` (the test starts at the top rung, so that a low rate must switch
+ * it down).
+ *
+ * Short buffers keep the player fetching all through a short clip, so what it measures is the
+ * rate served now; an arithmetic mean of the last 3 downloads follows a rate change within a
+ * few segments (the default EWMA weighs samples by download time, so fast downloads barely
+ * move it); only the throughput rule and the buffer safety rule choose (BOLA
+ * takes over from it on a full buffer, and the switch-history rule held the top rung back for
+ * the rest of a clip after the low phase's drop).
+ */
+export function playerSettings(initialKbps) {
+  return {
+    streaming: {
+      buffer: {
+        bufferTimeDefault: 1.2,
+        bufferTimeAtTopQuality: 1.2,
+        bufferTimeAtTopQualityLongForm: 1.2,
+      },
+      // Nothing here comes from a cache (the server says no-store): every download is a sample.
+      cacheLoadThresholds: { video: 0, audio: 0 },
+      abr: {
+        initialBitrate: { video: initialKbps },
+        rules: {
+          bolaRule: { active: false },
+          l2ARule: { active: false },
+          loLPRule: { active: false },
+          droppedFramesRule: { active: false },
+          switchHistoryRule: { active: false },
+          throughputRule: { active: true },
+          insufficientBufferRule: { active: true },
+          // An abandoned download stops all ABR decisions for 10 s (dash.js's abandonment
+          // state), a whole short clip: seen here under CPU load.
+          abandonRequestsRule: { active: false },
+        },
+        throughput: {
+          averageCalculationMode: 'throughputCalculationModeArithmeticMean',
+          sampleSettings: { vod: 3, enableSampleSizeAdjustment: false },
+        },
+      },
+    },
+  };
 }

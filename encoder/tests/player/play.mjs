@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 
 import { serve } from './server.mjs';
-import { chromiumFlags, dashjsFile, representations } from './common.mjs';
+import { chromiumFlags, dashjsFile, playerSettings, representations } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -50,46 +50,15 @@ const byRate = [...reps].sort((a, b) => a.bandwidth - b.bandwidth);
 const lowKbps = Math.sqrt(byRate[0].bandwidth * byRate[1].bandwidth) / 1000;
 const highKbps = (8 * byRate[byRate.length - 1].bandwidth) / 1000;
 
-// Short buffers keep the player fetching all through the clip, so each phase's rate is what
-// it measures; an arithmetic mean of the last 3 downloads follows a rate change within a few
-// segments (the default EWMA weighs by download time, and fast downloads barely move it);
-// only the throughput rule (and the buffer and abandon safety rules) choose, so the choice
-// follows the served rate (the switch-history rule held the top rung back after the low
-// phase's drop). It starts at the top rung so that the low phase must switch down.
-const settings = {
-  streaming: {
-    buffer: {
-      bufferTimeDefault: 1.2,
-      bufferTimeAtTopQuality: 1.2,
-      bufferTimeAtTopQualityLongForm: 1.2,
-    },
-    cacheLoadThresholds: { video: 0, audio: 0 },
-    abr: {
-      initialBitrate: { video: byRate[byRate.length - 1].bandwidth / 1000 },
-      rules: {
-        bolaRule: { active: false },
-        l2ARule: { active: false },
-        loLPRule: { active: false },
-        droppedFramesRule: { active: false },
-        throughputRule: { active: true },
-        insufficientBufferRule: { active: true },
-        // It holds a rung down for a while after a drop (here, the low phase's).
-        switchHistoryRule: { active: false },
-        abandonRequestsRule: { active: true },
-      },
-      throughput: {
-        averageCalculationMode: 'throughputCalculationModeArithmeticMean',
-        sampleSettings: { vod: 3, enableSampleSizeAdjustment: false },
-      },
-    },
-  },
-};
+const settings = playerSettings(byRate[byRate.length - 1].bandwidth / 1000);
 
 const report = {
   representations: reps,
   low_kbps: lowKbps,
   high_kbps: highKbps,
   phases: [],
+  // The player's state at every poll: what the ABR saw.
+  samples: [],
   timed_out: null,
   console: [],
   page_errors: [],
@@ -135,14 +104,20 @@ try {
     for (;;) {
       const s = await state();
       const ev = (await events()).slice(from);
+      report.samples.push({
+        phase: name, media_s: s.current_time, representation: s.representation,
+        throughput_kbps: s.throughput_kbps, buffer_s: s.buffer_s,
+      });
       const fatal = ev.some((e) => e.kind === 'error' || e.kind === 'playback_error') || s.media_error;
       const reached = done(s, ev);
-      if (reached || fatal || Date.now() - started > PHASE_MS) {
+      // Playback over before the phase's goal: nothing more can happen.
+      const over = name !== 'end' && s.ended;
+      if (reached || fatal || over || Date.now() - started > PHASE_MS) {
         report.phases.push({
           name, kbps, reached, ms: Date.now() - started, media_s: s.current_time,
           representation: s.representation,
         });
-        if (!reached && !fatal) report.timed_out = name;
+        if (!reached && !fatal) report.timed_out = over ? `${name} (playback ended first)` : name;
         return reached && !fatal;
       }
       await new Promise((r) => setTimeout(r, POLL_MS));

@@ -51,7 +51,8 @@ export class Link {
 }
 
 /**
- * Starts the server. `routes` maps URL paths to files outside `root` (the page, dash.js);
+ * Starts the server. `routes` maps URL paths to files outside `root` (the page, dash.js) or
+ * to `{ json }` values;
  * `/dash/...` serves `root`; `GET /rate?kbps=N` changes the link's rate (for a person with
  * the watch page); every media request is logged in `requests` (path, bytes, ms).
  */
@@ -88,6 +89,11 @@ export async function serve({ root, routes, kbps = 0, port = 0 }) {
       return;
     }
     let file = routes[url.pathname];
+    if (file && typeof file === 'object') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(file.json));
+      return;
+    }
     let media = false;
     if (!file && url.pathname.startsWith('/dash/')) {
       const rel = normalize(decodeURIComponent(url.pathname.slice('/dash/'.length)));
@@ -119,14 +125,18 @@ export async function serve({ root, routes, kbps = 0, port = 0 }) {
     const fh = await open(file, 'r');
     try {
       let sent = 0;
-      while (sent < info.size) {
+      // A player that cancels a download closes the connection: stop there.
+      while (sent < info.size && !res.destroyed) {
         const want = media ? Math.min(link.sliceBytes(), info.size - sent) : info.size - sent;
         const buf = Buffer.alloc(want);
         const { bytesRead } = await fh.read(buf, 0, want, sent);
         if (bytesRead === 0) break;
         if (media) await link.carry(bytesRead);
         if (!res.write(buf.subarray(0, bytesRead))) {
-          await new Promise((r) => res.once('drain', r));
+          await new Promise((r) => {
+            res.once('drain', r);
+            res.once('close', r);
+          });
         }
         sent += bytesRead;
       }
@@ -136,6 +146,7 @@ export async function serve({ root, routes, kbps = 0, port = 0 }) {
     res.end();
     if (media) {
       requests.push({
+        complete: !res.destroyed,
         path: url.pathname.slice('/dash/'.length),
         bytes: info.size,
         ms: performance.now() - started,

@@ -21,8 +21,8 @@ command -v npm >/dev/null || need_apt+=(npm)
 if ((${#need_apt[@]})); then
     echo "installing (Debian packages): ${need_apt[*]}" >&2
     $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${need_apt[@]}" >&2
+    # With recommends (fonts, Mesa), as on the machines where the test was made to pass.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >&2
 fi
 
 if ! cmp -s "$player/package-lock.json" "$dir/package-lock.json" \

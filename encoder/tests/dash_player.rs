@@ -194,6 +194,37 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
     }
     assert!(fetched.iter().all(|&f| f), "segments fetched: {fetched:?}");
 
+    // Every picture Chromium showed has the size of one of the ladder's units (a rung's units
+    // may differ in size; each brings its own sequence header), the first the largest.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(ladder.join("ladder.json")).expect("ladder.json"))
+            .expect("JSON");
+    let sizes: Vec<(u64, u64)> = report["rungs"]
+        .as_array()
+        .expect("rungs")
+        .iter()
+        .flat_map(|r| r["scenes"].as_array().expect("units"))
+        .map(|u| {
+            (
+                u["width"].as_u64().expect("w"),
+                u["height"].as_u64().expect("h"),
+            )
+        })
+        .collect();
+    let shown: Vec<(u64, u64)> = events(&r, "resize")
+        .map(|e| {
+            (
+                e["width"].as_u64().expect("w"),
+                e["height"].as_u64().expect("h"),
+            )
+        })
+        .collect();
+    assert_eq!(shown.first(), Some(&(320, 136)), "{shown:?}");
+    assert!(
+        shown.iter().all(|s| sizes.contains(s)),
+        "pictures {shown:?}, unit sizes {sizes:?}"
+    );
+
     // The rungs, lowest and top by bandwidth, as the player numbers them.
     let reps = fin["representations"].as_array().expect("representations");
     assert_eq!(reps.len(), 3);

@@ -24,18 +24,24 @@ export function dashjsFile(nodeModules) {
   return join(nodeModules, 'dashjs', 'dist', 'modern', 'umd', 'dash.all.min.js');
 }
 
-/** Every <Representation> of the MPD's video adaptation sets: id, bandwidth, codecs. */
+/**
+ * Every <Representation> of the MPD's adaptation sets: id, bandwidth, codecs, the set's
+ * content type (video, audio) and its MIME type.
+ */
 export function representations(mpd) {
   const out = [];
   for (const set of mpd.matchAll(/<AdaptationSet\b([^>]*)>([\s\S]*?)<\/AdaptationSet>/g)) {
     const attrs = set[1];
-    if (!/contentType="video"|mimeType="video\//.test(attrs)) continue;
+    const setAttr = (name) => (attrs.match(new RegExp(`\\b${name}="([^"]*)"`)) || [])[1];
     for (const r of set[2].matchAll(/<Representation\b([^>]*?)\/?>/g)) {
       const attr = (name) => (r[1].match(new RegExp(`\\b${name}="([^"]*)"`)) || [])[1];
+      const mime = attr('mimeType') || setAttr('mimeType') || '';
       out.push({
         id: attr('id'),
         bandwidth: Number(attr('bandwidth')),
-        codecs: attr('codecs') || (attrs.match(/\bcodecs="([^"]*)"/) || [])[1],
+        codecs: attr('codecs') || setAttr('codecs'),
+        content: setAttr('contentType') || mime.split('/')[0],
+        mime,
       });
     }
   }

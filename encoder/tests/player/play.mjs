@@ -6,9 +6,11 @@
 //
 //   node play.mjs --dash DIR --report FILE [--chromium /usr/bin/chromium]
 //
-// Phases: `low` serves at the geometric mean of the two lowest rungs' bandwidths (only the
-// lowest fits) until the player renders the lowest rung; `high` serves at 8x the top rung's
-// bandwidth until it renders the top rung; `end` until playback ends.
+// Phases: `low` serves at the geometric mean of the two lowest video rungs' bandwidths (only
+// the lowest fits; plus the lowest audio rung's, if the MPD has audio) until the player
+// renders the lowest rung; `high` serves at 8x the top rungs' bandwidths until it renders the
+// top video rung; `end` until playback ends. Whatever the MPD holds is played; the rungs
+// watched are the video's.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,19 +43,30 @@ const PHASE_MS = Number(args['phase-timeout-s']) * 1000;
 const POLL_MS = 100;
 
 const mpd = await readFile(join(args.dash, 'manifest.mpd'), 'utf8');
-const reps = representations(mpd);
+const all = representations(mpd);
+const reps = all.filter((r) => r.content === 'video');
 if (reps.length < 2) {
   console.error(`${args.dash}/manifest.mpd: ${reps.length} video representation(s); the switch test needs 2 or more`);
   process.exit(2);
 }
 const byRate = [...reps].sort((a, b) => a.bandwidth - b.bandwidth);
-const lowKbps = Math.sqrt(byRate[0].bandwidth * byRate[1].bandwidth) / 1000;
-const highKbps = (8 * byRate[byRate.length - 1].bandwidth) / 1000;
+// Other tracks (audio) share the link: their lowest rungs' rates are added to the low rate,
+// their top rungs' to the high one.
+const others = (pick) => {
+  const sets = new Map();
+  for (const r of all.filter((x) => x.content !== 'video')) {
+    const seen = sets.get(r.content);
+    sets.set(r.content, seen === undefined ? r.bandwidth : pick(seen, r.bandwidth));
+  }
+  return [...sets.values()].reduce((a, b) => a + b, 0);
+};
+const lowKbps = (Math.sqrt(byRate[0].bandwidth * byRate[1].bandwidth) + others(Math.min)) / 1000;
+const highKbps = (8 * (byRate[byRate.length - 1].bandwidth + others(Math.max))) / 1000;
 
 const settings = playerSettings(byRate[byRate.length - 1].bandwidth / 1000);
 
 const report = {
-  representations: reps,
+  representations: all,
   low_kbps: lowKbps,
   high_kbps: highKbps,
   phases: [],
@@ -88,9 +101,10 @@ try {
   // MSE's own verdict on each representation's type, before dash.js asks the same.
   report.mse_supported = await page.evaluate((rs) => rs.map((r) => ({
     id: r.id,
-    type: `video/mp4; codecs="${r.codecs}"`,
-    supported: MediaSource.isTypeSupported(`video/mp4; codecs="${r.codecs}"`),
-  })), reps);
+    content: r.content,
+    type: `${r.mime}; codecs="${r.codecs}"`,
+    supported: MediaSource.isTypeSupported(`${r.mime}; codecs="${r.codecs}"`),
+  })), all);
   await page.evaluate(([url, s]) => window.startPlayer(url, s), [`${server.base}/dash/manifest.mpd`, settings]);
 
   const state = () => page.evaluate(() => window.mezzState());

@@ -196,7 +196,10 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
             .and_then(|s| s.strip_suffix(".m4s"))
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("segment URL {url}"));
-        fetched[n - 1] = true;
+        match n.checked_sub(1).and_then(|i| fetched.get_mut(i)) {
+            Some(f) => *f = true,
+            None => panic!("segment {n} is not in the 25-segment timeline ({url})"),
+        }
     }
     assert!(fetched.iter().all(|&f| f), "segments fetched: {fetched:?}");
 

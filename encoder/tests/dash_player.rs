@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value;
 
-/// The driver's own phases are bounded (30 s each); this bounds the whole run.
+/// The driver bounds each phase (30 s), each call into the browser (20 s) and its whole run
+/// (120 s); this bounds the process, should the driver itself hang.
 const DRIVER_LIMIT: Duration = Duration::from_secs(150);
 const FPS: f64 = 25.0;
 const FRAMES: u32 = 250;
@@ -44,8 +45,13 @@ fn node_modules() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// Runs the driver to its report, killing it if it outlives [`DRIVER_LIMIT`].
+/// Runs the driver to its report, killing it (and the Chromium it started: its own process
+/// group) if it outlives [`DRIVER_LIMIT`]. Its progress log is in the failure messages.
 fn play(dash: &Path, report: &Path) -> Value {
+    use std::os::unix::process::CommandExt;
+    let log_path = report.with_extension("log");
+    let log = std::fs::File::create(&log_path).expect("driver log");
+    let progress = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut child = Command::new("node")
         .arg(player_dir().join("play.mjs"))
         .arg("--dash")
@@ -54,9 +60,10 @@ fn play(dash: &Path, report: &Path) -> Value {
         .arg(report)
         .arg("--node-modules")
         .arg(node_modules())
-        .args(["--phase-timeout-s", "30"])
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
+        .args(["--phase-timeout-s", "30", "--limit-s", "120"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .process_group(0)
         .spawn()
         .expect("node runs (scripts/install-dash-player.sh installs it)");
     let deadline = Instant::now() + DRIVER_LIMIT;
@@ -65,19 +72,29 @@ fn play(dash: &Path, report: &Path) -> Value {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.wait();
-            panic!("the player driver ran past {DRIVER_LIMIT:?} and was killed");
+            panic!(
+                "the player driver ran past {DRIVER_LIMIT:?} and was killed; its log:\n{}",
+                progress()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let text = std::fs::read_to_string(report)
-        .unwrap_or_else(|e| panic!("the driver ({status}) wrote no report: {e}"));
+    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
+        panic!(
+            "the driver ({status}) wrote no report: {e}; its log:\n{}",
+            progress()
+        )
+    });
     let v: Value = serde_json::from_str(&text).expect("the report is JSON");
     assert!(
         status.success() && v["driver_error"].is_null(),
-        "the driver failed ({status}): {}",
-        v["driver_error"]
+        "the driver failed ({status}): {}; its log:\n{}",
+        v["driver_error"],
+        progress()
     );
     v
 }

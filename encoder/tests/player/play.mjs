@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     chromium: { type: 'string', default: '/usr/bin/chromium' },
     'node-modules': { type: 'string' },
     'phase-timeout-s': { type: 'string', default: '40' },
+    'limit-s': { type: 'string', default: '130' },
   },
 });
 if (!args.dash || !args.report) {
@@ -41,6 +42,21 @@ const require = createRequire(join(modules, 'noop.js'));
 const { chromium } = require('playwright-core');
 const PHASE_MS = Number(args['phase-timeout-s']) * 1000;
 const POLL_MS = 100;
+// One call into the browser (launch, load, evaluate, close): a hung browser ends the run.
+const CALL_MS = 20000;
+
+// Progress on stderr, so that a run killed from outside still says where it was.
+const t0 = Date.now();
+const step = (what) => console.error(`[play.mjs ${((Date.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+
+/** `promise`, or an error naming `what` after `ms`. */
+function bounded(promise, what, ms = CALL_MS) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 const mpd = await readFile(join(args.dash, 'manifest.mpd'), 'utf8');
 const all = representations(mpd);
@@ -87,31 +103,44 @@ const server = await serve({
 });
 const profile = await mkdtemp(join(tmpdir(), 'mezz-chromium-'));
 let browser;
+// The whole run is bounded too: past the limit the report is written with what was seen.
+const limit = setTimeout(async () => {
+  report.driver_error = `the run passed ${args['limit-s']} s (stuck in: ${report.phases.length} phases done)`;
+  step(report.driver_error);
+  report.requests = server.requests;
+  await writeFile(args.report, JSON.stringify(report, null, 2) + '\n').catch(() => {});
+  process.exit(1);
+}, Number(args['limit-s']) * 1000);
 try {
+  step(`serving ${args.dash} at ${server.base}; launching ${args.chromium}`);
   // A fresh profile of our own, removed afterwards.
-  browser = await chromium.launchPersistentContext(profile, {
+  browser = await bounded(chromium.launchPersistentContext(profile, {
     executablePath: args.chromium,
     headless: true,
     args: chromiumFlags(),
-  });
-  const page = await browser.newPage();
+    timeout: CALL_MS,
+  }), 'launching Chromium');
+  const page = await bounded(browser.newPage(), 'opening a page');
+  page.setDefaultTimeout(CALL_MS);
   page.on('console', (m) => report.console.push(`${m.type()}: ${m.text()}`.slice(0, 500)));
   page.on('pageerror', (e) => report.page_errors.push(String(e)));
-  await page.goto(`${server.base}/player.html`);
+  await bounded(page.goto(`${server.base}/player.html`), 'loading the player page');
   // MSE's own verdict on each representation's type, before dash.js asks the same.
-  report.mse_supported = await page.evaluate((rs) => rs.map((r) => ({
+  report.mse_supported = await bounded(page.evaluate((rs) => rs.map((r) => ({
     id: r.id,
     content: r.content,
     type: `${r.mime}; codecs="${r.codecs}"`,
     supported: MediaSource.isTypeSupported(`${r.mime}; codecs="${r.codecs}"`),
-  })), all);
-  await page.evaluate(([url, s]) => window.startPlayer(url, s), [`${server.base}/dash/manifest.mpd`, settings]);
+  })), all), 'asking MediaSource about the codecs');
+  step('starting dash.js');
+  await bounded(page.evaluate(([url, s]) => window.startPlayer(url, s), [`${server.base}/dash/manifest.mpd`, settings]), 'starting dash.js');
 
-  const state = () => page.evaluate(() => window.mezzState());
-  const events = () => page.evaluate(() => window.mezz.events);
+  const state = () => bounded(page.evaluate(() => window.mezzState()), "reading the player's state");
+  const events = () => bounded(page.evaluate(() => window.mezz.events), "reading the player's events");
   // Polls until `done(state, events of this phase)`, a fatal player error, or the phase's
   // time is up.
   async function phase(name, kbps, done) {
+    step(`phase ${name}: ${kbps.toFixed(1)} kbit/s`);
     server.setKbps(kbps);
     const started = Date.now();
     const from = (await events()).length;
@@ -150,15 +179,17 @@ try {
   report.completed = ok;
   report.final = await state();
   report.events = await events();
-  report.errors = await page.evaluate(() => window.mezz.errors);
+  report.errors = await bounded(page.evaluate(() => window.mezz.errors), "reading the player's errors");
+  step(`done: ${JSON.stringify(report.phases)}`);
 } catch (e) {
   report.driver_error = String(e && e.stack ? e.stack : e);
 } finally {
-  if (browser) await browser.close().catch(() => {});
+  if (browser) await bounded(browser.close(), 'closing Chromium').catch(() => {});
   report.requests = server.requests;
   await server.close();
   await rm(profile, { recursive: true, force: true });
 }
+clearTimeout(limit);
 await writeFile(args.report, JSON.stringify(report, null, 2) + '\n');
 if (report.driver_error) {
   console.error(report.driver_error);

@@ -70,6 +70,10 @@ export function playerSettings(initialKbps) {
       },
       // Nothing here comes from a cache (the server says no-store): every download is a sample.
       cacheLoadThresholds: { video: 0, audio: 0 },
+      // A download that never completes is retried after 8 s, not dash.js's 20 s (a 0.4 s
+      // segment takes under 3 s at the lowest rate served; seen here once under a heavy CPU
+      // load, a request that stalled the clip for a minute).
+      fragmentRequestTimeout: 8000,
       abr: {
         initialBitrate: { video: initialKbps },
         rules: {

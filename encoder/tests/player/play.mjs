@@ -5,6 +5,7 @@
 // is written into the report as `timed_out` with the phase, and the report is still written.
 //
 //   node play.mjs --dash DIR --report FILE [--chromium /usr/bin/chromium]
+//                 [--node-modules DIR] [--phase-timeout-s 40] [--limit-s 130]
 //
 // Phases: `low` serves at the geometric mean of the two lowest video rungs' bandwidths (only
 // the lowest fits; plus the lowest audio rung's, if the MPD has audio) until the player
@@ -34,7 +35,7 @@ const { values: args } = parseArgs({
   },
 });
 if (!args.dash || !args.report) {
-  console.error('usage: node play.mjs --dash DIR --report FILE [--chromium PATH] [--node-modules DIR]');
+  console.error('usage: node play.mjs --dash DIR --report FILE [--chromium PATH] [--node-modules DIR] [--phase-timeout-s S] [--limit-s S]');
   process.exit(2);
 }
 const modules = args['node-modules'] || join(here, 'node_modules');

@@ -44,6 +44,10 @@ export MEZZ_BJONTEGAARD_PYTHON
 # The metrics test has Debian's Prometheus scrape a mount (started by the test on 127.0.0.1).
 MEZZ_PROMETHEUS=$(bash scripts/install-prometheus.sh)
 export MEZZ_PROMETHEUS
+# The player test (encoder/tests/dash_player.rs) has dash.js play a packaged ladder in Debian's
+# headless Chromium, driven by playwright-core (both npm packages pinned, `npm ci` into a cache).
+MEZZ_DASH_PLAYER=$(bash scripts/install-dash-player.sh)
+export MEZZ_DASH_PLAYER
 
 # Credentials or CA bundles from the caller's environment must not leak into the tests.
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN

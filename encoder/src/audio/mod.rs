@@ -25,6 +25,7 @@ pub mod mp4edit;
 pub mod ogg;
 pub mod opus;
 pub mod opus_cmaf;
+pub mod opus_dash;
 pub mod opus_ladder;
 pub mod probe;
 pub mod segment;

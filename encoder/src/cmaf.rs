@@ -311,7 +311,7 @@ mod tests {
             codecs: "opus".into(),
         };
         let m = mpd_with_audio(
-            &[v.clone()],
+            std::slice::from_ref(&v),
             &[a("audio-192k"), a("audio-256k")],
             25,
             50,
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(m.matches("<AdaptationSet ").count(), 2);
         assert_eq!(m.matches("</AdaptationSet>").count(), 2);
         assert_eq!(
-            mpd_with_audio(&[v.clone()], &[], 25, 50, "25", 4.0),
+            mpd_with_audio(std::slice::from_ref(&v), &[], 25, 50, "25", 4.0),
             mpd(&[v], 25, 50, "25", 4.0)
         );
     }

@@ -21,9 +21,14 @@ pub struct Sample<'a> {
 
 /// `ftyp` of a CMAF initialisation segment.
 pub fn init_ftyp() -> Vec<u8> {
+    init_ftyp_with(b"av01")
+}
+
+/// `ftyp` of a CMAF initialisation segment of a track coded with `codec_brand`.
+pub fn init_ftyp_with(codec_brand: &[u8; 4]) -> Vec<u8> {
     let mut p = b"iso6".to_vec();
     p.extend_from_slice(&0u32.to_be_bytes());
-    for brand in [b"iso6", b"cmfc", b"av01", b"dash"] {
+    for brand in [b"iso6", b"cmfc", codec_brand, b"dash"] {
         p.extend_from_slice(brand);
     }
     boxed(b"ftyp", &p)
@@ -32,6 +37,17 @@ pub fn init_ftyp() -> Vec<u8> {
 /// A media segment: `styp`, `moof` (sequence number `sequence`, from 1), `mdat`.
 /// `decode_time` is the first sample's time in the track's timescale.
 pub fn media_segment(sequence: u32, decode_time: u64, samples: &[Sample<'_>]) -> Vec<u8> {
+    media_segment_with(sequence, decode_time, samples, &[])
+}
+
+/// [`media_segment`] with `traf_extra` (whole boxes, e.g. a sample-to-group box) after the
+/// `trun` in the `traf`.
+pub fn media_segment_with(
+    sequence: u32,
+    decode_time: u64,
+    samples: &[Sample<'_>],
+    traf_extra: &[u8],
+) -> Vec<u8> {
     let mut styp = b"msdh".to_vec();
     styp.extend_from_slice(&0u32.to_be_bytes());
     for brand in [b"msdh", b"msix", b"cmfs"] {
@@ -46,7 +62,7 @@ pub fn media_segment(sequence: u32, decode_time: u64, samples: &[Sample<'_>]) ->
     let mut tfdt = full(1, 0);
     tfdt.extend_from_slice(&decode_time.to_be_bytes());
     let trun_len = 8 + 4 + 4 + 4 + samples.len() * 12;
-    let traf_len = 8 + (8 + tfhd.len()) + (8 + tfdt.len()) + trun_len;
+    let traf_len = 8 + (8 + tfhd.len()) + (8 + tfdt.len()) + trun_len + traf_extra.len();
     let moof_len = 8 + (8 + mfhd.len()) + traf_len;
     // data offset, then per sample duration, size and flags.
     let mut trun = full(0, 0x0001 | 0x0100 | 0x0200 | 0x0400);
@@ -63,6 +79,7 @@ pub fn media_segment(sequence: u32, decode_time: u64, samples: &[Sample<'_>]) ->
         boxed(b"tfhd", &tfhd),
         boxed(b"tfdt", &tfdt),
         boxed(b"trun", &trun),
+        traf_extra.to_vec(),
     ]
     .concat();
     let moof = boxed(
@@ -156,6 +173,59 @@ pub fn segment_file(number: usize) -> String {
     format!("seg-{number:05}.m4s")
 }
 
+/// One audio representation of the MPD.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioRepresentation {
+    pub id: String,
+    /// bits/s, as the video's: the highest segment bitrate.
+    pub bandwidth: u64,
+    pub channels: usize,
+    pub sample_rate: u32,
+    /// RFC 6381 `codecs`, e.g. `opus`.
+    pub codecs: String,
+}
+
+/// [`mpd`] with a second adaptation set, of audio, after the video's: its representations'
+/// files laid out as the video's (`id/init.mp4`, `id/seg-00001.m4s`, ...) and its segments
+/// numbered as theirs, so segment `n` of either set covers the same time.
+pub fn mpd_with_audio(
+    reps: &[Representation],
+    audio: &[AudioRepresentation],
+    timescale: u64,
+    segment_ticks: u64,
+    frame_rate: &str,
+    duration_s: f64,
+) -> String {
+    let mut s = mpd(reps, timescale, segment_ticks, frame_rate, duration_s);
+    if audio.is_empty() {
+        return s;
+    }
+    let channels = audio.iter().map(|a| a.channels).max().unwrap_or(0);
+    let mut set = format!(
+        "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"und\" \
+         segmentAlignment=\"true\" startWithSAP=\"1\">\n\
+         \x20     <AudioChannelConfiguration \
+         schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" \
+         value=\"{channels}\"/>\n\
+         \x20     <SegmentTemplate timescale=\"{timescale}\" duration=\"{segment_ticks}\" \
+         startNumber=\"1\" initialization=\"$RepresentationID$/init.mp4\" \
+         media=\"$RepresentationID$/seg-$Number%05d$.m4s\"/>\n"
+    );
+    for a in audio {
+        set.push_str(&format!(
+            "      <Representation id=\"{}\" bandwidth=\"{}\" audioSamplingRate=\"{}\" \
+             codecs=\"{}\"/>\n",
+            a.id, a.bandwidth, a.sample_rate, a.codecs
+        ));
+    }
+    set.push_str("    </AdaptationSet>\n");
+    // `mpd` ends with the period's closing tag; the audio set goes just before it.
+    if let Some(at) = s.rfind("  </Period>") {
+        s.insert_str(at, &set);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +292,46 @@ mod tests {
         assert!(m.contains("minBufferTime=\"PT2.000S\""), "{m}");
         assert!(m.contains("maxWidth=\"320\""), "{m}");
         assert_eq!(m.matches("<Representation ").count(), 2);
+    }
+
+    #[test]
+    fn the_audio_set_follows_the_video_set_in_the_same_period() {
+        let v = Representation {
+            id: "rung-0".into(),
+            bandwidth: 1000,
+            width: 320,
+            height: 136,
+            codecs: "av01.0.00M.08".into(),
+        };
+        let a = |id: &str| AudioRepresentation {
+            id: id.into(),
+            bandwidth: 70_000,
+            channels: 6,
+            sample_rate: 48_000,
+            codecs: "opus".into(),
+        };
+        let m = mpd_with_audio(
+            std::slice::from_ref(&v),
+            &[a("audio-192k"), a("audio-256k")],
+            25,
+            50,
+            "25",
+            4.0,
+        );
+        let video_at = m.find("contentType=\"video\"").expect("video set");
+        let audio_at = m.find("contentType=\"audio\"").expect("audio set");
+        assert!(video_at < audio_at && audio_at < m.find("</Period>").expect("period"));
+        assert!(m.contains("mimeType=\"audio/mp4\""), "{m}");
+        assert!(
+            m.contains("audio_channel_configuration:2011\" value=\"6\""),
+            "{m}"
+        );
+        assert_eq!(m.matches("codecs=\"opus\"").count(), 2);
+        assert_eq!(m.matches("<AdaptationSet ").count(), 2);
+        assert_eq!(m.matches("</AdaptationSet>").count(), 2);
+        assert_eq!(
+            mpd_with_audio(std::slice::from_ref(&v), &[], 25, 50, "25", 4.0),
+            mpd(&[v], 25, 50, "25", 4.0)
+        );
     }
 }

@@ -72,7 +72,7 @@ pub fn moov_fragmented(t: &Mp4Track) -> Vec<u8> {
     boxed(b"moov", &out)
 }
 
-fn mvhd(timescale: u32, duration: u64) -> Vec<u8> {
+pub(crate) fn mvhd(timescale: u32, duration: u64) -> Vec<u8> {
     let mut p = full(1, 0);
     p.extend_from_slice(&0u64.to_be_bytes()); // creation
     p.extend_from_slice(&0u64.to_be_bytes()); // modification
@@ -117,12 +117,7 @@ fn trak(t: &Mp4Track, duration: u64) -> Vec<u8> {
 
     let mut vmhd = full(0, 1);
     vmhd.extend_from_slice(&[0; 8]);
-    let mut dref = full(0, 0);
-    dref.extend_from_slice(&1u32.to_be_bytes());
-    dref.extend(boxed(b"url ", &full(0, 1)));
-    let dinf = boxed(b"dinf", &boxed(b"dref", &dref));
-
-    let minf = [boxed(b"vmhd", &vmhd), dinf, stbl(t)].concat();
+    let minf = [boxed(b"vmhd", &vmhd), dinf(), stbl(t)].concat();
     let mdia = [
         boxed(b"mdhd", &mdhd),
         boxed(b"hdlr", &hdlr),
@@ -133,6 +128,14 @@ fn trak(t: &Mp4Track, duration: u64) -> Vec<u8> {
         b"trak",
         &[boxed(b"tkhd", &tkhd), boxed(b"mdia", &mdia)].concat(),
     )
+}
+
+/// `dinf`: the samples are in this file.
+pub(crate) fn dinf() -> Vec<u8> {
+    let mut dref = full(0, 0);
+    dref.extend_from_slice(&1u32.to_be_bytes());
+    dref.extend(boxed(b"url ", &full(0, 1)));
+    boxed(b"dinf", &boxed(b"dref", &dref))
 }
 
 fn stbl(t: &Mp4Track) -> Vec<u8> {
@@ -212,7 +215,7 @@ fn stbl(t: &Mp4Track) -> Vec<u8> {
     boxed(b"stbl", &body)
 }
 
-fn matrix() -> Vec<u8> {
+pub(crate) fn matrix() -> Vec<u8> {
     [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
         .iter()
         .flat_map(|v| v.to_be_bytes())

@@ -24,6 +24,8 @@ pub mod loudness;
 pub mod mp4edit;
 pub mod ogg;
 pub mod opus;
+pub mod opus_cmaf;
+pub mod opus_dash;
 pub mod opus_ladder;
 pub mod probe;
 pub mod segment;

@@ -73,6 +73,8 @@ pub enum AudioLadderError {
     Layout { channels: usize, mask: u32 },
     #[error("no rungs (give at least one bitrate)")]
     NoRungs,
+    #[error(transparent)]
+    Plan(#[from] super::opus_cmaf::PlanError),
 }
 
 /// One rung's segment as written.
@@ -313,6 +315,27 @@ pub fn check(info: &AudioInfo, kbps: &[u32]) -> Result<Vec<usize>, AudioLadderEr
     Ok(order)
 }
 
+/// Refuses audio that ends at `pos` more than `max_pad` samples before the video's `total`.
+pub(crate) fn check_length(
+    pos: u64,
+    total: u64,
+    max_pad: u64,
+    sample_rate: u32,
+) -> Result<(), AudioLadderError> {
+    if pos < total && total - pos > max_pad {
+        let rate = f64::from(sample_rate);
+        return Err(AudioLadderError::TooShort {
+            audio: pos,
+            video: total,
+            short: total - pos,
+            max_pad,
+            audio_seconds: pos as f64 / rate,
+            video_seconds: total as f64 / rate,
+        });
+    }
+    Ok(())
+}
+
 /// Decodes everything `decoder` has left into the segments of `bounds` and writes, for each
 /// rung of `kbps`, `out_dir/opus-<kbps>k/segment-NNNN.opus`. `out_dir` must exist (the caller
 /// makes it all or nothing). `progress` gets the samples done after each chunk.
@@ -359,18 +382,7 @@ pub fn encode(
     cut.feed(decoder, &mut lad, progress)?;
     let decoded = cut.pos + cut.dropped;
     if let Some(total) = bounds.total() {
-        let pos = cut.pos;
-        if pos < total && total - pos > max_pad {
-            let rate = f64::from(info.sample_rate);
-            return Err(AudioLadderError::TooShort {
-                audio: pos,
-                video: total,
-                short: total - pos,
-                max_pad,
-                audio_seconds: pos as f64 / rate,
-                video_seconds: total as f64 / rate,
-            });
-        }
+        check_length(cut.pos, total, max_pad, info.sample_rate)?;
     }
     let channels = info.channels;
     let cut = cut.pad(&mut lad, |n| Samples::Float(vec![0.0; n * channels]))?;

@@ -85,7 +85,8 @@ enum Command {
     AbrManifest(AbrManifestArgs),
     /// A segmented ladder as a servable DASH directory: per rung init.mp4 and one CMAF (AV1 in
     /// fragmented MP4) segment per streaming segment, manifest.mpd (SegmentTemplate) and
-    /// abr-manifest.json; a new directory, written completely or not at all.
+    /// abr-manifest.json; with --audio, Opus rungs in CMAF aligned with the video's segments;
+    /// a new directory, written completely or not at all.
     Package(PackageArgs),
     /// Bjøntegaard delta rate of TEST.csv against ANCHOR.csv: the average bitrate change at
     /// equal quality (negative: TEST needs fewer bits).
@@ -454,7 +455,28 @@ struct PackageArgs {
     /// OUT/manifest.mpd.
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
-    /// No summary on stderr.
+    /// The title's audio (WAV, FLAC, MP4/M4A with AAC, ADTS AAC; 48 kHz; mono, stereo, 5.1 or
+    /// 7.1): one continuous Opus encode per rung, cut at the video's segment starts, as
+    /// OUT/audio-<KBPS>k/ (Opus in CMAF) and an audio adaptation set in the MPD.
+    #[arg(long, value_name = "FILE")]
+    audio: Option<PathBuf>,
+    /// Audio rungs in kbit/s (default 64,96,128,192 for stereo, 192,256,384,512,640 for 5.1
+    /// and 7.1).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "KBPS,...",
+        requires = "audio"
+    )]
+    audio_bitrates: Vec<u32>,
+    /// Which audio track of --audio, counting audio tracks only from 0.
+    #[arg(long, value_name = "N", requires = "audio")]
+    audio_track: Option<usize>,
+    /// Audio ending at most this many milliseconds before the video is padded with silence;
+    /// shorter audio is an error. Default: one video frame.
+    #[arg(long, value_name = "MS", requires = "audio")]
+    max_pad_ms: Option<f64>,
+    /// No progress bar or summary on stderr.
     #[arg(short, long)]
     quiet: bool,
 }
@@ -515,7 +537,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::SetupQueue(a) => fleet::setup(a),
         Command::Ladder(a) => ladder::run(a),
         Command::AbrManifest(a) => abr_manifest::run(a),
-        Command::Package(a) => package::run(a),
+        Command::Package(a) => {
+            progress::set_quiet(a.quiet);
+            package::run(a)
+        }
         Command::Bdrate(a) => bdrate::run(a),
         Command::Quality(a) => quality::run(a),
     }

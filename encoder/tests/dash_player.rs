@@ -131,8 +131,13 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
         "3",
         "-q",
     ]));
+    // With a stereo track: four Opus rungs in CMAF beside the video.
+    let clip_s = f64::from(FRAMES) / FPS;
+    let wav = tone(dir.path(), "tone.wav", clip_s, 48_000, "stereo");
     let dash = dir.path().join("dash");
-    ok(&run(&a!["package", &ladder, "-o", &dash, "-q"]));
+    ok(&run(&a![
+        "package", &ladder, "-o", &dash, "--audio", &wav, "-q"
+    ]));
 
     let r = play(&dash, &dir.path().join("report.json"));
     let trail = || {
@@ -167,6 +172,13 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
         .filter(|m| m["content"] == "video")
         .count();
     assert_eq!(video, 3, "{}", r["mse_supported"]);
+    let audio = r["mse_supported"]
+        .as_array()
+        .expect("verdicts")
+        .iter()
+        .filter(|m| m["content"] == "audio")
+        .count();
+    assert_eq!(audio, 4, "Opus rungs: {}", r["mse_supported"]);
     // No fatal error from the player, the page or the media element.
     assert_eq!(r["errors"], serde_json::json!([]), "{}", trail());
     assert_eq!(r["page_errors"], serde_json::json!([]), "{}", trail());
@@ -187,7 +199,6 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
         fin["current_time"].as_f64().expect("time"),
         fin["duration"].as_f64().expect("duration"),
     );
-    let clip_s = f64::from(FRAMES) / FPS;
     assert!((duration - clip_s).abs() < 0.05, "duration {duration} s");
     assert!(
         (t - clip_s).abs() < 0.1,
@@ -204,22 +215,29 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
         "{total} frames decoded for {played} played (dropped: {})",
         fin["dropped_frames"]
     );
-    // Every segment of the timeline was fetched, from some rung.
-    let mut fetched = [false; 25];
-    for e in events(&r, "segment_loaded").filter(|e| e["segment_type"] == "MediaSegment") {
-        let url = e["url"].as_str().expect("url");
-        let n: usize = url
+    // Every segment of the timeline was fetched, from some rung, for video and for audio
+    // (the server's log: the page notes only video segments).
+    let mut fetched = [[false; 25]; 2];
+    for q in r["requests"].as_array().expect("the server's requests") {
+        let path = q["path"].as_str().expect("path");
+        let Some(n) = path
             .rsplit("seg-")
             .next()
             .and_then(|s| s.strip_suffix(".m4s"))
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("segment URL {url}"));
+        else {
+            continue;
+        };
+        let n: usize = n.parse().unwrap_or_else(|_| panic!("segment path {path}"));
+        let fetched = &mut fetched[usize::from(path.starts_with("audio-"))];
         match n.checked_sub(1).and_then(|i| fetched.get_mut(i)) {
             Some(f) => *f = true,
-            None => panic!("segment {n} is not in the 25-segment timeline ({url})"),
+            None => panic!("segment {n} is not in the 25-segment timeline ({path})"),
         }
     }
-    assert!(fetched.iter().all(|&f| f), "segments fetched: {fetched:?}");
+    assert!(
+        fetched.iter().flatten().all(|&f| f),
+        "segments fetched (video, audio): {fetched:?}"
+    );
 
     // Every picture Chromium showed has the size of one of the ladder's units (a rung's units
     // may differ in size; each brings its own sequence header), the first the largest.

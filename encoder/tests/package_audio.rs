@@ -33,20 +33,6 @@ fn ladder(dir: &Path) -> PathBuf {
     out
 }
 
-/// A sine source made by ffmpeg: `seconds` long at `rate` Hz with `layout`.
-fn tone(dir: &Path, name: &str, seconds: f64, rate: u32, layout: &str) -> PathBuf {
-    let path = dir.join(name);
-    let st = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"])
-        .arg(format!("sine=f=440:r={rate}:d={seconds}"))
-        .args(["-af", &format!("aformat=channel_layouts={layout}")])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs (scripts/test.sh installs it)");
-    assert!(st.success());
-    path
-}
-
 /// Samples per channel and channels ffmpeg decodes from `input` (an MPD: `map` picks the
 /// stream).
 fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {

@@ -176,3 +176,17 @@ pub fn scene_list(dir: &Path, fps: &str, frames: u64, cuts: &[u64]) -> PathBuf {
     std::fs::write(&path, serde_json::to_string_pretty(&list).expect("json")).expect("write");
     path
 }
+
+/// A sine source made by ffmpeg: `seconds` long at `rate` Hz with `layout`.
+pub fn tone(dir: &Path, name: &str, seconds: f64, rate: u32, layout: &str) -> PathBuf {
+    let path = dir.join(name);
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg(format!("sine=f=440:r={rate}:d={seconds}"))
+        .args(["-af", &format!("aformat=channel_layouts={layout}")])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs (scripts/test.sh installs it)");
+    assert!(st.success());
+    path
+}

@@ -13,21 +13,7 @@ use common::*;
 use segment_encode::bdrate::{Interpolation, RdPoint, bd_rate};
 
 fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("MEZZ_BJONTEGAARD_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-bjontegaard.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "installing bjontegaard: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    installed("MEZZ_BJONTEGAARD_PYTHON", "install-bjontegaard.sh")
 }
 
 /// BD-rates by the package for each (anchor, test, method) case, in order.

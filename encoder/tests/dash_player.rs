@@ -29,20 +29,7 @@ fn player_dir() -> PathBuf {
 }
 
 fn node_modules() -> PathBuf {
-    if let Some(p) = std::env::var_os("MEZZ_DASH_PLAYER") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-dash-player.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "installing the player (scripts/install-dash-player.sh): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    installed("MEZZ_DASH_PLAYER", "install-dash-player.sh")
 }
 
 /// Runs the driver to its report, killing it (and the Chromium it started: its own process

@@ -9,6 +9,23 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
+/// `package LADDER --audio WAV --audio-bitrates RATES` into `dir/dash`, which it returns.
+fn package(dir: &Path, ladder: &Path, wav: &Path, rates: &str) -> PathBuf {
+    let out = dir.join("dash");
+    ok(&run(&a![
+        "package",
+        ladder,
+        "-o",
+        &out,
+        "--audio",
+        wav,
+        "--audio-bitrates",
+        rates,
+        "-q"
+    ]));
+    out
+}
+
 /// A 50-frame, one-rung ladder at 25 fps with 0.8 s segments (0-20, 20-40, 40-50).
 fn ladder(dir: &Path) -> PathBuf {
     let clip = y4m(dir, "clip.y4m", 50, "yuv420p");
@@ -99,18 +116,7 @@ fn package_audio_decodes_to_the_sources_length_in_every_rung() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ladder = ladder(dir.path());
     let wav = tone(dir.path(), "tone.wav", 2.0, 48_000, "stereo");
-    let out = dir.path().join("dash");
-    ok(&run(&a![
-        "package",
-        &ladder,
-        "-o",
-        &out,
-        "--audio",
-        &wav,
-        "--audio-bitrates",
-        "64,128",
-        "-q"
-    ]));
+    let out = package(dir.path(), &ladder, &wav, "64,128");
     let mpd = out.join("manifest.mpd");
     let text = std::fs::read_to_string(&mpd).expect("mpd");
     assert!(text.contains("mimeType=\"audio/mp4\""), "{text}");
@@ -166,18 +172,7 @@ fn a_5_1_source_gives_a_six_channel_audio_set() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ladder = ladder(dir.path());
     let wav = tone(dir.path(), "surround.wav", 2.0, 48_000, "5.1");
-    let out = dir.path().join("dash");
-    ok(&run(&a![
-        "package",
-        &ladder,
-        "-o",
-        &out,
-        "--audio",
-        &wav,
-        "--audio-bitrates",
-        "256",
-        "-q"
-    ]));
+    let out = package(dir.path(), &ladder, &wav, "256");
     let text = std::fs::read_to_string(out.join("manifest.mpd")).expect("mpd");
     assert!(
         text.contains("audio_channel_configuration:2011\" value=\"6\""),

@@ -190,3 +190,22 @@ pub fn tone(dir: &Path, name: &str, seconds: f64, rate: u32, layout: &str) -> Pa
     assert!(st.success());
     path
 }
+
+/// What a project script installs outside the source tree (a venv's Python, the player's
+/// node_modules): the path in `env` when scripts/test.sh exported it, else the path the script
+/// prints after installing what is missing (a test run on its own).
+pub fn installed(env: &str, script: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(script);
+    let out = Command::new("bash").arg(&path).output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "installing with scripts/{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}

@@ -50,9 +50,9 @@ fn ladder(dir: &Path) -> PathBuf {
     out
 }
 
-/// Samples per channel and channels ffmpeg decodes from `input` (an MPD: `map` picks the
-/// stream).
-fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {
+/// `input`'s audio (an MPD: `map` picks the stream) decoded by ffmpeg to raw f32 samples,
+/// with `extra` output options.
+fn f32_samples(input: &Path, map: Option<&str>, extra: &[&str]) -> Vec<u8> {
     let mut cmd = std::process::Command::new("ffmpeg");
     cmd.args(["-hide_banner", "-loglevel", "fatal", "-i"])
         .arg(input);
@@ -60,6 +60,7 @@ fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {
         cmd.args(["-map", m]);
     }
     let out = cmd
+        .args(extra)
         .args(["-f", "f32le", "-"])
         .output()
         .expect("ffmpeg runs");
@@ -69,6 +70,13 @@ fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {
         input.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    out.stdout
+}
+
+/// Samples per channel and channels ffmpeg decodes from `input` (an MPD: `map` picks the
+/// stream).
+fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {
+    let bytes = f32_samples(input, map, &[]).len() as u64;
     let probe = std::process::Command::new("ffprobe")
         .args([
             "-v",
@@ -89,23 +97,12 @@ fn decode(input: &Path, map: Option<&str>) -> (u64, u64) {
         .lines()
         .find_map(|l| l.trim().parse().ok())
         .expect("channels");
-    (out.stdout.len() as u64 / 4 / channels, channels)
+    (bytes / 4 / channels, channels)
 }
 
 /// `input`'s audio (an MPD: `map` picks the stream) downmixed to mono f32 by ffmpeg.
 fn mono(input: &Path, map: Option<&str>) -> Vec<f32> {
-    let mut cmd = std::process::Command::new("ffmpeg");
-    cmd.args(["-hide_banner", "-loglevel", "fatal", "-i"])
-        .arg(input);
-    if let Some(m) = map {
-        cmd.args(["-map", m]);
-    }
-    let out = cmd
-        .args(["-ac", "1", "-f", "f32le", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success());
-    out.stdout
+    f32_samples(input, map, &["-ac", "1"])
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()

@@ -160,19 +160,7 @@ fn stbl(t: &Mp4Track) -> Vec<u8> {
 
     if n == 0 {
         // A fragmented file's: every table empty.
-        let empty = |kind: &[u8; 4], extra: usize| {
-            let mut p = full(0, 0);
-            p.extend(std::iter::repeat_n(0u8, 4 + extra));
-            boxed(kind, &p)
-        };
-        let body = [
-            boxed(b"stsd", &stsd),
-            empty(b"stts", 0),
-            empty(b"stsc", 0),
-            empty(b"stsz", 4),
-            empty(b"stco", 0),
-        ]
-        .concat();
+        let body = [boxed(b"stsd", &stsd), empty_sample_tables()].concat();
         return boxed(b"stbl", &body);
     }
     let mut stts = full(0, 0);
@@ -269,6 +257,23 @@ pub fn boxes(bytes: &[u8]) -> Option<Vec<RawBox<'_>>> {
         at += size;
     }
     Some(out)
+}
+
+/// The sample tables of a fragmented file's track, all empty (the samples are in the
+/// fragments): `stts`, `stsc`, `stsz` and `stco`.
+pub(crate) fn empty_sample_tables() -> Vec<u8> {
+    let empty = |kind: &[u8; 4], extra: usize| {
+        let mut p = full(0, 0);
+        p.extend(std::iter::repeat_n(0u8, 4 + extra));
+        boxed(kind, &p)
+    };
+    [
+        empty(b"stts", 0),
+        empty(b"stsc", 0),
+        empty(b"stsz", 4),
+        empty(b"stco", 0),
+    ]
+    .concat()
 }
 
 #[cfg(test)]

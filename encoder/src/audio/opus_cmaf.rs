@@ -184,17 +184,9 @@ pub fn init_segment(t: &OpusTrack) -> Vec<u8> {
     let mut stsd = full(0, 0);
     stsd.extend_from_slice(&1u32.to_be_bytes());
     stsd.extend(boxed(b"Opus", &entry));
-    let empty = |kind: &[u8; 4], extra: usize| {
-        let mut p = full(0, 0);
-        p.extend(std::iter::repeat_n(0u8, 4 + extra));
-        boxed(kind, &p)
-    };
     let stbl = [
         boxed(b"stsd", &stsd),
-        empty(b"stts", 0),
-        empty(b"stsc", 0),
-        empty(b"stsz", 4),
-        empty(b"stco", 0),
+        crate::mp4::empty_sample_tables(),
         roll_description(),
         roll_samples(0),
     ]

@@ -102,11 +102,17 @@ struct Store {
     /// Completions not yet told to the schedule, by (done time bits, sequence): (bytes, secs).
     pending: BTreeMap<(u64, u64), (u64, f64)>,
     /// Segments in the order they were requested, and in the order reads consumed them:
-    /// like the mount's block cache, consumed blocks are evicted first, then the oldest.
+    /// like the mount's block cache, which counts fetches in flight from their start,
+    /// consumed blocks are evicted first, least recently read first; then the oldest unread.
     order: VecDeque<(usize, u64)>,
-    consumed: VecDeque<(usize, u64)>,
+    consumed: VecDeque<((usize, u64), u64)>,
     sizes: HashMap<(usize, u64), u64>,
     held: u64,
+    /// Bytes of held segments that reads consumed, each counted once: `last_consumed` has
+    /// the sequence number of its latest entry in `consumed` (a re-read makes it the newest).
+    consumed_held: u64,
+    last_consumed: HashMap<(usize, u64), u64>,
+    consumes: u64,
     link_free: f64,
     fetched: u64,
     requests: u64,
@@ -139,17 +145,44 @@ impl Store {
         }
     }
 
-    /// The block cache holds a quarter of the mount's memory.
+    /// The block cache holds a quarter of the mount's memory, fetches in flight included.
     fn evict(&mut self) {
         while self.held > CACHE {
-            let Some(k) = self.consumed.pop_front().or_else(|| self.order.pop_front()) else {
-                break;
-            };
-            if let Some(b) = self.sizes.remove(&k) {
-                self.arrives.remove(&k);
-                self.held -= b;
+            if self.consumed_held > 0 {
+                let Some((k, seq)) = self.consumed.pop_front() else {
+                    break;
+                };
+                if self.last_consumed.get(&k) == Some(&seq) {
+                    self.drop_segment(k);
+                }
+            } else {
+                let Some(k) = self.order.pop_front() else {
+                    break;
+                };
+                self.drop_segment(k);
             }
         }
+    }
+
+    fn drop_segment(&mut self, k: (usize, u64)) {
+        if let Some(b) = self.sizes.remove(&k) {
+            self.arrives.remove(&k);
+            self.held -= b;
+            if self.last_consumed.remove(&k).is_some() {
+                self.consumed_held -= b;
+            }
+        }
+    }
+
+    /// A read reached the end of a segment: it becomes the newest consumed block.
+    fn consume(&mut self, k: (usize, u64)) {
+        let Some(&b) = self.sizes.get(&k) else { return };
+        self.consumes += 1;
+        if self.last_consumed.insert(k, self.consumes).is_none() {
+            self.consumed_held += b;
+        }
+        self.consumed.push_back((k, self.consumes));
+        self.evict();
     }
 
     /// Tells the schedule of every fetch completed by `now`.
@@ -206,7 +239,7 @@ fn simulate(replay: &Replay, strategy: Strategy) -> Outcome {
             let at = store.arrives.get(&(object, seg)).copied().unwrap_or(now);
             ready = ready.max(at);
             if range.end >= (seg + 1) * g.segment {
-                store.consumed.push_back((object, seg));
+                store.consume((object, seg));
             }
         }
         clock[h] = ready + PER_READ;

@@ -87,6 +87,29 @@ pub(crate) fn mvhd(timescale: u32, duration: u64) -> Vec<u8> {
     boxed(b"mvhd", &p)
 }
 
+/// A track's media header: its timescale and duration (0 when the samples are in fragments).
+pub(crate) fn mdhd(timescale: u32, duration: u64) -> Vec<u8> {
+    let mut p = full(1, 0);
+    p.extend_from_slice(&0u64.to_be_bytes()); // creation
+    p.extend_from_slice(&0u64.to_be_bytes()); // modification
+    p.extend_from_slice(&timescale.to_be_bytes());
+    p.extend_from_slice(&duration.to_be_bytes());
+    p.extend_from_slice(&0x55c4u16.to_be_bytes()); // language "und"
+    p.extend_from_slice(&0u16.to_be_bytes());
+    boxed(b"mdhd", &p)
+}
+
+/// A track's handler: `vide` or `soun`, with its name.
+pub(crate) fn hdlr(handler: &[u8; 4], name: &str) -> Vec<u8> {
+    let mut p = full(0, 0);
+    p.extend_from_slice(&0u32.to_be_bytes());
+    p.extend_from_slice(handler);
+    p.extend_from_slice(&[0; 12]);
+    p.extend_from_slice(name.as_bytes());
+    p.push(0);
+    boxed(b"hdlr", &p)
+}
+
 fn trak(t: &Mp4Track, duration: u64) -> Vec<u8> {
     let mut tkhd = full(1, 3); // enabled, in movie
     tkhd.extend_from_slice(&0u64.to_be_bytes());
@@ -101,26 +124,12 @@ fn trak(t: &Mp4Track, duration: u64) -> Vec<u8> {
     tkhd.extend_from_slice(&(u32::from(t.width) << 16).to_be_bytes());
     tkhd.extend_from_slice(&(u32::from(t.height) << 16).to_be_bytes());
 
-    let mut mdhd = full(1, 0);
-    mdhd.extend_from_slice(&0u64.to_be_bytes());
-    mdhd.extend_from_slice(&0u64.to_be_bytes());
-    mdhd.extend_from_slice(&t.timescale.to_be_bytes());
-    mdhd.extend_from_slice(&duration.to_be_bytes());
-    mdhd.extend_from_slice(&0x55c4u16.to_be_bytes()); // language "und"
-    mdhd.extend_from_slice(&0u16.to_be_bytes());
-
-    let mut hdlr = full(0, 0);
-    hdlr.extend_from_slice(&0u32.to_be_bytes());
-    hdlr.extend_from_slice(b"vide");
-    hdlr.extend_from_slice(&[0; 12]);
-    hdlr.extend_from_slice(b"VideoHandler\0");
-
     let mut vmhd = full(0, 1);
     vmhd.extend_from_slice(&[0; 8]);
     let minf = [boxed(b"vmhd", &vmhd), dinf(), stbl(t)].concat();
     let mdia = [
-        boxed(b"mdhd", &mdhd),
-        boxed(b"hdlr", &hdlr),
+        mdhd(t.timescale, duration),
+        hdlr(b"vide", "VideoHandler"),
         boxed(b"minf", &minf),
     ]
     .concat();

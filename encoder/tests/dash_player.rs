@@ -152,20 +152,16 @@ fn dash_js_in_chromium_plays_the_ladder_to_the_end_and_follows_the_served_rate()
             m["type"], m["id"]
         );
     }
-    let video = r["mse_supported"]
-        .as_array()
-        .expect("verdicts")
-        .iter()
-        .filter(|m| m["content"] == "video")
-        .count();
-    assert_eq!(video, 3, "{}", r["mse_supported"]);
-    let audio = r["mse_supported"]
-        .as_array()
-        .expect("verdicts")
-        .iter()
-        .filter(|m| m["content"] == "audio")
-        .count();
-    assert_eq!(audio, 4, "Opus rungs: {}", r["mse_supported"]);
+    let verdicts = |content: &str| {
+        r["mse_supported"]
+            .as_array()
+            .expect("verdicts")
+            .iter()
+            .filter(|m| m["content"] == content)
+            .count()
+    };
+    assert_eq!(verdicts("video"), 3, "{}", r["mse_supported"]);
+    assert_eq!(verdicts("audio"), 4, "Opus rungs: {}", r["mse_supported"]);
     // No fatal error from the player, the page or the media element.
     assert_eq!(r["errors"], serde_json::json!([]), "{}", trail());
     assert_eq!(r["page_errors"], serde_json::json!([]), "{}", trail());

@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use super::ogg::Mapping;
 use crate::cmaf::{self, Sample};
-use crate::mp4::{boxed, dinf, full, matrix, mvhd};
+use crate::mp4::{boxed, dinf, full, hdlr, matrix, mdhd, mvhd};
 
 /// The media and movie timescale: Opus's own 48 kHz.
 pub const TIMESCALE: u32 = 48_000;
@@ -154,20 +154,6 @@ pub fn init_segment(t: &OpusTrack) -> Vec<u8> {
     elst.extend_from_slice(&0x0001_0000u32.to_be_bytes()); // rate 1.0
     let edts = boxed(b"edts", &boxed(b"elst", &elst));
 
-    let mut mdhd = full(1, 0);
-    mdhd.extend_from_slice(&0u64.to_be_bytes());
-    mdhd.extend_from_slice(&0u64.to_be_bytes());
-    mdhd.extend_from_slice(&TIMESCALE.to_be_bytes());
-    mdhd.extend_from_slice(&0u64.to_be_bytes()); // the samples are in the fragments
-    mdhd.extend_from_slice(&0x55c4u16.to_be_bytes()); // language "und"
-    mdhd.extend_from_slice(&0u16.to_be_bytes());
-
-    let mut hdlr = full(0, 0);
-    hdlr.extend_from_slice(&0u32.to_be_bytes());
-    hdlr.extend_from_slice(b"soun");
-    hdlr.extend_from_slice(&[0; 12]);
-    hdlr.extend_from_slice(b"SoundHandler\0");
-
     let smhd = boxed(
         b"smhd",
         &full(0, 0).into_iter().chain([0; 4]).collect::<Vec<u8>>(),
@@ -193,8 +179,9 @@ pub fn init_segment(t: &OpusTrack) -> Vec<u8> {
     .concat();
     let minf = [smhd, dinf(), boxed(b"stbl", &stbl)].concat();
     let mdia = [
-        boxed(b"mdhd", &mdhd),
-        boxed(b"hdlr", &hdlr),
+        // Duration 0: the samples are in the fragments.
+        mdhd(TIMESCALE, 0),
+        hdlr(b"soun", "SoundHandler"),
         boxed(b"minf", &minf),
     ]
     .concat();

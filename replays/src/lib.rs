@@ -11,6 +11,7 @@
 //! - [`ReplayWriter`]: appends records as they happen, a chunk at a time.
 //! - [`retarget`]: a replay moved onto other bytes of the same sizes (its digests
 //!   recomputed), so recordings of real tools on real media can be rerun without the media.
+//! - [`handle_spans`]: which handles ran one after another (the order a rerun keeps).
 //! - [`analysis`]: summaries (totals, histograms, access pattern per object, files written),
 //!   Chrome trace export, JSON lines. Pure functions of decoded records.
 //!
@@ -19,11 +20,13 @@
 
 pub mod analysis;
 pub mod codec;
+mod handles;
 mod record;
 pub mod retarget;
 mod varint;
 mod writer;
 
 pub use codec::{DecodeError, Decoded, End, decode};
+pub use handles::{HandleSpan, handle_spans};
 pub use record::{FileMeta, Meta, ObjectMeta, Record};
 pub use writer::{DEFAULT_CHUNK_BYTES, ReadDigest, ReplayWriter};

@@ -135,6 +135,101 @@ fn record_inspect_export_and_rerun() {
     );
 }
 
+/// A rerun keeps the recording's order of handles: one opened after another had finished
+/// reading starts when that one is done (a tool working through files one after the other is
+/// not rerun as parallel readers), and handles read together are still read together. The
+/// rerun's own recording (`--record`) shows the order it kept.
+#[test]
+fn a_rerun_keeps_the_order_of_handles() {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let w = World::new(Kind::S3);
+    put(&w, &random_bytes(16 << 20, 73), "movie", "8MiB");
+    let replay = w.path("order.mezzreplay");
+    let r = replay.to_str().expect("utf-8");
+    let m = Mount::start(
+        &w,
+        "mnt",
+        &[
+            "--object",
+            "movie",
+            "--range",
+            "s1=movie:0+4MiB",
+            "--range",
+            "s2=movie:8MiB+4MiB",
+            "--replay",
+            r,
+        ],
+    );
+    {
+        let mut first = vec![0u8; 1 << 20];
+        std::fs::File::open(m.dir.join("movie"))
+            .expect("open movie")
+            .read_exact(&mut first)
+            .expect("read movie");
+    }
+    {
+        let (a, b) = (
+            std::fs::File::open(m.dir.join("s1")).expect("open s1"),
+            std::fs::File::open(m.dir.join("s2")).expect("open s2"),
+        );
+        let mut buf = vec![0u8; 256 << 10];
+        for i in 0..4 {
+            a.read_exact_at(&mut buf, i * (256 << 10)).expect("read s1");
+            b.read_exact_at(&mut buf, i * (256 << 10)).expect("read s2");
+        }
+    }
+    w.ok(&["unmount", m.dir.to_str().expect("utf-8")]);
+    assert!(
+        m.wait_gone(Duration::from_secs(10)),
+        "the mount did not end"
+    );
+
+    let again = w.path("again.mezzreplay");
+    let a = again.to_str().expect("utf-8");
+    w.ok(&["replay", "rerun", r, "--record", a]);
+    // Files in the order the mount lists them: movie, s1, s2.
+    let (movie, s1, s2) = (0, 1, 2);
+    for (what, replay) in [("recorded", r), ("rerun", a)] {
+        let spans = file_spans(&w, replay);
+        let span = |file: u64| {
+            spans
+                .iter()
+                .find(|s| s.0 == file)
+                .unwrap_or_else(|| panic!("{what}: file {file} was not opened: {spans:?}"))
+        };
+        // (file, opened, last read's arrival) in µs of the replay.
+        let done_before = |a: u64, b: u64| span(a).2 < span(b).1;
+        assert!(done_before(movie, s1), "{what}: {spans:?}");
+        assert!(done_before(movie, s2), "{what}: {spans:?}");
+        assert!(!done_before(s1, s2), "{what}: {spans:?}");
+        assert!(!done_before(s2, s1), "{what}: {spans:?}");
+    }
+}
+
+/// Each opened handle of a replay as (file, when it was opened, when its last read arrived).
+fn file_spans(w: &World, replay: &str) -> Vec<(u64, u64, u64)> {
+    let dump = stdout(&w.ok(&["replay", "dump", replay, "--json"]));
+    let mut span_of = std::collections::HashMap::new();
+    let mut spans: Vec<(u64, u64, u64)> = Vec::new();
+    for l in dump.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+        let (handle, t) = (v["handle"].as_u64(), v["t"].as_u64().unwrap_or(0));
+        match v["kind"].as_str() {
+            Some("open") => {
+                span_of.insert(handle, spans.len());
+                spans.push((v["file"].as_u64().expect("file"), t, t));
+            }
+            Some("read") => {
+                let s = &mut spans[span_of[&handle]];
+                s.2 = s.2.max(t);
+            }
+            _ => {}
+        }
+    }
+    spans
+}
+
 #[test]
 fn a_killed_mount_leaves_a_readable_replay() {
     let w = World::new(Kind::S3);

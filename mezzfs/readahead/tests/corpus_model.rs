@@ -1,8 +1,9 @@
 //! The schedule on the committed replay corpus (replays/corpus/: recordings of real tools and
 //! of the canonical patterns), run against a model of a distant store instead of a mount: each
 //! GET costs a round trip plus its bytes at one connection's rate, all GETs share one link.
-//! Every recorded handle reads as fast as its bytes arrive, all handles at once (as `mezzfs
-//! replay rerun` does). The model is deterministic, so this is the batch gate's question
+//! Every recorded handle reads as fast as its bytes arrive; handles read together are read
+//! together, and a handle opened after another had done its reading starts when that one is
+//! done (`mezz_replays::handle_spans`, as `mezzfs replay rerun` does). The model is deterministic, so this is the batch gate's question
 //! ("is adaptive ever slower than a fixed 8 MiB read-ahead, or fetching more?") answered
 //! without timing anything; the gate itself (mezzfs/cli/tests/replay.rs) asks it of real
 //! mounts.
@@ -33,6 +34,9 @@ struct Replay {
     geometries: Vec<Geometry>,
     /// Per handle, its reads in order: (object, range, bound).
     handles: Vec<Vec<Read>>,
+    /// Per handle, the handles that had done their reading before it was opened: it starts
+    /// when they are done.
+    after: Vec<Vec<usize>>,
 }
 
 fn load(path: &Path) -> Replay {
@@ -48,35 +52,29 @@ fn load(path: &Path) -> Replay {
             part: PART,
         })
         .collect();
-    let mut index: HashMap<u64, usize> = HashMap::new();
+    let spans = mezz_replays::handle_spans(&d.records);
     let mut handles: Vec<Vec<Read>> = Vec::new();
-    let mut files: HashMap<u64, u64> = HashMap::new();
-    for r in &d.records {
-        match r {
-            Record::Open { handle, file, .. } => {
-                index.insert(*handle, handles.len());
-                files.insert(*handle, *file);
-                handles.push(Vec::new());
-            }
-            Record::Read {
-                handle,
+    let mut after: Vec<Vec<usize>> = Vec::new();
+    for (k, span) in spans.iter().enumerate() {
+        let f = &meta.files[span.file as usize];
+        let mut reads = Vec::new();
+        for &i in &span.reads {
+            if let Record::Read {
                 offset,
                 len,
                 ok: true,
                 ..
-            } => {
-                let (Some(&h), Some(&file)) = (index.get(handle), files.get(handle)) else {
-                    continue;
-                };
-                let f = &meta.files[file as usize];
-                let start = f.offset + (*offset).min(f.len);
-                let end = f.offset + offset.saturating_add(*len).min(f.len);
+            } = d.records[i]
+            {
+                let start = f.offset + offset.min(f.len);
+                let end = f.offset + offset.saturating_add(len).min(f.len);
                 if start < end {
-                    handles[h].push((f.object as usize, start..end, f.offset..f.offset + f.len));
+                    reads.push((f.object as usize, start..end, f.offset..f.offset + f.len));
                 }
             }
-            _ => {}
         }
+        handles.push(reads);
+        after.push((0..k).filter(|&j| spans[j].done_before(span)).collect());
     }
     Replay {
         name: path
@@ -85,6 +83,7 @@ fn load(path: &Path) -> Replay {
             .unwrap_or_default(),
         geometries,
         handles,
+        after,
     }
 }
 
@@ -209,10 +208,18 @@ fn simulate(replay: &Replay, strategy: Strategy) -> Outcome {
     let mut store = Store::default();
     let mut clock = vec![0.0f64; replay.handles.len()];
     let mut next = vec![0usize; replay.handles.len()];
+    let done = |next: &[usize], h: usize| next[h] >= replay.handles[h].len();
     while let Some(h) = (0..replay.handles.len())
-        .filter(|&h| next[h] < replay.handles[h].len())
+        .filter(|&h| !done(&next, h) && replay.after[h].iter().all(|&a| done(&next, a)))
         .min_by(|&a, &b| clock[a].total_cmp(&clock[b]))
     {
+        if next[h] == 0 {
+            // A handle opened after others were released starts when the last of them ends.
+            clock[h] = replay.after[h]
+                .iter()
+                .map(|&a| clock[a])
+                .fold(clock[h], f64::max);
+        }
         let now = clock[h];
         store.complete(&mut s, now);
         let (object, range, bound) = replay.handles[h][next[h]].clone();

@@ -91,7 +91,7 @@ pub fn run(global: &Global, a: &BatchArgs) -> anyhow::Result<()> {
                     run + 1,
                     a.runs
                 );
-                match rerun(global, &d, strategy, a.memory, false, shape) {
+                match rerun(global, &d, strategy, a.memory, false, shape, None) {
                     Ok(r) => {
                         if r.failed() {
                             failures.push(format!(

@@ -3,8 +3,12 @@
 //! against the digests recorded at capture time.
 //!
 //! Each recorded handle gets a thread that performs its reads in order with O_DIRECT (so the
-//! mount sees the recorded request sizes, not the page cache's); handles run concurrently as
-//! they did when recorded. As fast as possible by default, or with the recorded timing.
+//! mount sees the recorded request sizes, not the page cache's). Handles run concurrently as
+//! they did when recorded: those read together are read together, and a handle opened after
+//! another had finished reading starts when that one is done ([`mezz_replays::handle_spans`]):
+//! a tool that thumbnails one frame after another, opening the file for each, is rerun one
+//! frame after another, not as seven parallel readers. As fast as possible by default, or
+//! with the recorded timing.
 //!
 //! Writes (creates, writes, commits, renames in writable directories) are not rerun: that
 //! would store the objects again. They are counted in the report and otherwise skipped.
@@ -13,7 +17,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -42,6 +46,9 @@ pub struct RerunArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Record the rerun's own replay into this file (what this strategy fetched, and when).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 /// Makes a nearby store cost what a distant one does (for reruns on loopback or in CI).
@@ -155,6 +162,7 @@ pub fn run(global: &Global, a: &RerunArgs) -> anyhow::Result<()> {
         a.memory,
         a.original_timing,
         a.shape.shape()?,
+        a.record.clone(),
     )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -207,9 +215,13 @@ fn print_report(r: &RerunReport) {
     }
 }
 
-/// One operation of a handle, with the index of its record.
-enum Op {
-    Read { index: usize, offset: u64, len: u64 },
+/// One read of a handle: the index of its record, the bytes, and when it arrived (µs since
+/// the replay's first record; waited for with `--original-timing`).
+struct Op {
+    index: usize,
+    offset: u64,
+    len: u64,
+    due: Option<Duration>,
 }
 
 struct Outcome {
@@ -222,7 +234,7 @@ struct Outcome {
 /// Alignment of the O_DIRECT read buffers.
 const PAGE: usize = 4096;
 
-/// Handles open at once; more are queued until one is released.
+/// Handles open at once; more wait until one is done.
 const MAX_HANDLES: usize = 256;
 
 pub fn rerun(
@@ -232,6 +244,7 @@ pub fn rerun(
     memory: u64,
     original_timing: bool,
     shape: Option<mezz_store::Shape>,
+    record: Option<PathBuf>,
 ) -> anyhow::Result<RerunReport> {
     let meta = d.meta().context("the replay has no mount description")?;
     let writes = d.records.iter().filter(|r| is_write(r)).count();
@@ -263,10 +276,16 @@ pub fn rerun(
         .context("starting the async runtime")?;
     let mut config = ReadPathConfig::default();
     config.readahead.strategy = strategy;
-    let mount = Mount::new(spec, Arc::new(global.clone()), global.keys()?)
+    let mut mount = Mount::new(spec, Arc::new(global.clone()), global.keys()?)
         .read_path(config.with_memory_budget(memory))
         .retry(mezz_store::RetryConfig::default())
         .shape(shape);
+    if let Some(file) = record {
+        let mut settings = serde_json::Map::new();
+        settings.insert("rerun_of".into(), meta.host.clone().into());
+        settings.insert("memory".into(), memory.into());
+        mount = mount.record(file, settings);
+    }
     let opened = rt.block_on(mount.open())?;
     let mut report = RerunReport {
         writes_not_rerun: writes as u64,
@@ -286,50 +305,48 @@ pub fn rerun(
     let started = Instant::now();
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let t0 = d.records.iter().find_map(Record::time).unwrap_or(0);
-    let mut handles: HashMap<u64, mpsc::Sender<Op>> = HashMap::new();
-    let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
-    for (index, r) in d.records.iter().enumerate() {
-        if original_timing && let Some(t) = r.time() {
-            let due = Duration::from_micros(t.saturating_sub(t0));
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
+    let due = |t: u64| original_timing.then(|| Duration::from_micros(t.saturating_sub(t0)));
+    let spans = mezz_replays::handle_spans(&d.records);
+    // Threads of the handles started so far, by span.
+    let mut threads: Vec<(usize, std::thread::JoinHandle<()>)> = Vec::new();
+    for (k, span) in spans.iter().enumerate() {
+        // Handles that had done their reading before this one was opened finish first.
+        let (done, running): (Vec<_>, Vec<_>) = threads
+            .drain(..)
+            .partition(|(j, _)| spans[*j].done_before(span));
+        threads = running;
+        for (_, t) in done {
+            let _ = t.join();
         }
-        match r {
-            Record::Open { handle, file, .. } => {
-                threads.retain(|t| !t.is_finished());
-                while threads.len() >= MAX_HANDLES {
-                    std::thread::sleep(Duration::from_millis(1));
-                    threads.retain(|t| !t.is_finished());
-                }
-                let (tx, rx) = mpsc::channel();
-                handles.insert(*handle, tx);
-                let file = dir.0.join(format!("f{file}"));
-                let outcomes = outcomes.clone();
-                threads.push(std::thread::spawn(move || perform(&file, rx, &outcomes)));
-            }
-            Record::Read {
-                handle,
-                offset,
-                len,
-                ..
-            } => {
-                if let Some(tx) = handles.get(handle) {
-                    let _ = tx.send(Op::Read {
-                        index,
-                        offset: *offset,
-                        len: *len,
-                    });
-                }
-            }
-            Record::Release { handle, .. } => {
-                handles.remove(handle);
-            }
-            _ => {}
+        threads.retain(|(_, t)| !t.is_finished());
+        while threads.len() >= MAX_HANDLES {
+            std::thread::sleep(Duration::from_millis(1));
+            threads.retain(|(_, t)| !t.is_finished());
         }
+        if let Some(wait) = due(span.opened).and_then(|d| d.checked_sub(started.elapsed())) {
+            std::thread::sleep(wait);
+        }
+        let ops: Vec<Op> = span
+            .reads
+            .iter()
+            .filter_map(|&index| match d.records[index] {
+                Record::Read { t, offset, len, .. } => Some(Op {
+                    index,
+                    offset,
+                    len,
+                    due: due(t),
+                }),
+                _ => None,
+            })
+            .collect();
+        let file = dir.0.join(format!("f{}", span.file));
+        let outcomes = outcomes.clone();
+        threads.push((
+            k,
+            std::thread::spawn(move || perform(&file, ops, started, &outcomes)),
+        ));
     }
-    drop(handles);
-    for t in threads {
+    for (_, t) in threads {
         let _ = t.join();
     }
     report.secs = started.elapsed().as_secs_f64();
@@ -398,7 +415,7 @@ fn check(d: &Decoded, outcomes: &[Outcome], report: &mut RerunReport) {
     }
 }
 
-fn perform(file: &Path, rx: mpsc::Receiver<Op>, outcomes: &Mutex<Vec<Outcome>>) {
+fn perform(file: &Path, ops: Vec<Op>, t0: Instant, outcomes: &Mutex<Vec<Outcome>>) {
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECT)
@@ -407,8 +424,16 @@ fn perform(file: &Path, rx: mpsc::Receiver<Op>, outcomes: &Mutex<Vec<Outcome>>) 
     // O_DIRECT reads into a buffer that is not page-aligned are split by the kernel (a 1 MiB
     // read arrived as 1048528 + 48 bytes), so the buffer starts on a page boundary.
     let mut backing: Vec<u8> = Vec::new();
-    for op in rx {
-        let Op::Read { index, offset, len } = op;
+    for Op {
+        index,
+        offset,
+        len,
+        due,
+    } in ops
+    {
+        if let Some(wait) = due.and_then(|d| d.checked_sub(t0.elapsed())) {
+            std::thread::sleep(wait);
+        }
         let started = Instant::now();
         backing.resize(len as usize + PAGE, 0);
         let skip = backing.as_ptr().align_offset(PAGE).min(PAGE);

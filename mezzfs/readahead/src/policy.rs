@@ -24,7 +24,8 @@
 //!   them are fetched rather than waited for, one round trip each;
 //! - a reader that **seeks and reads a burst**, as the object's finished runs did, gets the
 //!   typical burst at its first read, and no whole window past it while it stays that short;
-//! - a young run of 1 MiB (kernel read-ahead sized) reads gets half a request;
+//! - a young run of 1 MiB (kernel read-ahead sized) reads, or one the kernel is ramping up
+//!   (each read continuing the one before it and larger), gets half a request;
 //! - a window stops where another run starts (parallel readers of one file).
 
 use std::collections::VecDeque;
@@ -339,10 +340,19 @@ impl ObjectPolicy {
         let extent = own.end - own.start;
         if own.reads < YOUNG_RUN {
             // Two or three reads in a row may be chance (random reads landing side by side):
-            // until the run is longer, read ahead only twice what it has covered. Reads as
-            // large as the kernel's whole read-ahead are not chance: the kernel has seen a
-            // stream, so it gets a request's worth, as much as the fixed strategy gives.
-            let young = if read.end - read.start >= KERNEL_READAHEAD {
+            // until the run is longer, read ahead only twice what it has covered. Two kinds
+            // of read are not chance, because the kernel has seen a stream: reads as large as
+            // its whole read-ahead, and a read continuing the one before it and larger (the
+            // kernel growing its window, 128, 256, 512 KiB...). They get half a request.
+            let len = read.end - read.start;
+            let ramp = self
+                .recent
+                .iter()
+                .rev()
+                .skip(1)
+                .find(|p| p.end == read.start)
+                .is_some_and(|p| len > p.end - p.start);
+            let young = if len >= KERNEL_READAHEAD || ramp {
                 (2 * extent).max(cfg.request_size / 2)
             } else {
                 2 * extent

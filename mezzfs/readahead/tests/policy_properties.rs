@@ -150,6 +150,40 @@ fn fixed_strategy_always_reads_its_buffer() {
 }
 
 #[test]
+fn the_kernels_read_ahead_ramp_gets_half_a_request_at_its_second_read() {
+    // Four buffered readers, interleaved: the kernel grows each one's reads (256 then
+    // 512 KiB), which it does only for a stream it has seen. Their second read gets half a
+    // request, not twice the 768 KiB covered.
+    let cfg = Config::default();
+    let mut p = ObjectPolicy::default();
+    for t in 0..4u64 {
+        let s = t * (1 << 32);
+        p.on_read(&cfg, &NetEstimate::default(), 1, s..s + 262144, SIZE);
+    }
+    for t in 0..4u64 {
+        let s = t * (1 << 32) + 262144;
+        let plan = p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 524288, SIZE);
+        assert_eq!(
+            plan.window.end - plan.window.start,
+            cfg.request_size / 2,
+            "thread {t}"
+        );
+    }
+    // Same-sized reads side by side are no ramp: twice what they covered.
+    let mut p = ObjectPolicy::default();
+    let s = 9 << 32;
+    p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 262144, SIZE);
+    let plan = p.on_read(
+        &cfg,
+        &NetEstimate::default(),
+        4,
+        s + 262144..s + 524288,
+        SIZE,
+    );
+    assert_eq!(plan.window.end - plan.window.start, 1 << 20);
+}
+
+#[test]
 fn each_reader_is_its_own_stream_from_its_second_read() {
     // Four threads start reading their own regions at once: on their second read each is
     // already a dense stream, though the object as a whole looked scattered a moment ago.

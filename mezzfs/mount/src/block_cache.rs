@@ -110,6 +110,11 @@ impl BlockCache {
         evicted
     }
 
+    /// Bytes of the fetches in flight (reserved and not yet released).
+    pub fn reserved(&self) -> u64 {
+        self.reserved
+    }
+
     /// Ends a reservation (its fetch is done, and its blocks are inserted next, or it failed).
     pub fn release(&mut self, bytes: u64) {
         self.reserved = self.reserved.saturating_sub(bytes);

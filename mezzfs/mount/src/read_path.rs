@@ -364,11 +364,13 @@ impl ReadPath {
         if range.is_empty() {
             return Ok(Bytes::new());
         }
+        let in_flight = lock(&inner.cache).reserved();
         self.step(
             Event::Read {
                 object,
                 range: range.clone(),
                 bound,
+                in_flight,
             },
             reader,
         );

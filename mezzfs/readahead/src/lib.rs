@@ -22,7 +22,7 @@
 //! let mut fetched = std::collections::HashSet::new();
 //! let mut last = None;
 //! for i in 0..16u64 {
-//!     let read = Event::Read { object: 0, range: i * 131072..(i + 1) * 131072, bound: 0..u64::MAX };
+//!     let read = Event::Read { object: 0, range: i * 131072..(i + 1) * 131072, bound: 0..u64::MAX, in_flight: 0 };
 //!     let d = s.step(read, &|_, seg| fetched.contains(&seg));
 //!     for r in &d.requests {
 //!         assert!(r.segments.clone().all(|seg| !fetched.contains(&seg)));

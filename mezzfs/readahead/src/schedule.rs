@@ -14,6 +14,8 @@
 //!    a read at the start of the reader's file gets at least [`HEAD`] (its header);
 //! 2. a window that continues a stream is cut to what that stream has not scheduled yet;
 //!    a read-ahead top-up smaller than one request waits until it is a whole request;
+//!    beyond the read, no more goes out than the budget has room for besides the bytes the
+//!    mount already has in flight (the fixed strategy's 8 MiB per read would not stop);
 //! 3. the reader's own bytes go out as a small first request (at most [`FIRST_REQUEST`]
 //!    beyond the read), so it does not wait for a whole request to arrive;
 //! 4. what is missing is cut into runs of absent segments, at part boundaries and into
@@ -81,11 +83,13 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A read of `range` of an object, by a file showing only `bound` of it: the read is
-    /// clamped to the bound and read-ahead never goes beyond it.
+    /// clamped to the bound and read-ahead never goes beyond it. `in_flight` is the bytes the
+    /// mount is fetching as the read arrives: read-ahead only fills the budget's room left.
     Read {
         object: usize,
         range: Range<u64>,
         bound: Range<u64>,
+        in_flight: u64,
     },
     /// A read found `segment` neither cached nor in flight (evicted since it was scheduled,
     /// or never scheduled): its bytes through `read_end` are fetched now.
@@ -166,7 +170,8 @@ impl Schedule {
                 object,
                 range,
                 bound,
-            } => self.on_read(object, range, bound, present),
+                in_flight,
+            } => self.on_read(object, range, bound, in_flight, present),
             Event::Miss {
                 object,
                 segment,
@@ -207,9 +212,11 @@ impl Schedule {
         object: usize,
         range: Range<u64>,
         bound: Range<u64>,
+        in_flight: u64,
         present: &dyn Fn(usize, u64) -> bool,
     ) -> Decision {
         let streams = self.dense_streams().max(1);
+        let room = self.config.budget.saturating_sub(in_flight);
         let Some(o) = self.objects.get_mut(object) else {
             return Decision::default();
         };
@@ -249,6 +256,7 @@ impl Schedule {
             range.end,
             bound.end,
             self.config.request_size,
+            room,
         ) else {
             return Decision {
                 plan: Some(plan),
@@ -335,14 +343,18 @@ impl Schedule {
 /// yet, records it, and returns it. A window that has slid less than a request's worth past
 /// what is scheduled gets `None` (as long as the read itself, ending at `read_end`, is
 /// covered), so read-ahead goes out in whole requests, not one per read; the tail before
-/// `limit` goes out however small, or it never would.
+/// `limit` goes out however small, or it never would. At most `room` bytes go out beyond the
+/// read: the mount's read-ahead budget left by the fetches in flight (the fixed strategy's
+/// windows and many streams' would otherwise pile up past `--memory`).
 fn top_up(
     streams: &mut Vec<Range<u64>>,
     window: Range<u64>,
     read_end: u64,
     limit: u64,
     request: u64,
+    room: u64,
 ) -> Option<Range<u64>> {
+    let room_end = |start: u64| start.max(read_end).saturating_add(room);
     // Another stream's scheduled bytes ahead (parallel readers of one file, each its own
     // region) were fetched for that stream: the window stops where they start, so bytes
     // already read and evicted are not fetched again. The read itself is always covered.
@@ -360,7 +372,8 @@ fn top_up(
         .find(|r| r.start <= window.start && window.start <= r.end);
     match stream {
         Some(r) => {
-            let mut todo = r.end.max(window.start)..window.end;
+            let start = r.end.max(window.start);
+            let mut todo = start..window.end.min(room_end(start)).max(start);
             let len = todo.end.saturating_sub(todo.start);
             let small = len < request.min(window.end - window.start);
             let topping_up = todo.start >= read_end && window.end < limit;
@@ -375,6 +388,7 @@ fn top_up(
             Some(todo)
         }
         None => {
+            let window = window.start..window.end.min(room_end(window.start));
             if streams.len() >= MAX_STREAMS {
                 streams.remove(0);
             }

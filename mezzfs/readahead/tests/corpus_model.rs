@@ -229,6 +229,7 @@ fn simulate(replay: &Replay, strategy: Strategy) -> Outcome {
             object,
             range: range.clone(),
             bound,
+            in_flight: store.pending.values().map(|(bytes, _)| bytes).sum(),
         };
         store.step(&mut s, read, now);
         let mut ready = now;

@@ -17,6 +17,9 @@ use proptest::prelude::*;
 #[derive(Default)]
 struct Model {
     present: HashSet<(usize, u64)>,
+    /// What the read path says it has in flight with each read (0: requests are present at
+    /// once in this model).
+    in_flight: u64,
 }
 
 impl Model {
@@ -88,6 +91,7 @@ impl Model {
                 object,
                 range: range.clone(),
                 bound: bound.clone(),
+                in_flight: self.in_flight,
             },
         );
         let g = geometries[object];
@@ -405,4 +409,75 @@ fn a_dense_streams_window_goes_out_in_half_size_requests() {
     assert_eq!(dense, half, "the adaptive reader's largest request");
     let (fixed, half) = largest(ReadStrategy::Fixed(8 << 20));
     assert!(fixed > half, "fixed windows keep whole requests: {fixed}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn read_ahead_fills_only_the_room_the_fetches_in_flight_leave(
+        geometry in geometry(),
+        cfg in config(),
+        fixed in any::<bool>(),
+        reads in prop::collection::vec((1u64..(2 << 20), any::<u64>()), 1..40),
+    ) {
+        let cfg = Config {
+            strategy: if fixed { ReadStrategy::Fixed(8 << 20) } else { ReadStrategy::Adaptive },
+            ..cfg
+        };
+        let g = geometry;
+        let mut s = Schedule::new(cfg.clone(), [g]);
+        let mut m = Model::default();
+        let mut at = 0u64;
+        for (len, seed) in reads {
+            // Anything from nothing to twice the budget in flight.
+            m.in_flight = seed % (2 * cfg.budget + 1);
+            let room = cfg.budget.saturating_sub(m.in_flight);
+            let range = at..at + len;
+            at = range.end;
+            let d = m.read(&mut s, &[g], 0, range.clone(), 0..u64::MAX);
+            let past = round_up(range.end.min(g.size), g.segment);
+            let beyond: u64 = d
+                .requests
+                .iter()
+                .map(|r| r.bytes.end.saturating_sub(r.bytes.start.max(past)))
+                .sum();
+            prop_assert!(
+                beyond <= room + g.segment,
+                "{beyond} bytes beyond the read {range:?} with room for {room}: {:?}",
+                d.requests
+            );
+        }
+    }
+}
+
+#[test]
+fn the_fixed_window_shrinks_to_the_room_left_in_the_budget() {
+    let g = Geometry {
+        size: 1 << 30,
+        segment: 65536,
+        part: 64 << 20,
+    };
+    let cfg = Config {
+        strategy: ReadStrategy::Fixed(8 << 20),
+        budget: 48 << 20,
+        ..Config::default()
+    };
+    let mut s = Schedule::new(cfg, [g]);
+    let mut m = Model::default();
+    let fetched = |m: &mut Model, s: &mut Schedule, at: u64, in_flight: u64| {
+        m.in_flight = in_flight;
+        let d = m.read(s, &[g], 0, at..at + 65536, 0..u64::MAX);
+        d.requests
+            .iter()
+            .map(|r| r.bytes.end - r.bytes.start)
+            .sum::<u64>()
+    };
+    assert_eq!(fetched(&mut m, &mut s, 0, 0), 8 << 20);
+    assert_eq!(
+        fetched(&mut m, &mut s, 100 << 20, 44 << 20),
+        (4 << 20) + 65536
+    );
+    assert_eq!(fetched(&mut m, &mut s, 200 << 20, 48 << 20), 65536);
+    assert_eq!(fetched(&mut m, &mut s, 300 << 20, 90 << 20), 65536);
 }

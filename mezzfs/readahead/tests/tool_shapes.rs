@@ -40,6 +40,8 @@ impl Path {
                 object: 0,
                 range: range.clone(),
                 bound,
+                // Requests are present at once in this model: nothing stays in flight.
+                in_flight: 0,
             },
             &|_, seg| present.contains(&seg),
         );

@@ -63,8 +63,9 @@ pub struct MountArgs {
     /// Bytes fetched from each read with --readahead fixed.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     fixed_size: u64,
-    /// Memory for the whole mount: 1/4 for the block cache, which also counts the read-ahead
-    /// in flight (at most 3/16); the rest for transfer buffers, writes and slack.
+    /// Memory for the whole mount: 1/4 for the block cache, which also counts the fetches in
+    /// flight (read-ahead at most 3/16, with either strategy); the rest for transfer buffers,
+    /// writes and slack.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     memory: u64,
     /// Bytes per GET when a read-ahead window is split into parallel requests.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Mount benchmark: mezzfs mount against s3fs and rclone mount on a shaped network.
+"""Mount benchmark: mezzfs mount against s3fs, rclone mount and mountpoint-s3 on a shaped network.
 
 Usually started through bench/mount-bench.sh (installs tools, builds binaries). For each
 profile (bench/netns.sh) it serves one random object twice, encrypted by mezzfs and as a
@@ -38,7 +38,7 @@ SECRET_KEY = "mezz-test-secret-key"
 REGION = "us-east-1"
 
 PROFILES = ["lan", "s3-like", "far-region"]
-CLIENTS = ["mezzfs-adaptive", "mezzfs-fixed8m", "mezzfs-baseline", "s3fs", "rclone-off", "rclone-full"]
+CLIENTS = ["mezzfs-adaptive", "mezzfs-fixed8m", "mezzfs-baseline", "s3fs", "rclone-off", "rclone-full", "mountpoint"]
 WORKLOADS = ["dense", "sparse", "sparse4", "parallel4", "sha256", "manyfiles"]
 # manyfiles: 16 threads reading 64 range files of the object and 8 whole objects (each 1/8 of
 # --size) at random offsets in 128 KiB to 1 MiB reads; mezzfs only (range files).
@@ -157,6 +157,7 @@ class Bench:
             ).stdout.strip(),
             "s3fs": first_line(["s3fs", "--version"]),
             "rclone": first_line(["rclone", "version"]),
+            "mountpoint-s3": first_line([self.args.mount_s3, "--version"]) if self.mount_s3() else "?",
             "fio": first_line(["fio", "--version"]),
             "kernel": platform.release(),
             "cpus": str(os.cpu_count()),
@@ -236,8 +237,14 @@ class Bench:
         return json.loads(out.stdout)
 
     # ---------------------------------------------------------------- clients ---
+    def mount_s3(self) -> str | None:
+        """The mountpoint-s3 binary (`--mount-s3`, a path or a name on PATH), if present."""
+        return shutil.which(self.args.mount_s3)
+
     def mezz_available(self, client: str) -> str | None:
         """None if the client can run, else why not."""
+        if client == "mountpoint":
+            return None if self.mount_s3() else f"no `{self.args.mount_s3}` binary (bench/README.md: mountpoint-s3)"
         if not client.startswith("mezzfs"):
             return None
         if client == "mezzfs-baseline":
@@ -294,6 +301,12 @@ class Bench:
                 "s3fs", PLAIN_BUCKET, str(mnt), "-f",
                 "-o", f"url={endpoint}", "-o", "use_path_request_style", "-o", f"endpoint={REGION}",
                 "-o", f"passwd_file={passwd}", "-o", "ro",
+            ], env  # fmt: skip
+        if client == "mountpoint":
+            # AWS's FUSE client (mountpoint-s3), defaults otherwise; credentials from the env.
+            return [
+                str(self.mount_s3()), PLAIN_BUCKET, str(mnt), "--foreground", "--read-only",
+                "--endpoint-url", endpoint, "--force-path-style", "--region", REGION,
             ], env  # fmt: skip
         if client.startswith("rclone"):
             conf = run_dir / "rclone.conf"
@@ -703,6 +716,11 @@ def main() -> None:
     parser.add_argument(
         "--baseline-bin",
         help="another mezzfs binary (e.g. a build of an earlier commit): client mezzfs-baseline mounts with it, adaptive read-ahead",
+    )
+    parser.add_argument(
+        "--mount-s3",
+        default="mount-s3",
+        help="the mountpoint-s3 binary for client mountpoint (a path, or a name on PATH)",
     )
     parser.add_argument("--results-dir", default=str(HERE / "results"))
     parser.add_argument("--scratch", default="/dev/shm/mezz-mount-bench", help="tmpfs work dir (deleted at the end)")

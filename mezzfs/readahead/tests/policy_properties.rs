@@ -1,7 +1,7 @@
 //! Properties of the read-ahead policy: windows cover reads and respect every budget,
 //! sequential reads converge to large windows, random reads stay small.
 
-use mezz_readahead::{Config, NetEstimate, ObjectPolicy, Pattern, Strategy as ReadStrategy};
+use mezz_readahead::{Config, NetEstimate, ObjectPolicy, Pattern, Plan, Strategy as ReadStrategy};
 use proptest::prelude::*;
 
 const SIZE: u64 = 1 << 44;
@@ -149,20 +149,31 @@ fn fixed_strategy_always_reads_its_buffer() {
     assert_eq!(plan.window, SIZE - 10..SIZE);
 }
 
+/// Four threads start reading their own regions at once (a first read of 256 KiB each, then a
+/// second of `second` bytes right after it): the plans of their second reads, and the policy.
+fn four_threads_second_reads(cfg: &Config, second: u64) -> (Vec<Plan>, ObjectPolicy) {
+    let mut p = ObjectPolicy::default();
+    for t in 0..4u64 {
+        let s = t * (1 << 32);
+        p.on_read(cfg, &NetEstimate::default(), 1, s..s + 262144, SIZE);
+    }
+    let plans = (0..4u64)
+        .map(|t| {
+            let s = t * (1 << 32) + 262144;
+            p.on_read(cfg, &NetEstimate::default(), 4, s..s + second, SIZE)
+        })
+        .collect();
+    (plans, p)
+}
+
 #[test]
 fn the_kernels_read_ahead_ramp_gets_half_a_request_at_its_second_read() {
     // Four buffered readers, interleaved: the kernel grows each one's reads (256 then
     // 512 KiB), which it does only for a stream it has seen. Their second read gets half a
     // request, not twice the 768 KiB covered.
     let cfg = Config::default();
-    let mut p = ObjectPolicy::default();
-    for t in 0..4u64 {
-        let s = t * (1 << 32);
-        p.on_read(&cfg, &NetEstimate::default(), 1, s..s + 262144, SIZE);
-    }
-    for t in 0..4u64 {
-        let s = t * (1 << 32) + 262144;
-        let plan = p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 524288, SIZE);
+    let (plans, _) = four_threads_second_reads(&cfg, 524288);
+    for (t, plan) in plans.iter().enumerate() {
         assert_eq!(
             plan.window.end - plan.window.start,
             cfg.request_size / 2,
@@ -188,14 +199,8 @@ fn each_reader_is_its_own_stream_from_its_second_read() {
     // Four threads start reading their own regions at once: on their second read each is
     // already a dense stream, though the object as a whole looked scattered a moment ago.
     let cfg = Config::default();
-    let mut p = ObjectPolicy::default();
-    for t in 0..4u64 {
-        let s = t * (1 << 32);
-        p.on_read(&cfg, &NetEstimate::default(), 1, s..s + 262144, SIZE);
-    }
-    for t in 0..4u64 {
-        let s = t * (1 << 32) + 262144;
-        let plan = p.on_read(&cfg, &NetEstimate::default(), 4, s..s + 262144, SIZE);
+    let (plans, mut p) = four_threads_second_reads(&cfg, 262144);
+    for (t, plan) in plans.iter().enumerate() {
         assert!(
             matches!(plan.pattern, Pattern::Dense { .. }),
             "thread {t}: {plan:?}"

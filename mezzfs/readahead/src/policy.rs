@@ -25,7 +25,7 @@
 //! - a reader that **seeks and reads a burst**, as the object's finished runs did, gets the
 //!   typical burst at its first read, and no whole window past it while it stays that short;
 //! - a young run of 1 MiB (kernel read-ahead sized) reads, or one the kernel is ramping up
-//!   (each read continuing the one before it and larger), gets half a request;
+//!   (each read continuing the one before it and twice as large), gets half a request;
 //! - a window stops where another run starts (parallel readers of one file).
 
 use std::collections::VecDeque;
@@ -342,8 +342,10 @@ impl ObjectPolicy {
             // Two or three reads in a row may be chance (random reads landing side by side):
             // until the run is longer, read ahead only twice what it has covered. Two kinds
             // of read are not chance, because the kernel has seen a stream: reads as large as
-            // its whole read-ahead, and a read continuing the one before it and larger (the
-            // kernel growing its window, 128, 256, 512 KiB...). They get half a request.
+            // its whole read-ahead, and a read continuing the one before it and at least
+            // twice as large (the kernel doubling its window, 128, 256, 512 KiB...). They get
+            // half a request. A little larger is not enough: a random read overlapping pages
+            // read before arrives as the rest of it, right after the earlier read.
             let len = read.end - read.start;
             let ramp = self
                 .recent
@@ -351,7 +353,7 @@ impl ObjectPolicy {
                 .rev()
                 .skip(1)
                 .find(|p| p.end == read.start)
-                .is_some_and(|p| len > p.end - p.start);
+                .is_some_and(|p| len >= 2 * (p.end - p.start));
             let young = if len >= KERNEL_READAHEAD || ramp {
                 (2 * extent).max(cfg.request_size / 2)
             } else {

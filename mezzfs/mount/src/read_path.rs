@@ -364,13 +364,13 @@ impl ReadPath {
         if range.is_empty() {
             return Ok(Bytes::new());
         }
-        let in_flight = lock(&inner.cache).reserved();
         self.step(
             Event::Read {
                 object,
                 range: range.clone(),
                 bound,
-                in_flight,
+                // Counted by `step`, under the locks that register the fetches it starts.
+                in_flight: 0,
             },
             reader,
         );
@@ -471,7 +471,7 @@ impl ReadPath {
     /// the segments each covers. Deciding what is missing and registering the fetches happen
     /// under the in-flight lock, so two reads never fetch the same segment. `reader` is the
     /// event's object, opened (its key held by the read).
-    fn step(&self, event: Event, reader: &ObjectReader) -> Vec<(Range<u64>, SharedFetch)> {
+    fn step(&self, mut event: Event, reader: &ObjectReader) -> Vec<(Range<u64>, SharedFetch)> {
         let inner = &self.inner;
         let event_object = match &event {
             Event::Read { object, .. } | Event::Miss { object, .. } => Some(*object),
@@ -484,6 +484,15 @@ impl ReadPath {
             let mut in_flight = lock(&inner.in_flight);
             let decision = {
                 let cache = lock(&inner.cache);
+                // A read's room for read-ahead is what the fetches in flight leave now: read
+                // under these locks, so concurrent reads cannot each see the same room.
+                if let Event::Read {
+                    in_flight: fetching,
+                    ..
+                } = &mut event
+                {
+                    *fetching = cache.reserved();
+                }
                 let objects = &inner.objects;
                 let present = |object: usize, segment: u64| {
                     let k = BlockKey {

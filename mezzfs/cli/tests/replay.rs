@@ -190,44 +190,21 @@ fn a_rerun_keeps_the_order_of_handles() {
     w.ok(&["replay", "rerun", r, "--record", a]);
     // Files in the order the mount lists them: movie, s1, s2.
     let (movie, s1, s2) = (0, 1, 2);
-    for (what, replay) in [("recorded", r), ("rerun", a)] {
-        let spans = file_spans(&w, replay);
+    for (what, replay) in [("recorded", &replay), ("rerun", &again)] {
+        let d = mezz_replays::decode(&std::fs::read(replay).expect("read replay")).expect("decode");
+        let spans = mezz_replays::handle_spans(&d.records);
         let span = |file: u64| {
             spans
                 .iter()
-                .find(|s| s.0 == file)
+                .find(|s| s.file == file)
                 .unwrap_or_else(|| panic!("{what}: file {file} was not opened: {spans:?}"))
         };
-        // (file, opened, last read's arrival) in µs of the replay.
-        let done_before = |a: u64, b: u64| span(a).2 < span(b).1;
+        let done_before = |a: u64, b: u64| span(a).done_before(span(b));
         assert!(done_before(movie, s1), "{what}: {spans:?}");
         assert!(done_before(movie, s2), "{what}: {spans:?}");
         assert!(!done_before(s1, s2), "{what}: {spans:?}");
         assert!(!done_before(s2, s1), "{what}: {spans:?}");
     }
-}
-
-/// Each opened handle of a replay as (file, when it was opened, when its last read arrived).
-fn file_spans(w: &World, replay: &str) -> Vec<(u64, u64, u64)> {
-    let dump = stdout(&w.ok(&["replay", "dump", replay, "--json"]));
-    let mut span_of = std::collections::HashMap::new();
-    let mut spans: Vec<(u64, u64, u64)> = Vec::new();
-    for l in dump.lines() {
-        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
-        let (handle, t) = (v["handle"].as_u64(), v["t"].as_u64().unwrap_or(0));
-        match v["kind"].as_str() {
-            Some("open") => {
-                span_of.insert(handle, spans.len());
-                spans.push((v["file"].as_u64().expect("file"), t, t));
-            }
-            Some("read") => {
-                let s = &mut spans[span_of[&handle]];
-                s.2 = s.2.max(t);
-            }
-            _ => {}
-        }
-    }
-    spans
 }
 
 #[test]

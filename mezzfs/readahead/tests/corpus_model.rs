@@ -3,10 +3,10 @@
 //! GET costs a round trip plus its bytes at one connection's rate, all GETs share one link.
 //! Every recorded handle reads as fast as its bytes arrive; handles read together are read
 //! together, and a handle opened after another had done its reading starts when that one is
-//! done (`mezz_replays::handle_spans`, as `mezzfs replay rerun` does). The model is deterministic, so this is the batch gate's question
-//! ("is adaptive ever slower than a fixed 8 MiB read-ahead, or fetching more?") answered
-//! without timing anything; the gate itself (mezzfs/cli/tests/replay.rs) asks it of real
-//! mounts.
+//! done (`mezz_replays::handle_spans`, as `mezzfs replay rerun` does). The model is
+//! deterministic, so this is the batch gate's question ("is adaptive ever slower than a fixed
+//! 8 MiB read-ahead, or fetching more?") answered without timing anything; the gate itself
+//! (mezzfs/cli/tests/replay.rs) asks it of real mounts.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
